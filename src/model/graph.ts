@@ -1,0 +1,259 @@
+// The ONNX forward graph of a Qwen2 / Llama decoder, built from the config and the weights.
+//
+// The forward is a walk over "hook points": for block i the points are resid_pre, attn_out, resid_mid,
+// mlp_out and resid_post (TransformerLens names). A graph covers a *segment* of that walk: it starts either
+// at the token ids or just after a hook point, and ends either at the logits or at a hook point. Whole-model
+// runs use one segment; an arbitrary JavaScript edit at a hook splits the model into segments at that hook
+// so the edited value can be fed back in. Additive steering needs no split: every hook point has an
+// overridable `steer.<hook>` input (default zero) that is added in-graph.
+import { DataType, GraphBuilder, type ExternalBlob } from "../engine/onnx-builder.ts";
+import { computeInvFreq } from "./rope.ts";
+import { HOOK_KINDS, type HookKind, type ModelConfig } from "./types.ts";
+
+/** Where a hook point sits in the walk: block `layer`, point `kind`. */
+export interface HookPoint {
+  layer: number;
+  kind: HookKind;
+}
+
+export const hookName = (p: HookPoint): string => `blocks.${p.layer}.${p.kind}`;
+
+/** Parses `blocks.{i}.{kind}`; returns null for anything else. */
+export function parseHookName(name: string, numLayers: number): HookPoint | null {
+  const m = /^blocks\.(\d+)\.(hook_[a-z_]+)$/.exec(name);
+  if (!m) return null;
+  const layer = Number(m[1]);
+  const kind = m[2] as HookKind;
+  if (!(HOOK_KINDS as readonly string[]).includes(kind) || layer >= numLayers) return null;
+  return { layer, kind };
+}
+
+/** Total order of hook points: 5 per block. */
+export const pointIndex = (p: HookPoint): number => p.layer * HOOK_KINDS.length + HOOK_KINDS.indexOf(p.kind);
+export const pointAt = (index: number): HookPoint => ({
+  layer: Math.floor(index / HOOK_KINDS.length),
+  kind: HOOK_KINDS[index % HOOK_KINDS.length]!,
+});
+
+/** Kinds whose state is a residual plus a pending branch output (the branch is the hook value). */
+const BRANCH_KINDS: ReadonlySet<HookKind> = new Set(["hook_attn_out", "hook_mlp_out"]);
+export const isBranchPoint = (p: HookPoint): boolean => BRANCH_KINDS.has(p.kind);
+
+export interface SegmentSpec {
+  /** null: start from `input_ids`; otherwise start right after this hook point (its value is an input). */
+  start: HookPoint | null;
+  /** null: run to the logits; otherwise stop at this hook point (after its steering add). */
+  end: HookPoint | null;
+}
+
+/** Names of a segment graph's inputs and outputs, so the runtime can wire segments together. */
+export const SegmentIO = {
+  inputIds: "input_ids",
+  positionIds: "position_ids",
+  attentionMask: "attention_mask",
+  /** Residual stream carried across a cut, `[N, D]` with N = batch * seq. */
+  residIn: "cut.resid_in",
+  /** Branch output (attn_out or mlp_out) carried across a cut at a branch point. */
+  branchIn: "cut.branch_in",
+  residOut: "cut.resid_out",
+  branchOut: "cut.branch_out",
+  logits: "logits",
+  logitsLast: "logits_last",
+  pastKey: (layer: number) => `past_key.${layer}`,
+  pastValue: (layer: number) => `past_value.${layer}`,
+  presentKey: (layer: number) => `present_key.${layer}`,
+  presentValue: (layer: number) => `present_value.${layer}`,
+  steer: (hook: string) => `steer.${hook}`,
+} as const;
+
+/** Supplies float32 weights by Hugging Face name. */
+export type WeightGetter = (name: string) => { shape: number[]; data: Float32Array };
+
+export interface BuiltSegment {
+  model: Uint8Array;
+  blobs: ExternalBlob[];
+  /** Hook names this segment reports (as graph outputs of the same name, `[N, D]`). */
+  hooks: string[];
+  /** Layers whose attention runs in this segment (they take past_key/value inputs). */
+  layers: number[];
+}
+
+export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: SegmentSpec): BuiltSegment {
+  const L = cfg.numLayers;
+  const D = cfg.hiddenSize;
+  const H = cfg.numHeads;
+  const KV = cfg.numKvHeads;
+  const hd = cfg.headDim;
+  const G = H / KV;
+  const g = new GraphBuilder("safesail_decoder");
+  const F = DataType.FLOAT;
+  const I64 = DataType.INT64;
+
+  const firstPoint = spec.start ? pointIndex(spec.start) + 1 : 0;
+  const lastPoint = spec.end ? pointIndex(spec.end) : L * HOOK_KINDS.length - 1;
+  if (lastPoint < firstPoint - 1) throw new Error(`segment end ${spec.end && hookName(spec.end)} is before its start`);
+
+  const positionIds = g.input(SegmentIO.positionIds, I64, ["batch", "seq"]);
+  const attentionMask = g.input(SegmentIO.attentionMask, I64, ["batch", "total_seq"]);
+  const cache = new Map<string, string>();
+  const w = (name: string): string => {
+    const hit = cache.get(name);
+    if (hit) return hit;
+    const t = weights(name);
+    const id = g.weight(name, t.shape, t.data);
+    cache.set(name, id);
+    return id;
+  };
+
+  // Shapes used everywhere: [B, T] from position_ids, kvLen from the attention mask.
+  const shapeBT = g.op("Shape", [positionIds]);
+  const B = g.op("Slice", [shapeBT, g.constI64([0]), g.constI64([1])]);
+  const T = g.op("Slice", [shapeBT, g.constI64([1]), g.constI64([2])]);
+  const kvLen = g.op("Slice", [g.op("Shape", [attentionMask]), g.constI64([1]), g.constI64([2])]);
+  const shape4 = (a: string, b: string, c: string, d: string) => g.op("Concat", [a, b, c, d], { axis: 0 });
+  const c = (v: number) => g.constI64([v]);
+
+  // Rotary tables and the attention bias are computed once per segment and shared by its layers.
+  let rope: { cos: string; sin: string } | null = null;
+  let attnBias: string | null = null;
+  const ensureAttentionInputs = () => {
+    if (rope && attnBias) return;
+    const invFreq = Array.from(computeInvFreq(cfg), (v) => Math.fround(v));
+    const pos = g.op("Unsqueeze", [g.op("Cast", [positionIds], { to: F }), c(2)]); // [B,T,1]
+    const freqs = g.op("Mul", [pos, g.constF(invFreq, [invFreq.length])]); // [B,T,hd/2]
+    const emb = g.op("Concat", [freqs, freqs], { axis: -1 }); // [B,T,hd]
+    rope = {
+      cos: g.op("Unsqueeze", [g.op("Cos", [emb]), c(1)]), // [B,1,T,hd]
+      sin: g.op("Unsqueeze", [g.op("Sin", [emb]), c(1)]),
+    };
+    // Query t sits at absolute index past + t; it may see key k when k <= past + t and mask[k] == 1.
+    const past = g.op("Sub", [kvLen, T]);
+    const qIdx = g.op("Unsqueeze", [g.op("Range", [g.op("Squeeze", [past]), g.op("Squeeze", [kvLen]), g.constI64([1], [])]), c(1)]);
+    const kIdx = g.op("Unsqueeze", [g.op("Range", [g.constI64([0], []), g.op("Squeeze", [kvLen]), g.constI64([1], [])]), c(0)]);
+    const causal = g.op("LessOrEqual", [kIdx, qIdx]); // [T, kvLen]
+    const keep = g.op("Cast", [g.op("Unsqueeze", [attentionMask, g.constI64([1, 2, 3])])], { to: DataType.BOOL }); // [B,1,1,1,kvLen]
+    const allowed = g.op("And", [keep, causal]); // [B,1,1,T,kvLen]
+    attnBias = g.op("Where", [allowed, g.constF([0], []), g.constF([-1e30], [])]);
+  };
+
+  const rmsNorm = (x: string, weightName: string) => {
+    const ms = g.op("ReduceMean", [g.op("Pow", [x, g.constF([2], [])])], { axes: [-1], keepdims: 1 });
+    const inv = g.op("Div", [g.constF([1], []), g.op("Sqrt", [g.op("Add", [ms, g.constF([cfg.rmsNormEps], [])])])]);
+    return g.op("Mul", [g.op("Mul", [x, inv]), w(weightName)]);
+  };
+
+  const linear = (x: string, prefix: string, bias: boolean) =>
+    g.op("Gemm", bias ? [x, w(`${prefix}.weight`), w(`${prefix}.bias`)] : [x, w(`${prefix}.weight`)], { transB: 1 });
+
+  const applyRope = (x: string) => {
+    const r = rope!;
+    const [x1, x2] = g.opMulti("Split", [x, g.constI64([hd / 2, hd / 2])], 2, { axis: -1 });
+    const rotated = g.op("Concat", [g.op("Neg", [x2!]), x1!], { axis: -1 });
+    return g.op("Add", [g.op("Mul", [x, r.cos]), g.op("Mul", [rotated, r.sin])]);
+  };
+
+  const layers: number[] = [];
+  const attention = (x: string, layer: number) => {
+    ensureAttentionInputs();
+    layers.push(layer);
+    const p = `model.layers.${layer}`;
+    const h = rmsNorm(x, `${p}.input_layernorm.weight`);
+    const heads = (proj: string, n: number) =>
+      g.op("Transpose", [g.op("Reshape", [linear(h, `${p}.self_attn.${proj}`, cfg.attentionBias), shape4(B, T, c(n), c(hd))])], { perm: [0, 2, 1, 3] });
+    const q = applyRope(heads("q_proj", H)); // [B,H,T,hd]
+    const kNew = applyRope(heads("k_proj", KV)); // [B,KV,T,hd]
+    const vNew = heads("v_proj", KV);
+    const pastK = g.input(SegmentIO.pastKey(layer), F, ["batch", KV, "past_seq", hd]);
+    const pastV = g.input(SegmentIO.pastValue(layer), F, ["batch", KV, "past_seq", hd]);
+    const k = g.op("Concat", [pastK, kNew], { axis: 2 }, { outputs: [SegmentIO.presentKey(layer)] });
+    const v = g.op("Concat", [pastV, vNew], { axis: 2 }, { outputs: [SegmentIO.presentValue(layer)] });
+    g.output(SegmentIO.presentKey(layer), F, ["batch", KV, "total_seq", hd]);
+    g.output(SegmentIO.presentValue(layer), F, ["batch", KV, "total_seq", hd]);
+    // Grouped-query attention without copying K/V per head: queries as [B, KV, G, T, hd] against
+    // keys as [B, KV, 1, kvLen, hd]; MatMul broadcasts over the group axis.
+    const q5 = g.op("Reshape", [g.op("Mul", [q, g.constF([1 / Math.sqrt(hd)], [])]), g.op("Concat", [B, c(KV), c(G), T, c(hd)], { axis: 0 })]);
+    const k5 = g.op("Unsqueeze", [g.op("Transpose", [k], { perm: [0, 1, 3, 2] }), c(2)]); // [B,KV,1,hd,kvLen]
+    const v5 = g.op("Unsqueeze", [v, c(2)]); // [B,KV,1,kvLen,hd]
+    const probs = g.op("Softmax", [g.op("Add", [g.op("MatMul", [q5, k5]), attnBias!])], { axis: -1 });
+    const ctx = g.op("MatMul", [probs, v5]); // [B,KV,G,T,hd]
+    const merged = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [ctx, shape4(B, c(H), T, c(hd))])], { perm: [0, 2, 1, 3] }), g.constI64([-1, H * hd])]);
+    return g.op("Gemm", cfg.oProjBias ? [merged, w(`${p}.self_attn.o_proj.weight`), w(`${p}.self_attn.o_proj.bias`)] : [merged, w(`${p}.self_attn.o_proj.weight`)], { transB: 1 });
+  };
+
+  const mlp = (x: string, layer: number) => {
+    const p = `model.layers.${layer}`;
+    const h = rmsNorm(x, `${p}.post_attention_layernorm.weight`);
+    const gate = linear(h, `${p}.mlp.gate_proj`, cfg.mlpBias);
+    const up = linear(h, `${p}.mlp.up_proj`, cfg.mlpBias);
+    const act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up]);
+    return linear(act, `${p}.mlp.down_proj`, cfg.mlpBias);
+  };
+
+  // State carried along the walk: the residual stream, plus a branch output at attn_out / mlp_out.
+  let resid: string;
+  let branch: string | null = null;
+  if (spec.start === null) {
+    const ids = g.input(SegmentIO.inputIds, I64, ["batch", "seq"]);
+    const flat = g.op("Reshape", [ids, g.constI64([-1])]);
+    resid = g.op("Gather", [w("model.embed_tokens.weight"), flat], { axis: 0 }); // [N, D]
+  } else {
+    resid = g.input(SegmentIO.residIn, F, ["n", D]);
+    if (isBranchPoint(spec.start)) branch = g.input(SegmentIO.branchIn, F, ["n", D]);
+  }
+
+  const hooks: string[] = [];
+  // Apply the steering add at a point and expose the value under the hook's name.
+  const hookAt = (value: string, point: HookPoint): string => {
+    const name = hookName(point);
+    const steerName = SegmentIO.steer(name);
+    g.input(steerName, F, [1, D]);
+    g.initializerZeros(steerName, [1, D]);
+    hooks.push(name);
+    g.output(name, F, ["n", D]);
+    return g.op("Add", [value, steerName], {}, { outputs: [name] });
+  };
+
+  for (let idx = firstPoint; idx <= lastPoint; idx++) {
+    const point = pointAt(idx);
+    switch (point.kind) {
+      case "hook_resid_pre":
+        resid = hookAt(resid, point);
+        break;
+      case "hook_attn_out":
+        branch = hookAt(attention(resid, point.layer), point);
+        break;
+      case "hook_resid_mid":
+        resid = hookAt(g.op("Add", [resid, branch!]), point);
+        branch = null;
+        break;
+      case "hook_mlp_out":
+        branch = hookAt(mlp(resid, point.layer), point);
+        break;
+      case "hook_resid_post":
+        resid = hookAt(g.op("Add", [resid, branch!]), point);
+        branch = null;
+        break;
+    }
+  }
+
+  if (spec.end === null) {
+    const normed = rmsNorm(resid, "model.norm.weight");
+    const head = cfg.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+    g.op("Gemm", [normed, w(head)], { transB: 1 }, { outputs: [SegmentIO.logits] });
+    g.output(SegmentIO.logits, F, ["n", cfg.vocabSize]);
+    // Last position of each row only: what generation needs, without the [N, V] product.
+    const last = g.op("Reshape", [g.op("Gather", [g.op("Reshape", [resid, g.op("Concat", [B, T, c(D)], { axis: 0 })]), g.op("Sub", [g.op("Squeeze", [T]), g.constI64([1], [])])], { axis: 1 }), g.constI64([-1, D])]);
+    g.op("Gemm", [rmsNorm(last, "model.norm.weight"), w(head)], { transB: 1 }, { outputs: [SegmentIO.logitsLast] });
+    g.output(SegmentIO.logitsLast, F, ["batch", cfg.vocabSize]);
+  } else {
+    g.op("Identity", [resid], {}, { outputs: [SegmentIO.residOut] });
+    g.output(SegmentIO.residOut, F, ["n", D]);
+    if (branch) {
+      g.op("Identity", [branch], {}, { outputs: [SegmentIO.branchOut] });
+      g.output(SegmentIO.branchOut, F, ["n", D]);
+    }
+  }
+
+  const { model, blobs } = g.build();
+  return { model, blobs, hooks, layers };
+}
