@@ -1,0 +1,51 @@
+// `safesail` entry point: dispatches to one module per command group, each thin over src/ modules.
+import { SafesailError } from "../errors.ts";
+import { demoCommand } from "./demo.ts";
+import { generateCommand, infoCommand, logitsCommand } from "./model.ts";
+
+const USAGE = `usage: safesail <command> [options]
+
+commands:
+  info MODEL                               JSON summary of a model folder or hub id
+  logits MODEL (--ids 1,2,3 | --text T) [--hook NAME]... [--json]
+                                           next-token logits and hook activations
+  generate MODEL --prompt T [--chat] [--max-new-tokens N] [--seed S] [--temperature X] [--top-p P] [--json]
+                                           generate text (KV cache; greedy unless --temperature)
+  demo [MODEL]                             generation with a hook read-out on the embedded default model
+
+MODEL is a local Hugging Face folder (config.json + safetensors + tokenizer) or a hub id such as
+Qwen/Qwen2.5-0.5B-Instruct (downloaded into the Hugging Face cache; HF_ENDPOINT and HF_TOKEN are honoured).
+SAFESAIL_DEVICE=cuda runs on the CUDA execution provider where onnxruntime has it.`;
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  info: infoCommand,
+  logits: logitsCommand,
+  generate: generateCommand,
+  demo: demoCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`safesail: unknown command "${name}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (err) {
+    // Known errors print their message alone (it names the file, field or argument); others get a stack.
+    if (err instanceof SafesailError || (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      process.stderr.write(`safesail ${name}: ${(err as Error).message}\n`);
+    } else {
+      process.stderr.write(`safesail ${name}: ${(err as Error).stack ?? String(err)}\n`);
+    }
+    return 1;
+  }
+}

@@ -1,0 +1,161 @@
+// `safesail info | logits | generate`: the runtime from the command line.
+import { parseArgs } from "node:util";
+import { ArgumentError } from "../errors.ts";
+import { terminalProgress } from "../progress.ts";
+import { loadModel, type Model } from "../model/runtime.ts";
+
+function requireModel(positionals: string[], command: string): string {
+  const m = positionals[0];
+  if (!m) throw new ArgumentError(`MODEL argument missing: safesail ${command} MODEL ...`);
+  return m;
+}
+
+async function open(model: string): Promise<Model> {
+  return loadModel(model, { progress: terminalProgress() });
+}
+
+export async function infoCommand(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const model = await open(requireModel(positionals, "info"));
+  process.stdout.write(`${JSON.stringify(modelSummary(model), null, 2)}\n`);
+  await model.dispose();
+  return 0;
+}
+
+export function modelSummary(model: Model) {
+  const cfg = model.config;
+  let parameters = 0;
+  const dtypes = new Set<string>();
+  for (const name of model.weights.names()) {
+    const ref = model.weights.ref(name);
+    parameters += ref.shape.reduce((a, b) => a * b, 1);
+    dtypes.add(ref.dtype);
+  }
+  return {
+    path: model.dir,
+    architecture: cfg.architecture,
+    model_type: cfg.modelType,
+    parameters,
+    storage_dtypes: [...dtypes].sort(),
+    vocab_size: cfg.vocabSize,
+    hidden_size: cfg.hiddenSize,
+    intermediate_size: cfg.intermediateSize,
+    num_layers: cfg.numLayers,
+    num_heads: cfg.numHeads,
+    num_kv_heads: cfg.numKvHeads,
+    head_dim: cfg.headDim,
+    rope_theta: cfg.ropeTheta,
+    rope_scaling: cfg.ropeScaling,
+    rms_norm_eps: cfg.rmsNormEps,
+    tie_word_embeddings: cfg.tieWordEmbeddings,
+    eos_token_ids: cfg.eosTokenIds,
+    tokenizer: model.tokenizer !== null,
+    chat_template: model.tokenizer?.hasChatTemplate ?? false,
+    hook_points: model.hookNames().length,
+    hook_example: `blocks.${cfg.numLayers - 1}.hook_mlp_out`,
+  };
+}
+
+function parseIds(text: string): number[] {
+  const ids = text.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  if (ids.length === 0 || ids.some((v) => !Number.isInteger(v) || v < 0)) {
+    throw new ArgumentError(`--ids must be comma-separated non-negative integers, got "${text}"`);
+  }
+  return ids;
+}
+
+export async function logitsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ids: { type: "string" },
+      text: { type: "string" },
+      hook: { type: "string", multiple: true },
+      json: { type: "boolean" },
+      top: { type: "string" },
+    },
+  });
+  const modelPath = requireModel(positionals, "logits");
+  if ((values.ids === undefined) === (values.text === undefined)) throw new ArgumentError("give exactly one of --ids or --text");
+  const model = await open(modelPath);
+  try {
+    const ids = values.ids !== undefined ? parseIds(values.ids) : model.encode(values.text!);
+    const hooks = values.hook ?? [];
+    const { logits, cache } = await model.runWithCache([ids], hooks);
+    const V = model.config.vocabSize;
+    const last = logits.data.subarray((ids.length - 1) * V, ids.length * V);
+    if (values.json) {
+      const D = model.config.hiddenSize;
+      const hookRows: Record<string, number[][]> = {};
+      for (const h of hooks) {
+        const t = cache[h]!;
+        hookRows[h] = Array.from({ length: ids.length }, (_, i) => Array.from(t.data.subarray(i * D, (i + 1) * D)));
+      }
+      process.stdout.write(`${JSON.stringify({ input_ids: ids, logits_last: Array.from(last), hooks: hookRows })}\n`);
+    } else {
+      const top = Number(values.top ?? 5);
+      const order = Array.from(last.keys()).sort((a, b) => last[b]! - last[a]!).slice(0, top);
+      process.stdout.write(`input ids (${ids.length}): ${ids.join(",")}\nnext-token top ${top}:\n`);
+      for (const i of order) process.stdout.write(`  ${String(i).padStart(7)} ${last[i]!.toFixed(4).padStart(10)}  ${JSON.stringify(model.tokenizer?.decode([i]) ?? "")}\n`);
+      for (const h of hooks) {
+        const t = cache[h]!;
+        const D = model.config.hiddenSize;
+        const norms = Array.from({ length: ids.length }, (_, i) => Math.hypot(...t.data.subarray(i * D, (i + 1) * D)).toFixed(3));
+        process.stdout.write(`${h} [${t.shape.join(", ")}] L2 norm per position: ${norms.join(" ")}\n`);
+      }
+    }
+  } finally {
+    await model.dispose();
+  }
+  return 0;
+}
+
+function numberOption(value: string | undefined, name: string, fallback: number, integer = false): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new ArgumentError(`--${name} must be ${integer ? "an integer" : "a number"}, got "${value}"`);
+  return n;
+}
+
+export async function generateCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      prompt: { type: "string" },
+      chat: { type: "boolean" },
+      "max-new-tokens": { type: "string" },
+      seed: { type: "string" },
+      temperature: { type: "string" },
+      "top-p": { type: "string" },
+      json: { type: "boolean" },
+    },
+  });
+  const modelPath = requireModel(positionals, "generate");
+  if (values.prompt === undefined) throw new ArgumentError("--prompt is required");
+  const model = await open(modelPath);
+  try {
+    const started = performance.now();
+    const streaming = !values.json;
+    const out = await model.generate({
+      prompt: values.prompt,
+      chat: values.chat ?? false,
+      maxNewTokens: numberOption(values["max-new-tokens"], "max-new-tokens", 64, true),
+      seed: numberOption(values.seed, "seed", 0, true),
+      temperature: numberOption(values.temperature, "temperature", 0),
+      topP: numberOption(values["top-p"], "top-p", 1),
+      onToken: streaming ? (_id, text) => process.stdout.write(text) : undefined,
+    });
+    const secs = (performance.now() - started) / 1000;
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ prompt_ids: out.promptIds, ids: out.ids, text: out.text, finish_reason: out.finishReason })}\n`);
+    } else {
+      process.stdout.write("\n");
+      process.stderr.write(`[${out.ids.length} tokens in ${secs.toFixed(2)} s, finish: ${out.finishReason}]\n`);
+    }
+  } finally {
+    await model.dispose();
+  }
+  return 0;
+}

@@ -1,0 +1,398 @@
+// The model runtime: load a Hugging Face folder (or hub id), run it on onnxruntime with hooks, generate.
+//
+//   const model = await loadModel("models/toy-safety-qwen2");
+//   const { logits, cache } = await model.runWithCache(ids, ["blocks.2.hook_mlp_out"]);
+//   await model.runWithHooks(ids, { "blocks.2.hook_mlp_out": { add: direction } });
+//   await model.generate({ prompt: "Hello", chat: true, maxNewTokens: 32 });
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createSession, ort, type SessionConfig } from "../engine/ort.ts";
+import { ArgumentError } from "../errors.ts";
+import { parseModelConfig } from "./config.ts";
+import { buildSegment, hookName, isBranchPoint, parseHookName, pointIndex, SegmentIO, type HookPoint } from "./graph.ts";
+import { resolveModel } from "./hub.ts";
+import { loadTokenizer, type Tokenizer } from "./tokenizer.ts";
+import type { F32Tensor, ModelConfig, WeightSource } from "./types.ts";
+import { openWeights, validateWeights } from "./weights.ts";
+
+/** `[batch, seq]` token ids; a flat array is one row. */
+export type TokenIds = number[] | number[][];
+
+/** An arbitrary edit: gets the hook value `[batch, seq, hidden]`, returns the replacement (or edits in place). */
+export type HookFn = (value: F32Tensor, ctx: { hook: string; step: number }) => F32Tensor | Float32Array | void;
+/** Additive steering: `add` (length hidden, or `[1, hidden]`) is added at every position; cheap, no graph split. */
+export type HookEdit = HookFn | { add: Float32Array | number[] };
+
+export interface ForwardOptions {
+  /** 1 for tokens, 0 for padding; `[batch, past + seq]`. Default: all ones. */
+  attentionMask?: number[][];
+  /** Default: continue from the past length, or cumulative mask count minus one when a mask is given. */
+  positionIds?: number[][];
+  /** Hook names whose values to return. */
+  cache?: string[];
+  hooks?: Record<string, HookEdit>;
+  /** Key/value cache from a previous call (generation). */
+  past?: KvCache;
+  /** "all": logits for every position; "last": only the last position of each row. Default "all". */
+  logits?: "all" | "last";
+  /** Return the key/value cache for the next step. */
+  returnPast?: boolean;
+  /** Generation step passed to hook functions. */
+  step?: number;
+}
+
+export interface ForwardOutput {
+  /** `[batch, seq, vocab]` for logits "all", `[batch, vocab]` for "last". */
+  logits: F32Tensor;
+  cache: Record<string, F32Tensor>;
+  past?: KvCache;
+}
+
+/** Per-layer keys and values, `[batch, kvHeads, length, headDim]` each. */
+export interface KvCache {
+  length: number;
+  keys: ort.Tensor[];
+  values: ort.Tensor[];
+}
+
+export interface GenerateOptions {
+  prompt?: string;
+  /** Chat messages; `prompt` with `chat: true` becomes one user message. */
+  messages?: { role: string; content: string }[];
+  chat?: boolean;
+  /** Pre-tokenised prompt instead of text. */
+  ids?: number[];
+  maxNewTokens?: number;
+  /** 0 or undefined: greedy. */
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  /** Extra stop token ids; the model's eos ids always stop. */
+  stopTokenIds?: number[];
+  hooks?: Record<string, HookEdit>;
+  /** Hook names to record at every step (values for the new tokens of each step). */
+  cache?: string[];
+  onToken?: (id: number, text: string) => void;
+}
+
+export interface GenerateOutput {
+  promptIds: number[];
+  ids: number[];
+  text: string;
+  /** "stop" when a stop token ended it, "length" at maxNewTokens. */
+  finishReason: "stop" | "length";
+  /** Per recorded hook: one `[1, stepTokens, hidden]` tensor per step. */
+  cache: Record<string, F32Tensor[]>;
+}
+
+export interface LoadOptions extends SessionConfig {
+  /** Skip the weight shape check (it reads only headers, so it is cheap; off only for experiments). */
+  skipValidation?: boolean;
+  /** Only use the local hub cache, never the network. */
+  offline?: boolean;
+}
+
+export async function loadModel(idOrPath: string, opts: LoadOptions = {}): Promise<Model> {
+  const dir = await resolveModel(idOrPath, { offline: opts.offline });
+  const configPath = join(dir, "config.json");
+  const cfg = parseModelConfig(JSON.parse(await readFile(configPath, "utf8")), configPath);
+  const weights = openWeights(dir, cfg);
+  if (!opts.skipValidation) validateWeights(weights, cfg, dir);
+  const tokenizer = await loadTokenizer(dir).catch((err: Error) => {
+    // A model without tokenizer files still runs on ids.
+    if (/tokenizer/.test(err.message)) return null;
+    throw err;
+  });
+  return new Model(dir, cfg, weights, tokenizer, opts);
+}
+
+type SegmentKey = string;
+
+interface Segment {
+  session: ort.InferenceSession;
+  layers: number[];
+  hooks: Set<string>;
+  inputs: Set<string>;
+}
+
+export class Model {
+  private readonly segments = new Map<SegmentKey, Promise<Segment>>();
+  private readonly weightCache = new Map<string, { shape: number[]; data: Float32Array }>();
+
+  constructor(
+    readonly dir: string,
+    readonly config: ModelConfig,
+    readonly weights: WeightSource,
+    readonly tokenizer: Tokenizer | null,
+    private readonly sessionConfig: SessionConfig = {},
+  ) {}
+
+  /** All hook names, in forward order. */
+  hookNames(): string[] {
+    const names: string[] = [];
+    for (let i = 0; i < this.config.numLayers * 5; i++) names.push(hookName({ layer: Math.floor(i / 5), kind: (["hook_resid_pre", "hook_attn_out", "hook_resid_mid", "hook_mlp_out", "hook_resid_post"] as const)[i % 5] }));
+    return names;
+  }
+
+  encode(text: string): number[] {
+    return this.requireTokenizer().encode(text);
+  }
+
+  decode(ids: number[]): string {
+    return this.requireTokenizer().decode(ids);
+  }
+
+  private requireTokenizer(): Tokenizer {
+    if (!this.tokenizer) throw new ArgumentError(`${this.dir}: the model folder has no tokenizer files; pass token ids instead of text`);
+    return this.tokenizer;
+  }
+
+  private weight = (name: string) => {
+    let t = this.weightCache.get(name);
+    if (!t) {
+      t = this.weights.get(name);
+      this.weightCache.set(name, t);
+    }
+    return t;
+  };
+
+  private segment(start: HookPoint | null, end: HookPoint | null, spinning: boolean): Promise<Segment> {
+    const key = `${start ? hookName(start) : "ids"}>${end ? hookName(end) : "logits"}>${spinning}`;
+    let seg = this.segments.get(key);
+    if (!seg) {
+      seg = (async () => {
+        const built = buildSegment(this.config, this.weight, { start, end });
+        const session = await createSession(built.model, built.blobs, { ...this.sessionConfig, spinning });
+        return { session, layers: built.layers, hooks: new Set(built.hooks), inputs: new Set(session.inputNames) };
+      })();
+      this.segments.set(key, seg);
+      seg.catch(() => this.segments.delete(key));
+    }
+    return seg;
+  }
+
+  /** Runs the model and returns logits plus the requested hook values (`[batch, seq, hidden]`). */
+  async runWithCache(ids: TokenIds, hooks: string[], opts: Omit<ForwardOptions, "cache"> = {}): Promise<ForwardOutput> {
+    return this.forward(ids, { ...opts, cache: hooks });
+  }
+
+  /** Runs the model with edits at hook points; `cache` records (edited) hook values too. */
+  async runWithHooks(ids: TokenIds, hooks: Record<string, HookEdit>, opts: Omit<ForwardOptions, "hooks"> = {}): Promise<ForwardOutput> {
+    return this.forward(ids, { ...opts, hooks });
+  }
+
+  /** One forward pass over `ids` (continuing `past` if given). */
+  async forward(idsIn: TokenIds, opts: ForwardOptions = {}): Promise<ForwardOutput> {
+    const cfg = this.config;
+    const ids = normaliseIds(idsIn, cfg.vocabSize);
+    const B = ids.length;
+    const T = ids[0]!.length;
+    const pastLen = opts.past?.length ?? 0;
+    const D = cfg.hiddenSize;
+
+    const mask = opts.attentionMask ?? ids.map(() => new Array(pastLen + T).fill(1));
+    if (mask.length !== B || mask.some((r) => r.length !== pastLen + T)) {
+      throw new ArgumentError(`attentionMask must be [${B}, ${pastLen + T}] (batch, past + seq)`);
+    }
+    const positions = opts.positionIds ?? mask.map((row) => positionsFromMask(row).slice(pastLen));
+    if (positions.length !== B || positions.some((r) => r.length !== T)) throw new ArgumentError(`positionIds must be [${B}, ${T}]`);
+
+    // Validate hook names and sort edits into in-graph additions and graph splits.
+    const cacheNames = opts.cache ?? [];
+    for (const n of cacheNames) this.point(n, "cache");
+    const steer = new Map<string, Float32Array>();
+    const splits: { point: HookPoint; fn: HookFn }[] = [];
+    for (const [name, edit] of Object.entries(opts.hooks ?? {})) {
+      const point = this.point(name, "hooks");
+      if (typeof edit === "function") splits.push({ point, fn: edit });
+      else if (edit && "add" in edit) {
+        const v = Float32Array.from(edit.add);
+        if (v.length !== D) throw new ArgumentError(`hooks["${name}"].add must have length ${D} (hidden size), got ${v.length}`);
+        steer.set(name, v);
+      } else throw new ArgumentError(`hooks["${name}"] must be a function or { add: vector }`);
+    }
+    splits.sort((a, b) => pointIndex(a.point) - pointIndex(b.point));
+
+    const i64 = (rows: number[][]) => new ort.Tensor("int64", BigInt64Array.from(rows.flat(), (v) => BigInt(v)), [rows.length, rows[0]!.length]);
+    const common: Record<string, ort.Tensor> = {
+      [SegmentIO.positionIds]: i64(positions),
+      [SegmentIO.attentionMask]: i64(mask),
+    };
+    const emptyKv = new ort.Tensor("float32", new Float32Array(0), [B, cfg.numKvHeads, 0, cfg.headDim]);
+
+    const cache: Record<string, F32Tensor> = {};
+    const presentKeys: ort.Tensor[] = [];
+    const presentValues: ort.Tensor[] = [];
+    let logits: F32Tensor | null = null;
+    let carry: Record<string, ort.Tensor> = { [SegmentIO.inputIds]: i64(ids) };
+    const bounds: (HookPoint | null)[] = [null, ...splits.map((s) => s.point), null];
+    const spinning = splits.length === 0;
+
+    for (let s = 0; s + 1 < bounds.length; s++) {
+      const seg = await this.segment(bounds[s]!, bounds[s + 1]!, spinning);
+      const feeds: Record<string, ort.Tensor> = { ...common, ...carry };
+      for (const l of seg.layers) {
+        feeds[SegmentIO.pastKey(l)] = opts.past?.keys[l] ?? emptyKv;
+        feeds[SegmentIO.pastValue(l)] = opts.past?.values[l] ?? emptyKv;
+      }
+      for (const [name, v] of steer) if (seg.hooks.has(name)) feeds[SegmentIO.steer(name)] = new ort.Tensor("float32", v, [1, D]);
+      const fetches: string[] = [];
+      for (const n of cacheNames) if (seg.hooks.has(n)) fetches.push(n);
+      if (opts.returnPast) for (const l of seg.layers) fetches.push(SegmentIO.presentKey(l), SegmentIO.presentValue(l));
+      const end = bounds[s + 1];
+      if (end) fetches.push(SegmentIO.residOut, ...(isBranchPoint(end) ? [SegmentIO.branchOut] : []));
+      else fetches.push(opts.logits === "last" ? SegmentIO.logitsLast : SegmentIO.logits);
+
+      const out = await seg.session.run(feeds, fetches);
+      for (const n of cacheNames) if (out[n]) cache[n] = toF32(out[n]!, [B, T, D]);
+      if (opts.returnPast) {
+        for (const l of seg.layers) {
+          presentKeys[l] = out[SegmentIO.presentKey(l)]!;
+          presentValues[l] = out[SegmentIO.presentValue(l)]!;
+        }
+      }
+      if (!end) {
+        logits = opts.logits === "last" ? toF32(out[SegmentIO.logitsLast]!, [B, cfg.vocabSize]) : toF32(out[SegmentIO.logits]!, [B, T, cfg.vocabSize]);
+        break;
+      }
+      // Hand the hook value to the user's function, then carry the (edited) state into the next segment.
+      const split = splits[s]!;
+      const name = hookName(end);
+      const branch = isBranchPoint(end);
+      const valueTensor = out[branch ? SegmentIO.branchOut : SegmentIO.residOut]!;
+      const value = toF32(valueTensor, [B, T, D], true);
+      const replaced = split.fn(value, { hook: name, step: opts.step ?? 0 });
+      const edited = replaced === undefined ? value.data : replaced instanceof Float32Array ? replaced : replaced.data;
+      if (edited.length !== B * T * D) throw new ArgumentError(`hook function for "${name}" returned ${edited.length} values, expected ${B * T * D} ([${B}, ${T}, ${D}])`);
+      if (cacheNames.includes(name)) cache[name] = { shape: [B, T, D], data: edited.slice() };
+      const editedTensor = new ort.Tensor("float32", edited, [B * T, D]);
+      carry = branch ? { [SegmentIO.residIn]: out[SegmentIO.residOut]!, [SegmentIO.branchIn]: editedTensor } : { [SegmentIO.residIn]: editedTensor };
+    }
+
+    const result: ForwardOutput = { logits: logits!, cache };
+    if (opts.returnPast) result.past = { length: pastLen + T, keys: presentKeys, values: presentValues };
+    return result;
+  }
+
+  private point(name: string, arg: string): HookPoint {
+    const p = parseHookName(name, this.config.numLayers);
+    if (!p) {
+      throw new ArgumentError(
+        `${arg}: unknown hook point "${name}"; expected blocks.{0..${this.config.numLayers - 1}}.{hook_resid_pre|hook_attn_out|hook_resid_mid|hook_mlp_out|hook_resid_post}`,
+      );
+    }
+    return p;
+  }
+
+  /** Token ids of a prompt: chat template applied when `chat` or `messages` is given. */
+  promptIds(opts: Pick<GenerateOptions, "prompt" | "messages" | "chat" | "ids">): number[] {
+    if (opts.ids) return opts.ids;
+    const tok = this.requireTokenizer();
+    if (opts.messages || opts.chat) {
+      const messages = opts.messages ?? [{ role: "user", content: opts.prompt ?? "" }];
+      return tok.encode(tok.applyChatTemplate(messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
+    }
+    if (opts.prompt === undefined) throw new ArgumentError("generate: give prompt, messages or ids");
+    return tok.encode(opts.prompt);
+  }
+
+  /** Autoregressive generation with a key/value cache; hooks and edits apply at every step. */
+  async generate(opts: GenerateOptions): Promise<GenerateOutput> {
+    const promptIds = this.promptIds(opts);
+    if (promptIds.length === 0) throw new ArgumentError("generate: the prompt has no tokens");
+    const maxNew = opts.maxNewTokens ?? 64;
+    const stops = new Set([...this.config.eosTokenIds, ...(this.tokenizer?.eosTokenIds ?? []), ...(opts.stopTokenIds ?? [])]);
+    const rng = mulberry32(opts.seed ?? 0);
+    const cacheNames = opts.cache ?? [];
+    const cache: Record<string, F32Tensor[]> = Object.fromEntries(cacheNames.map((n) => [n, []]));
+    const out: number[] = [];
+    let finish: "stop" | "length" = "length";
+    let past: KvCache | undefined;
+    let input = promptIds;
+    for (let step = 0; step < maxNew; step++) {
+      const r = await this.forward([input], { past, returnPast: true, logits: "last", hooks: opts.hooks, cache: cacheNames, step });
+      past = r.past;
+      for (const n of cacheNames) cache[n]!.push(r.cache[n]!);
+      const next = sampleNext(r.logits.data, opts.temperature ?? 0, opts.topP ?? 1, rng);
+      if (stops.has(next)) {
+        finish = "stop";
+        break;
+      }
+      out.push(next);
+      opts.onToken?.(next, this.tokenizer ? this.tokenizer.decode([next]) : String(next));
+      input = [next];
+    }
+    return { promptIds, ids: out, text: this.tokenizer ? this.tokenizer.decode(out) : "", finishReason: finish, cache };
+  }
+
+  /** Frees the onnxruntime sessions. */
+  async dispose(): Promise<void> {
+    const segs = [...this.segments.values()];
+    this.segments.clear();
+    for (const s of segs) await (await s).session.release();
+  }
+}
+
+function normaliseIds(ids: TokenIds, vocab: number): number[][] {
+  const rows = ids.length > 0 && Array.isArray(ids[0]) ? (ids as number[][]) : [ids as number[]];
+  if (rows.length === 0 || rows[0]!.length === 0) throw new ArgumentError("ids: empty input");
+  const T = rows[0]!.length;
+  rows.forEach((row, b) => {
+    if (row.length !== T) throw new ArgumentError(`ids: row ${b} has ${row.length} tokens, row 0 has ${T}; pad and pass attentionMask`);
+    row.forEach((v, t) => {
+      if (!Number.isInteger(v) || v < 0 || v >= vocab) throw new ArgumentError(`ids[${b}][${t}] = ${v} is not a token id in [0, ${vocab})`);
+    });
+  });
+  return rows;
+}
+
+/** Hugging Face convention: position = number of real tokens before this one (padding gets 0). */
+export function positionsFromMask(mask: number[]): number[] {
+  let seen = 0;
+  return mask.map((m) => (m ? seen++ : 0));
+}
+
+function toF32(t: ort.Tensor, shape: number[], copy = false): F32Tensor {
+  const data = t.data as Float32Array;
+  return { shape, data: copy ? data.slice() : data };
+}
+
+/** Seeded PRNG (mulberry32): same seed, same samples on every machine. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Greedy when temperature is 0; otherwise temperature softmax, nucleus (top-p) cut, then a draw. */
+export function sampleNext(logits: Float32Array, temperature: number, topP: number, rand: () => number): number {
+  if (!(temperature > 0)) {
+    let best = 0;
+    for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+    return best;
+  }
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  const probs = new Float64Array(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += probs[i] = Math.exp((logits[i]! - max) / temperature);
+  const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]! || a - b);
+  const kept: number[] = [];
+  let mass = 0;
+  for (const i of order) {
+    kept.push(i);
+    mass += probs[i]! / sum;
+    if (mass >= topP) break;
+  }
+  let r = rand() * kept.reduce((acc, i) => acc + probs[i]!, 0);
+  for (const i of kept) {
+    r -= probs[i]!;
+    if (r <= 0) return i;
+  }
+  return kept[kept.length - 1]!;
+}
