@@ -29,6 +29,8 @@ export async function createSession(model: Uint8Array, blobs: ExternalBlob[], co
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: device === "cuda" ? ["cuda", "cpu"] : ["cpu"],
     graphOptimizationLevel: "all",
+    // Warnings only restate choices made on purpose (overridable steering inputs); errors still surface.
+    logSeverityLevel: 3,
     externalData: blobs.map((b) => ({ path: b.path, data: b.data })),
     extra: { session: { intra_op: { allow_spinning: config.spinning === false ? "0" : "1" } } },
   };
