@@ -44,6 +44,8 @@ export interface SegmentSpec {
   start: HookPoint | null;
   /** null: run to the logits; otherwise stop at this hook point (after its steering add). */
   end: HookPoint | null;
+  /** Give every hook point an overridable `steer.<hook>` input. Default true. */
+  steerable?: boolean;
 }
 
 /** Names of a segment graph's inputs and outputs, so the runtime can wire segments together. */
@@ -57,8 +59,9 @@ export const SegmentIO = {
   branchIn: "cut.branch_in",
   residOut: "cut.resid_out",
   branchOut: "cut.branch_out",
+  /** Flat row indices (b * seq + t) whose logits to compute. */
+  logitRows: "logit_rows",
   logits: "logits",
-  logitsLast: "logits_last",
   pastKey: (layer: number) => `past_key.${layer}`,
   pastValue: (layer: number) => `past_value.${layer}`,
   presentKey: (layer: number) => `present_key.${layer}`,
@@ -205,11 +208,12 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
   // Apply the steering add at a point and expose the value under the hook's name.
   const hookAt = (value: string, point: HookPoint): string => {
     const name = hookName(point);
+    hooks.push(name);
+    g.output(name, F, ["n", D]);
+    if (spec.steerable === false) return g.op("Identity", [value], {}, { outputs: [name] });
     const steerName = SegmentIO.steer(name);
     g.input(steerName, F, [1, D]);
     g.initializerZeros(steerName, [1, D]);
-    hooks.push(name);
-    g.output(name, F, ["n", D]);
     return g.op("Add", [value, steerName], {}, { outputs: [name] });
   };
 
@@ -237,14 +241,14 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
   }
 
   if (spec.end === null) {
-    const normed = rmsNorm(resid, "model.norm.weight");
+    // Logits only for the rows the caller lists (flat index b * seq + t): all rows for scoring, the last of
+    // each row for generation, none when only hooks are wanted. ORT runs every node of a graph whatever
+    // is fetched, so the choice has to be an input rather than a second output.
+    const rows = g.input(SegmentIO.logitRows, I64, ["k"]);
+    const picked = g.op("Gather", [resid, rows], { axis: 0 });
     const head = cfg.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-    g.op("Gemm", [normed, w(head)], { transB: 1 }, { outputs: [SegmentIO.logits] });
-    g.output(SegmentIO.logits, F, ["n", cfg.vocabSize]);
-    // Last position of each row only: what generation needs, without the [N, V] product.
-    const last = g.op("Reshape", [g.op("Gather", [g.op("Reshape", [resid, g.op("Concat", [B, T, c(D)], { axis: 0 })]), g.op("Sub", [g.op("Squeeze", [T]), g.constI64([1], [])])], { axis: 1 }), g.constI64([-1, D])]);
-    g.op("Gemm", [rmsNorm(last, "model.norm.weight"), w(head)], { transB: 1 }, { outputs: [SegmentIO.logitsLast] });
-    g.output(SegmentIO.logitsLast, F, ["batch", cfg.vocabSize]);
+    g.op("Gemm", [rmsNorm(picked, "model.norm.weight"), w(head)], { transB: 1 }, { outputs: [SegmentIO.logits] });
+    g.output(SegmentIO.logits, F, ["k", cfg.vocabSize]);
   } else {
     g.op("Identity", [resid], {}, { outputs: [SegmentIO.residOut] });
     g.output(SegmentIO.residOut, F, ["n", D]);

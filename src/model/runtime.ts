@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createSession, ort, type SessionConfig } from "../engine/ort.ts";
 import { ArgumentError } from "../errors.ts";
+import type { Progress } from "../progress.ts";
 import { parseModelConfig } from "./config.ts";
 import { buildSegment, hookName, isBranchPoint, parseHookName, pointIndex, SegmentIO, type HookPoint } from "./graph.ts";
 import { resolveModel } from "./hub.ts";
@@ -33,8 +34,8 @@ export interface ForwardOptions {
   hooks?: Record<string, HookEdit>;
   /** Key/value cache from a previous call (generation). */
   past?: KvCache;
-  /** "all": logits for every position; "last": only the last position of each row. Default "all". */
-  logits?: "all" | "last";
+  /** "all": logits for every position; "last": only the last position of each row; "none": hooks only. Default "all". */
+  logits?: "all" | "last" | "none";
   /** Return the key/value cache for the next step. */
   returnPast?: boolean;
   /** Generation step passed to hook functions. */
@@ -42,7 +43,7 @@ export interface ForwardOptions {
 }
 
 export interface ForwardOutput {
-  /** `[batch, seq, vocab]` for logits "all", `[batch, vocab]` for "last". */
+  /** `[batch, seq, vocab]` for logits "all", `[batch, vocab]` for "last", `[0, vocab]` for "none". */
   logits: F32Tensor;
   cache: Record<string, F32Tensor>;
   past?: KvCache;
@@ -90,10 +91,12 @@ export interface LoadOptions extends SessionConfig {
   skipValidation?: boolean;
   /** Only use the local hub cache, never the network. */
   offline?: boolean;
+  /** Download progress for hub ids. */
+  progress?: Progress;
 }
 
 export async function loadModel(idOrPath: string, opts: LoadOptions = {}): Promise<Model> {
-  const dir = await resolveModel(idOrPath, { offline: opts.offline });
+  const dir = await resolveModel(idOrPath, { offline: opts.offline, progress: opts.progress });
   const configPath = join(dir, "config.json");
   const cfg = parseModelConfig(JSON.parse(await readFile(configPath, "utf8")), configPath);
   const weights = openWeights(dir, cfg);
@@ -103,7 +106,7 @@ export async function loadModel(idOrPath: string, opts: LoadOptions = {}): Promi
     if (/tokenizer/.test(err.message)) return null;
     throw err;
   });
-  return new Model(dir, cfg, weights, tokenizer, opts);
+  return new Model(dir, cfg, weights, tokenizer, { device: opts.device, threads: opts.threads });
 }
 
 type SegmentKey = string;
@@ -220,6 +223,10 @@ export class Model {
     };
     const emptyKv = new ort.Tensor("float32", new Float32Array(0), [B, cfg.numKvHeads, 0, cfg.headDim]);
 
+    const logitsMode = opts.logits ?? "all";
+    const logitRows: number[] =
+      logitsMode === "all" ? Array.from({ length: B * T }, (_, i) => i) : logitsMode === "last" ? ids.map((_, b) => b * T + T - 1) : [];
+
     const cache: Record<string, F32Tensor> = {};
     const presentKeys: ort.Tensor[] = [];
     const presentValues: ort.Tensor[] = [];
@@ -241,7 +248,10 @@ export class Model {
       if (opts.returnPast) for (const l of seg.layers) fetches.push(SegmentIO.presentKey(l), SegmentIO.presentValue(l));
       const end = bounds[s + 1];
       if (end) fetches.push(SegmentIO.residOut, ...(isBranchPoint(end) ? [SegmentIO.branchOut] : []));
-      else fetches.push(opts.logits === "last" ? SegmentIO.logitsLast : SegmentIO.logits);
+      else {
+        feeds[SegmentIO.logitRows] = new ort.Tensor("int64", BigInt64Array.from(logitRows, BigInt), [logitRows.length]);
+        fetches.push(SegmentIO.logits);
+      }
 
       const out = await seg.session.run(feeds, fetches);
       for (const n of cacheNames) if (out[n]) cache[n] = toF32(out[n]!, [B, T, D]);
@@ -252,7 +262,8 @@ export class Model {
         }
       }
       if (!end) {
-        logits = opts.logits === "last" ? toF32(out[SegmentIO.logitsLast]!, [B, cfg.vocabSize]) : toF32(out[SegmentIO.logits]!, [B, T, cfg.vocabSize]);
+        const shape = logitsMode === "all" ? [B, T, cfg.vocabSize] : logitsMode === "last" ? [B, cfg.vocabSize] : [0, cfg.vocabSize];
+        logits = toF32(out[SegmentIO.logits]!, shape);
         break;
       }
       // Hand the hook value to the user's function, then carry the (edited) state into the next segment.
