@@ -493,24 +493,51 @@ export function buildHeader(specs: readonly TensorSpec[], metadata?: Record<stri
   return { prefix, offsets };
 }
 
+/** What a streaming producer may return for one tensor: all of its data, or its data in row-major chunks. */
+export type TensorChunks = TensorData | Iterable<TensorData> | AsyncIterable<TensorData>;
+
+function isTensorData(x: unknown): x is TensorData {
+  return ArrayBuffer.isView(x);
+}
+
 /**
  * Writes a safetensors file tensor by tensor: the header first, then each tensor's bytes as `produce`
  * returns them (in `specs` order), into a temp file that is renamed over `file` at the end. Only one
- * tensor is held in memory at a time, so multi-GB files can be written.
+ * tensor (or one chunk of one, when `produce` yields chunks) is held in memory at a time, so multi-GB
+ * files can be written.
  */
 export async function writeSafetensorsStreaming(
   file: string,
   specs: readonly TensorSpec[],
-  produce: (spec: TensorSpec, index: number) => TensorData | Promise<TensorData>,
+  produce: (spec: TensorSpec, index: number) => TensorChunks | Promise<TensorChunks>,
   metadata?: Record<string, string> | null,
 ): Promise<void> {
-  const { prefix } = buildHeader(specs, metadata);
+  const { prefix, offsets } = buildHeader(specs, metadata);
   await withAtomicFile(file, async (handle) => {
     await writeAll(handle, prefix);
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i]!;
-      const bytes = encodeTensor(spec.name, spec.dtype, spec.shape, await produce(spec, i));
-      await writeAll(handle, bytes);
+      const expected = offsets[i]![1] - offsets[i]![0];
+      const produced = await produce(spec, i);
+      if (isTensorData(produced)) {
+        await writeAll(handle, encodeTensor(spec.name, spec.dtype, spec.shape, produced));
+        continue;
+      }
+      const elemSize = DTYPE_SIZES[spec.dtype]!;
+      let written = 0;
+      for await (const chunk of produced as AsyncIterable<TensorData>) {
+        const n = chunk instanceof Float32Array && FLOAT_DTYPES.includes(spec.dtype) ? chunk.length : chunk.byteLength / elemSize;
+        if (!Number.isInteger(n)) throw new ArgumentError(`tensor "${spec.name}": chunk of ${chunk.byteLength} bytes is not whole ${spec.dtype} elements`, { field: spec.name });
+        const bytes = encodeTensor(spec.name, spec.dtype, [n], chunk);
+        written += bytes.byteLength;
+        if (written > expected) break;
+        await writeAll(handle, bytes);
+      }
+      if (written !== expected) {
+        throw new ArgumentError(`tensor "${spec.name}": chunks hold ${written} bytes but dtype ${spec.dtype} with shape [${spec.shape.join(", ")}] needs ${expected}`, {
+          field: spec.name,
+        });
+      }
     }
   });
 }

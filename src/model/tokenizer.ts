@@ -1,0 +1,200 @@
+// A small, offline wrapper over transformers.js' AutoTokenizer for a Hugging Face model folder
+// (tokenizer.json + tokenizer_config.json). Nothing here touches the network.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ArgumentError, FormatError, NotFoundError } from "../errors.ts";
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+export interface EncodeOptions {
+  /** Add the tokenizer's special tokens (BOS/EOS as configured). Default true. */
+  addSpecialTokens?: boolean;
+}
+
+export interface DecodeOptions {
+  /** Drop special tokens such as `<|im_end|>`. Default false. */
+  skipSpecialTokens?: boolean;
+}
+
+export interface ChatTemplateOptions {
+  /** End with the assistant turn header so the model continues as the assistant. Default false. */
+  addGenerationPrompt?: boolean;
+}
+
+export interface Tokenizer {
+  /** Absolute path of the model folder. */
+  readonly dir: string;
+  /** Number of ids the tokenizer can produce (vocabulary plus added tokens). */
+  readonly size: number;
+  /** Ids that end generation: the tokenizer's eos token plus `generation_config.json` `eos_token_id`. */
+  readonly eosTokenIds: number[];
+  readonly bosTokenId: number | null;
+  readonly padTokenId: number | null;
+  readonly hasChatTemplate: boolean;
+  encode(text: string, opts?: EncodeOptions): number[];
+  decode(ids: readonly number[], opts?: DecodeOptions): string;
+  /** Renders the chat template to text (tokenize it with `encode(text, { addSpecialTokens: false })`). */
+  applyChatTemplate(messages: readonly ChatMessage[], opts?: ChatTemplateOptions): string;
+  /**
+   * Id of a special token, by content (`"<|im_end|>"`) or by role (`"eos"`, `"eos_token"`, `"pad"`, `"bos"`, `"unk"`).
+   * Throws NotFoundError when the tokenizer has no such token.
+   */
+  specialTokenId(name: string): number;
+  /** Id of any token string, or null. */
+  tokenToId(token: string): number | null;
+  /** Token string of an id, or null. */
+  idToToken(id: number): string | null;
+}
+
+/** The transformers.js tokenizer surface we use (kept narrow so its types do not leak). */
+interface RawTokenizer {
+  encode(text: string, opts: { add_special_tokens: boolean }): number[];
+  decode(ids: number[], opts: { skip_special_tokens: boolean }): string;
+  apply_chat_template(messages: ChatMessage[], opts: Record<string, unknown>): unknown;
+  convert_tokens_to_ids(token: string): number | undefined | null;
+  get_vocab(): Map<string, number> | Record<string, number>;
+  eos_token_id?: number | null;
+  bos_token_id?: number | null;
+  pad_token_id?: number | null;
+  unk_token_id?: number | null;
+  eos_token?: string | null;
+  bos_token?: string | null;
+  pad_token?: string | null;
+  unk_token?: string | null;
+  chat_template: unknown;
+}
+
+function readJson(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    throw new NotFoundError(`${file}: cannot read: ${(err as Error).message}`, { file, cause: err });
+  }
+  try {
+    const v = JSON.parse(text);
+    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("not a JSON object");
+    return v as Record<string, unknown>;
+  } catch (err) {
+    throw new FormatError(`${file}: not valid JSON: ${(err as Error).message}`, { file, cause: err });
+  }
+}
+
+const isId = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * Loads the tokenizer of a model folder offline. Throws NotFoundError naming the folder when
+ * `tokenizer.json` is missing.
+ */
+export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
+  const dir = path.resolve(modelDir);
+  const tokenizerFile = path.join(dir, "tokenizer.json");
+  const configFile = path.join(dir, "tokenizer_config.json");
+  if (!fs.existsSync(dir)) throw new NotFoundError(`${modelDir}: model folder not found (cannot load the tokenizer)`, { file: dir });
+  if (!fs.existsSync(tokenizerFile)) {
+    throw new NotFoundError(`${modelDir}: no tokenizer.json in the model folder (only fast tokenizer files are supported)`, { file: tokenizerFile });
+  }
+  const tokenizerJson = readJson(tokenizerFile);
+  const tokenizerConfig = fs.existsSync(configFile) ? readJson(configFile) : {};
+
+  // Chat templates may also live in chat_template.jinja or chat_template.json (newer Hugging Face layouts).
+  let chatTemplate: string | null = typeof tokenizerConfig.chat_template === "string" ? tokenizerConfig.chat_template : null;
+  if (tokenizerConfig.chat_template === undefined || tokenizerConfig.chat_template === null) {
+    const jinja = path.join(dir, "chat_template.jinja");
+    const json = path.join(dir, "chat_template.json");
+    if (fs.existsSync(jinja)) chatTemplate = fs.readFileSync(jinja, "utf8");
+    else if (fs.existsSync(json)) {
+      const t = readJson(json).chat_template;
+      if (typeof t === "string") chatTemplate = t;
+    }
+    if (chatTemplate !== null) tokenizerConfig.chat_template = chatTemplate;
+  }
+
+  const transformers = await import("@huggingface/transformers");
+  // Build the tokenizer from the files we read ourselves: the same class lookup AutoTokenizer.from_pretrained
+  // does (tokenizer_class), but with no hub, cache or global env involved.
+  const className = typeof tokenizerConfig.tokenizer_class === "string" ? tokenizerConfig.tokenizer_class.replace(/Fast$/, "") : "PreTrainedTokenizer";
+  const exports = transformers as unknown as Record<string, unknown>;
+  const Base = transformers.PreTrainedTokenizer as unknown as new (json: unknown, config: unknown) => RawTokenizer;
+  const candidate = exports[className];
+  const Cls =
+    typeof candidate === "function" && (candidate === Base || (candidate as { prototype: unknown }).prototype instanceof Base)
+      ? (candidate as typeof Base)
+      : Base;
+  let raw: RawTokenizer;
+  try {
+    raw = new Cls(tokenizerJson, tokenizerConfig);
+  } catch (err) {
+    throw new FormatError(`${tokenizerFile}: cannot build the tokenizer: ${(err as Error).message}`, { file: tokenizerFile, cause: err });
+  }
+  return wrapTokenizer(raw, dir, tokenizerJson);
+}
+
+function wrapTokenizer(raw: RawTokenizer, dir: string, tokenizerJson: Record<string, unknown>): Tokenizer {
+  const vocab = raw.get_vocab();
+  const entries: [string, number][] = vocab instanceof Map ? [...vocab.entries()] : Object.entries(vocab);
+  const byId = new Map<number, string>();
+  for (const [tok, id] of entries) byId.set(id, tok);
+  const added = Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as { id?: unknown; content?: unknown }[]) : [];
+  for (const t of added) if (isId(t.id) && typeof t.content === "string") byId.set(t.id, t.content);
+  const size = Math.max(-1, ...byId.keys()) + 1;
+
+  const tokenToId = (token: string): number | null => {
+    const id = raw.convert_tokens_to_ids(token);
+    return isId(id) ? id : null;
+  };
+  const eos = new Set<number>();
+  if (isId(raw.eos_token_id)) eos.add(raw.eos_token_id);
+  const genFile = path.join(dir, "generation_config.json");
+  if (fs.existsSync(genFile)) {
+    const e = readJson(genFile).eos_token_id;
+    for (const id of Array.isArray(e) ? e : [e]) if (isId(id) && id < size) eos.add(id);
+  }
+  const roles: Record<string, () => number | null | undefined> = {
+    eos: () => raw.eos_token_id,
+    bos: () => raw.bos_token_id,
+    pad: () => raw.pad_token_id,
+    unk: () => raw.unk_token_id,
+  };
+  return {
+    dir,
+    size,
+    eosTokenIds: [...eos],
+    bosTokenId: isId(raw.bos_token_id) ? raw.bos_token_id : null,
+    padTokenId: isId(raw.pad_token_id) ? raw.pad_token_id : null,
+    hasChatTemplate: raw.chat_template !== null && raw.chat_template !== undefined,
+    encode(text, opts = {}) {
+      if (typeof text !== "string") throw new ArgumentError(`encode: text must be a string`, { field: "text" });
+      return raw.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true });
+    },
+    decode(ids, opts = {}) {
+      for (const id of ids) {
+        if (!isId(id) || id >= size) throw new ArgumentError(`decode: token id ${id} out of range 0..${size - 1}`, { field: "ids" });
+      }
+      return raw.decode([...ids], { skip_special_tokens: opts.skipSpecialTokens ?? false });
+    },
+    applyChatTemplate(messages, opts = {}) {
+      if (raw.chat_template === null || raw.chat_template === undefined) {
+        throw new NotFoundError(`${dir}: the tokenizer has no chat_template (tokenizer_config.json, chat_template.jinja)`, { file: dir, field: "chat_template" });
+      }
+      const out = raw.apply_chat_template(
+        messages.map((m) => ({ ...m })),
+        { tokenize: false, add_generation_prompt: opts.addGenerationPrompt ?? false },
+      );
+      if (typeof out !== "string") throw new FormatError(`${dir}: chat template did not render to a string`, { file: dir, field: "chat_template" });
+      return out;
+    },
+    specialTokenId(name) {
+      const role = roles[name.replace(/_token$/, "")];
+      const id = role ? role() : tokenToId(name);
+      if (!isId(id)) throw new NotFoundError(`${dir}: the tokenizer has no token "${name}"`, { file: dir, field: name });
+      return id;
+    },
+    tokenToId,
+    idToToken: (id) => byId.get(id) ?? null,
+  };
+}
