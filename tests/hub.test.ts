@@ -210,7 +210,12 @@ describe("hub download", () => {
   it("loads a sharded repo", async () => {
     await makeRepo("org/sharded", { sharded: true, seed: 2 });
     const env = freshEnv();
-    const dir = await resolveModel("org/sharded", { env });
+    const started: string[] = [];
+    let finished = 0;
+    const progress = { start: (label: string) => started.push(label), update() {}, finish: () => void finished++ };
+    const dir = await resolveModel("org/sharded", { env, progress });
+    expect(started).toContain("org/sharded model-00002-of-00002.safetensors");
+    expect(finished).toBe(started.length);
     expect(fs.existsSync(path.join(dir, "model-00001-of-00002.safetensors"))).toBe(true);
     expect(fs.existsSync(path.join(dir, "model-00002-of-00002.safetensors"))).toBe(true);
     const cfg = parseModelConfig(JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")), "config.json");

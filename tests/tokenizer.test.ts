@@ -72,6 +72,9 @@ describe("loadTokenizer", () => {
     expect(tok.decode(pids)).toBe(prompt);
     expect(tok.decode(pids, { skipSpecialTokens: true })).toBe("system\nBe brief.\nuser\nHi\nassistant\n");
     expect(tok.idToToken(imEnd)).toBe("<|im_end|>");
+    // ids in the padded part of the embedding (>= tokenizer size) decode to nothing
+    expect(tok.decode([tok.size, 116, tok.size + 10, 257])).toBe("the");
+    expect(() => tok.decode([-1])).toThrow(/non-negative integers/);
   });
 
   it("names the folder when tokenizer.json is missing", async () => {

@@ -36,6 +36,7 @@ export interface Tokenizer {
   readonly padTokenId: number | null;
   readonly hasChatTemplate: boolean;
   encode(text: string, opts?: EncodeOptions): number[];
+  /** Ids the tokenizer does not know (e.g. embedding padding rows) decode to nothing. */
   decode(ids: readonly number[], opts?: DecodeOptions): string;
   /** Renders the chat template to text (tokenize it with `encode(text, { addSpecialTokens: false })`). */
   applyChatTemplate(messages: readonly ChatMessage[], opts?: ChatTemplateOptions): string;
@@ -173,9 +174,14 @@ function wrapTokenizer(raw: RawTokenizer, dir: string, tokenizerJson: Record<str
     },
     decode(ids, opts = {}) {
       for (const id of ids) {
-        if (!isId(id) || id >= size) throw new ArgumentError(`decode: token id ${id} out of range 0..${size - 1}`, { field: "ids" });
+        if (!isId(id)) throw new ArgumentError(`decode: token ids must be non-negative integers, got ${id}`, { field: "ids" });
       }
-      return raw.decode([...ids], { skip_special_tokens: opts.skipSpecialTokens ?? false });
+      // Ids past the tokenizer (the embedding matrix is usually padded beyond it) decode to nothing,
+      // as in Hugging Face's fast tokenizers.
+      return raw.decode(
+        ids.filter((id) => byId.has(id)),
+        { skip_special_tokens: opts.skipSpecialTokens ?? false },
+      );
     },
     applyChatTemplate(messages, opts = {}) {
       if (raw.chat_template === null || raw.chat_template === undefined) {
