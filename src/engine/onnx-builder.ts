@@ -89,15 +89,6 @@ export class GraphBuilder {
     return name;
   }
 
-  /**
-   * A float32 zero initializer under an existing input's name: ONNX treats it as the input's default, so
-   * callers may feed the input or leave it out.
-   */
-  initializerZeros(name: string, dims: number[]): void {
-    const count = dims.reduce((a, b) => a * b, 1);
-    this.initializers.push({ kind: "inline", name, type: DataType.FLOAT, dims, raw: new Uint8Array(count * 4) });
-  }
-
   /** A float32 initializer whose bytes live outside the protobuf, handed to the session as external data. */
   weight(name: string, dims: number[], data: Float32Array): string {
     const path = `w${this.blobs.length}.bin`;

@@ -4,8 +4,9 @@
 // mlp_out and resid_post (TransformerLens names). A graph covers a *segment* of that walk: it starts either
 // at the token ids or just after a hook point, and ends either at the logits or at a hook point. Whole-model
 // runs use one segment; an arbitrary JavaScript edit at a hook splits the model into segments at that hook
-// so the edited value can be fed back in. Additive steering needs no split: every hook point has an
-// overridable `steer.<hook>` input (default zero) that is added in-graph.
+// so the edited value can be fed back in. Additive steering needs no split: the `steer` input holds one row
+// per hook point of the segment (zeros where nothing is steered), added in-graph. (One required input, not
+// an overridable initializer per hook: onnxruntime-node silently drops feeds for overridable initializers.)
 import { DataType, GraphBuilder, type ExternalBlob } from "../engine/onnx-builder.ts";
 import { computeInvFreq } from "./rope.ts";
 import { HOOK_KINDS, type HookKind, type ModelConfig } from "./types.ts";
@@ -44,7 +45,7 @@ export interface SegmentSpec {
   start: HookPoint | null;
   /** null: run to the logits; otherwise stop at this hook point (after its steering add). */
   end: HookPoint | null;
-  /** Give every hook point an overridable `steer.<hook>` input. Default true. */
+  /** Give the segment a `steer` input `[hooks, hidden]` added at its hook points. Default true. */
   steerable?: boolean;
 }
 
@@ -66,7 +67,8 @@ export const SegmentIO = {
   pastValue: (layer: number) => `past_value.${layer}`,
   presentKey: (layer: number) => `present_key.${layer}`,
   presentValue: (layer: number) => `present_value.${layer}`,
-  steer: (hook: string) => `steer.${hook}`,
+  /** `[hooks in segment, hidden]`: row i is added at the segment's i-th hook point. */
+  steer: "steer",
 } as const;
 
 /** Supplies float32 weights by Hugging Face name. */
@@ -205,16 +207,17 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
   }
 
   const hooks: string[] = [];
+  let steerInput: string | undefined;
   // Apply the steering add at a point and expose the value under the hook's name.
   const hookAt = (value: string, point: HookPoint): string => {
     const name = hookName(point);
+    const row = hooks.length;
     hooks.push(name);
     g.output(name, F, ["n", D]);
     if (spec.steerable === false) return g.op("Identity", [value], {}, { outputs: [name] });
-    const steerName = SegmentIO.steer(name);
-    g.input(steerName, F, [1, D]);
-    g.initializerZeros(steerName, [1, D]);
-    return g.op("Add", [value, steerName], {}, { outputs: [name] });
+    steerInput ??= g.input(SegmentIO.steer, F, ["hooks", D]);
+    const delta = g.op("Slice", [steerInput, g.constI64([row]), g.constI64([row + 1])]); // [1, D]
+    return g.op("Add", [value, delta], {}, { outputs: [name] });
   };
 
   for (let idx = firstPoint; idx <= lastPoint; idx++) {

@@ -114,8 +114,23 @@ type SegmentKey = string;
 interface Segment {
   session: ort.InferenceSession;
   layers: number[];
+  /** Hook names in the order of the rows of the segment's `steer` input. */
+  hookOrder: string[];
   hooks: Set<string>;
-  inputs: Set<string>;
+  steerable: boolean;
+  /** Shared all-zero `steer` feed for runs that steer nothing in this segment. */
+  zeroSteer: ort.Tensor;
+}
+
+function steerTensor(seg: Segment, steer: Map<string, Float32Array>, D: number): ort.Tensor {
+  const rows = seg.hookOrder;
+  if (![...steer.keys()].some((name) => seg.hooks.has(name))) return seg.zeroSteer;
+  const data = new Float32Array(rows.length * D);
+  rows.forEach((name, i) => {
+    const v = steer.get(name);
+    if (v) data.set(v, i * D);
+  });
+  return new ort.Tensor("float32", data, [rows.length, D]);
 }
 
 export class Model {
@@ -166,7 +181,15 @@ export class Model {
       seg = (async () => {
         const built = buildSegment(this.config, this.weight, { start, end });
         const session = await createSession(built.model, built.blobs, { ...this.sessionConfig, spinning });
-        return { session, layers: built.layers, hooks: new Set(built.hooks), inputs: new Set(session.inputNames) };
+        const D = this.config.hiddenSize;
+        return {
+          session,
+          layers: built.layers,
+          hookOrder: built.hooks,
+          hooks: new Set(built.hooks),
+          steerable: session.inputNames.includes(SegmentIO.steer),
+          zeroSteer: new ort.Tensor("float32", new Float32Array(built.hooks.length * D), [built.hooks.length, D]),
+        };
       })();
       this.segments.set(key, seg);
       seg.catch(() => this.segments.delete(key));
@@ -242,7 +265,7 @@ export class Model {
         feeds[SegmentIO.pastKey(l)] = opts.past?.keys[l] ?? emptyKv;
         feeds[SegmentIO.pastValue(l)] = opts.past?.values[l] ?? emptyKv;
       }
-      for (const [name, v] of steer) if (seg.hooks.has(name)) feeds[SegmentIO.steer(name)] = new ort.Tensor("float32", v, [1, D]);
+      if (seg.steerable) feeds[SegmentIO.steer] = steerTensor(seg, steer, D);
       const fetches: string[] = [];
       for (const n of cacheNames) if (seg.hooks.has(n)) fetches.push(n);
       if (opts.returnPast) for (const l of seg.layers) fetches.push(SegmentIO.presentKey(l), SegmentIO.presentValue(l));
