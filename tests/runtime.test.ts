@@ -215,3 +215,20 @@ describe("hooks, edits and generation", () => {
     });
   });
 });
+
+describe("runtime vs the independent tfjs forward (shapes too large for the plain loops to be quick)", () => {
+  it("agrees on logits and every hook for a 4-layer GQA model, batch 2 x 24 tokens", async () => {
+    const { TfjsForward } = await import("../src/model/tfjs-forward.ts");
+    const dir = join(root, "tfjs-compare");
+    await createRandomModel(dir, { architecture: "Qwen2ForCausalLM", hidden: 96, layers: 4, heads: 6, kvHeads: 2, intermediate: 256, vocab: 400, dtype: "BF16", seed: 21 });
+    const model = await loadModel(dir);
+    const tfjs = await TfjsForward.create(model.config, model.weights);
+    const ids = [Array.from({ length: 24 }, (_, i) => (i * 37 + 5) % 400), Array.from({ length: 24 }, (_, i) => (i * 11 + 200) % 400)];
+    const ours = await model.runWithCache(ids, model.hookNames());
+    const theirs = await tfjs.forward(ids);
+    expect(relErr(ours.logits.data, theirs.logits.data)).toBeLessThan(1e-4);
+    for (const h of model.hookNames()) expect(relErr(ours.cache[h]!.data, theirs.hooks[h]!.data), h).toBeLessThan(1e-4);
+    tfjs.dispose();
+    await model.dispose();
+  });
+});

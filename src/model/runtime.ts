@@ -73,6 +73,7 @@ export interface GenerateOptions {
   hooks?: Record<string, HookEdit>;
   /** Hook names to record at every step (values for the new tokens of each step). */
   cache?: string[];
+  /** Called per token with the text it completes (possibly empty while a multi-byte character is pending). */
   onToken?: (id: number, text: string) => void;
 }
 
@@ -343,6 +344,7 @@ export class Model {
     let finish: "stop" | "length" = "length";
     let past: KvCache | undefined;
     let input = promptIds;
+    let streamed = 0;
     for (let step = 0; step < maxNew; step++) {
       const r = await this.forward([input], { past, returnPast: true, logits: "last", hooks: opts.hooks, cache: cacheNames, step });
       past = r.past;
@@ -353,7 +355,13 @@ export class Model {
         break;
       }
       out.push(next);
-      opts.onToken?.(next, this.tokenizer ? this.tokenizer.decode([next]) : String(next));
+      if (opts.onToken) {
+        // Decode the whole output and hand on what is new: a byte-level token can be half a character.
+        const text = this.tokenizer ? this.tokenizer.decode(out) : out.join(" ");
+        const complete = text.endsWith("\uFFFD") ? text.slice(0, text.lastIndexOf("\uFFFD")) : text;
+        if (complete.length > streamed) opts.onToken(next, complete.slice(streamed));
+        streamed = Math.max(streamed, complete.length);
+      }
       input = [next];
     }
     return { promptIds, ids: out, text: this.tokenizer ? this.tokenizer.decode(out) : "", finishReason: finish, cache };
