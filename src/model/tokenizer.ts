@@ -115,23 +115,18 @@ export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
     if (chatTemplate !== null) tokenizerConfig.chat_template = chatTemplate;
   }
 
-  const transformers = await import("@huggingface/transformers");
-  // Build the tokenizer from the files we read ourselves: the same class lookup AutoTokenizer.from_pretrained
-  // does (tokenizer_class), but with no hub, cache or global env involved.
-  const className = typeof tokenizerConfig.tokenizer_class === "string" ? tokenizerConfig.tokenizer_class.replace(/Fast$/, "") : "PreTrainedTokenizer";
-  const exports = transformers as unknown as Record<string, unknown>;
-  const Base = transformers.PreTrainedTokenizer as unknown as new (json: unknown, config: unknown) => RawTokenizer;
-  const candidate = exports[className];
-  const Cls =
-    typeof candidate === "function" && (candidate === Base || (candidate as { prototype: unknown }).prototype instanceof Base)
-      ? (candidate as typeof Base)
-      : Base;
+  // Real models and ours load through the same AutoTokenizer path, offline: no hub, local files only.
+  const { AutoTokenizer, env } = await import("@huggingface/transformers");
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.localModelPath = path.dirname(dir);
   let raw: RawTokenizer;
   try {
-    raw = new Cls(tokenizerJson, tokenizerConfig);
+    raw = (await AutoTokenizer.from_pretrained(path.basename(dir), { local_files_only: true })) as unknown as RawTokenizer;
   } catch (err) {
     throw new FormatError(`${tokenizerFile}: cannot build the tokenizer: ${(err as Error).message}`, { file: tokenizerFile, cause: err });
   }
+  if (!raw.chat_template && chatTemplate !== null) raw.chat_template = chatTemplate;
   return wrapTokenizer(raw, dir, tokenizerJson);
 }
 
