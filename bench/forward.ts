@@ -13,7 +13,7 @@
 // The two engines never run at the same time: torch runs in a child process first, then safesail.
 // Not a CI test; see bench/README.md.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,8 +27,6 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const PYTHON = "/usr/bin/python3"; // Debian's python has torch + numpy; the pyenv one on PATH does not.
 const TORCH_SCRIPT = join(ROOT, "bench", "forward_torch.py");
 const PROMPT_LEN = 64;
-const APT_ARCHIVES = "/var/cache/apt/archives";
-const OPENBLAS_CACHE = join(ROOT, ".cache", "bench", "openblas");
 
 interface Plan {
   warmup: number;
@@ -121,9 +119,7 @@ function vocabOf(dir: string): number {
 // ---------------------------------------------------------------------------------------------
 // The BLAS under torch. Debian's torch calls whatever libblas.so.3 resolves to; with only libblas3
 // installed that is the netlib reference BLAS (about 4 GFLOPS here, 20-50x slower than OpenBLAS),
-// which would make torch a straw man. When OpenBLAS is not the system BLAS, the OpenBLAS package in
-// the apt cache is unpacked (no root, nothing installed) under .cache/bench/openblas and put first on
-// torch's LD_LIBRARY_PATH.
+// which would make torch a straw man. bench/setup.sh installs Debian's OpenBLAS (and torch, numpy).
 
 interface TorchBlas {
   /** Directory to put first on LD_LIBRARY_PATH, or null to use the system's libblas.so.3. */
@@ -132,26 +128,17 @@ interface TorchBlas {
 }
 
 function findTorchBlas(systemOnly: boolean): TorchBlas {
+  if (!systemOnly) {
+    const r = spawnSync("bash", [join(ROOT, "bench", "setup.sh")], { stdio: ["ignore", "inherit", "inherit"] });
+    if (r.status !== 0) throw new Error("bench/setup.sh failed: torch needs python3-torch, python3-numpy and libopenblas0-pthread");
+  }
   let systemBlas = "";
   try {
     systemBlas = realpathSync("/usr/lib/x86_64-linux-gnu/libblas.so.3");
   } catch {
     // no libblas.so.3 at all: torch will not start either, and says so
   }
-  if (/openblas|mkl|blis/i.test(systemBlas)) return { libDir: null, note: `system BLAS ${systemBlas}` };
-  if (systemOnly) return { libDir: null, note: `system BLAS ${systemBlas || "(none)"} (--system-blas)` };
-  const libDir = join(OPENBLAS_CACHE, "usr", "lib", "x86_64-linux-gnu", "openblas-pthread");
-  if (!existsSync(join(libDir, "libblas.so.3"))) {
-    const deb = existsSync(APT_ARCHIVES) ? readdirSync(APT_ARCHIVES).find((f) => /^libopenblas0-pthread_.*_amd64\.deb$/.test(f)) : undefined;
-    if (!deb) return { libDir: null, note: `system BLAS ${systemBlas || "(none)"}; no OpenBLAS package found to unpack` };
-    mkdirSync(OPENBLAS_CACHE, { recursive: true });
-    const r = spawnSync("dpkg-deb", ["-x", join(APT_ARCHIVES, deb), OPENBLAS_CACHE], { stdio: ["ignore", "inherit", "inherit"] });
-    if (r.status !== 0 || !existsSync(join(libDir, "libblas.so.3"))) {
-      return { libDir: null, note: `system BLAS ${systemBlas || "(none)"}; unpacking ${deb} failed` };
-    }
-    process.stderr.write(`unpacked ${deb} into ${OPENBLAS_CACHE} for torch\n`);
-  }
-  return { libDir, note: `OpenBLAS unpacked under ${libDir}` };
+  return { libDir: null, note: `system BLAS ${systemBlas || "(none)"}${systemOnly ? " (--system-blas)" : ""}` };
 }
 
 function runTorch(dir: string, ids: number[], plan: Plan, threads: number, blas: TorchBlas, tmp: string): EngineResult & { json: TorchJson } {

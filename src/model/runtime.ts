@@ -111,6 +111,7 @@ export async function loadModel(idOrPath: string, opts: LoadOptions = {}): Promi
 }
 
 type SegmentKey = string;
+const FULL_SEGMENT: SegmentKey = "ids>logits>true";
 
 interface Segment {
   session: ort.InferenceSession;
@@ -136,7 +137,8 @@ function steerTensor(seg: Segment, steer: Map<string, Float32Array>, D: number):
 
 export class Model {
   private readonly segments = new Map<SegmentKey, Promise<Segment>>();
-  private readonly weightCache = new Map<string, { shape: number[]; data: Float32Array }>();
+  /** Settles when the forward in flight (if any) is done; evicted sessions are released after it. */
+  private pending: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly dir: string,
@@ -166,36 +168,52 @@ export class Model {
     return this.tokenizer;
   }
 
-  private weight = (name: string) => {
-    let t = this.weightCache.get(name);
-    if (!t) {
-      t = this.weights.get(name);
-      this.weightCache.set(name, t);
-    }
-    return t;
-  };
-
+  /**
+   * Session for one segment of the walk. Sessions are cached; onnxruntime keeps its own copy of the weights,
+   * so the float32 arrays read for a build are dropped right after it (re-read from disk for a later
+   * segment). Split segments (arbitrary edits) are capped: the least recently used are released.
+   */
   private segment(start: HookPoint | null, end: HookPoint | null, spinning: boolean): Promise<Segment> {
     const key = `${start ? hookName(start) : "ids"}>${end ? hookName(end) : "logits"}>${spinning}`;
     let seg = this.segments.get(key);
-    if (!seg) {
-      seg = (async () => {
-        const built = buildSegment(this.config, this.weight, { start, end });
-        const session = await createSession(built.model, built.blobs, { ...this.sessionConfig, spinning });
-        const D = this.config.hiddenSize;
-        return {
-          session,
-          layers: built.layers,
-          hookOrder: built.hooks,
-          hooks: new Set(built.hooks),
-          steerable: session.inputNames.includes(SegmentIO.steer),
-          zeroSteer: new ort.Tensor("float32", new Float32Array(built.hooks.length * D), [built.hooks.length, D]),
-        };
-      })();
+    if (seg) {
+      // Map order is recency order.
+      this.segments.delete(key);
       this.segments.set(key, seg);
-      seg.catch(() => this.segments.delete(key));
+      return seg;
     }
+    seg = (async () => {
+      const weights = new Map<string, { shape: number[]; data: Float32Array }>();
+      const built = buildSegment(this.config, (name) => {
+        let t = weights.get(name);
+        if (!t) weights.set(name, (t = this.weights.get(name)));
+        return t;
+      }, { start, end });
+      const session = await createSession(built.model, built.blobs, { ...this.sessionConfig, spinning });
+      const D = this.config.hiddenSize;
+      return {
+        session,
+        layers: built.layers,
+        hookOrder: built.hooks,
+        hooks: new Set(built.hooks),
+        steerable: session.inputNames.includes(SegmentIO.steer),
+        zeroSteer: new ort.Tensor("float32", new Float32Array(built.hooks.length * D), [built.hooks.length, D]),
+      };
+    })();
+    this.segments.set(key, seg);
+    seg.catch(() => this.segments.delete(key));
+    this.evictSegments(key);
     return seg;
+  }
+
+  private evictSegments(keep: string): void {
+    const MAX_SESSIONS = 8;
+    for (const [key, seg] of this.segments) {
+      if (this.segments.size <= MAX_SESSIONS) break;
+      if (key === keep || key === FULL_SEGMENT) continue;
+      this.segments.delete(key);
+      void seg.then((s) => this.pending.then(() => s.session.release())).catch(() => {});
+    }
   }
 
   /** Runs the model and returns logits plus the requested hook values (`[batch, seq, hidden]`). */
@@ -209,7 +227,13 @@ export class Model {
   }
 
   /** One forward pass over `ids` (continuing `past` if given). */
-  async forward(idsIn: TokenIds, opts: ForwardOptions = {}): Promise<ForwardOutput> {
+  forward(idsIn: TokenIds, opts: ForwardOptions = {}): Promise<ForwardOutput> {
+    const run = this.pending.then(() => this.forwardNow(idsIn, opts));
+    this.pending = run.catch(() => {});
+    return run;
+  }
+
+  private async forwardNow(idsIn: TokenIds, opts: ForwardOptions): Promise<ForwardOutput> {
     const cfg = this.config;
     const ids = normaliseIds(idsIn, cfg.vocabSize);
     const B = ids.length;
