@@ -83,6 +83,16 @@ export interface BuiltSegment {
   layers: number[];
 }
 
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: SegmentSpec): BuiltSegment {
   const L = cfg.numLayers;
   const D = cfg.hiddenSize;
@@ -141,10 +151,31 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
     attnBias = g.op("Where", [allowed, g.constF([0], []), g.constF([-1e30], [])]);
   };
 
+  // Written as Pow -> ReduceMean -> Add -> Sqrt -> Div -> Mul, the pattern onnxruntime fuses into one
+  // SimplifiedLayerNormalization kernel.
   const rmsNorm = (x: string, weightName: string) => {
     const ms = g.op("ReduceMean", [g.op("Pow", [x, g.constF([2], [])])], { axes: [-1], keepdims: 1 });
-    const inv = g.op("Div", [g.constF([1], []), g.op("Sqrt", [g.op("Add", [ms, g.constF([cfg.rmsNormEps], [])])])]);
-    return g.op("Mul", [g.op("Mul", [x, inv]), w(weightName)]);
+    const rms = g.op("Sqrt", [g.op("Add", [ms, g.constF([cfg.rmsNormEps], [])])]);
+    return g.op("Mul", [g.op("Div", [x, rms]), w(weightName)]);
+  };
+
+  // Several projections of one input as one Gemm over row-concatenated weights, then a Split: fewer,
+  // larger matrix products (decode reads every weight once per token either way).
+  const fusedLinear = (x: string, prefixes: string[], bias: boolean, outDims: number[]) => {
+    const name = `${prefixes.join("+")}.weight`;
+    let weight = cache.get(name);
+    let biasName: string | undefined;
+    if (!weight) {
+      const parts = prefixes.map((p) => weights(`${p}.weight`));
+      weight = g.weight(name, [outDims.reduce((a, b) => a + b, 0), parts[0]!.shape[1]!], concat(parts.map((t) => t.data)));
+      cache.set(name, weight);
+    }
+    if (bias) {
+      biasName = `${prefixes.join("+")}.bias`;
+      if (!cache.has(biasName)) cache.set(biasName, g.weight(biasName, [outDims.reduce((a, b) => a + b, 0)], concat(prefixes.map((p) => weights(`${p}.bias`).data))));
+    }
+    const y = g.op("Gemm", biasName ? [x, weight, biasName] : [x, weight], { transB: 1 });
+    return g.opMulti("Split", [y, g.constI64(outDims)], outDims.length, { axis: -1 });
   };
 
   const linear = (x: string, prefix: string, bias: boolean) =>
@@ -163,11 +194,11 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
     layers.push(layer);
     const p = `model.layers.${layer}`;
     const h = rmsNorm(x, `${p}.input_layernorm.weight`);
-    const heads = (proj: string, n: number) =>
-      g.op("Transpose", [g.op("Reshape", [linear(h, `${p}.self_attn.${proj}`, cfg.attentionBias), shape4(B, T, c(n), c(hd))])], { perm: [0, 2, 1, 3] });
-    const q = applyRope(heads("q_proj", H)); // [B,H,T,hd]
-    const kNew = applyRope(heads("k_proj", KV)); // [B,KV,T,hd]
-    const vNew = heads("v_proj", KV);
+    const [qFlat, kFlat, vFlat] = fusedLinear(h, ["q_proj", "k_proj", "v_proj"].map((n) => `${p}.self_attn.${n}`), cfg.attentionBias, [H * hd, KV * hd, KV * hd]);
+    const heads = (flat: string, n: number) => g.op("Transpose", [g.op("Reshape", [flat, shape4(B, T, c(n), c(hd))])], { perm: [0, 2, 1, 3] });
+    const q = applyRope(heads(qFlat!, H)); // [B,H,T,hd]
+    const kNew = applyRope(heads(kFlat!, KV)); // [B,KV,T,hd]
+    const vNew = heads(vFlat!, KV);
     const pastK = g.input(SegmentIO.pastKey(layer), F, ["batch", KV, "past_seq", hd]);
     const pastV = g.input(SegmentIO.pastValue(layer), F, ["batch", KV, "past_seq", hd]);
     const k = g.op("Concat", [pastK, kNew], { axis: 2 }, { outputs: [SegmentIO.presentKey(layer)] });
@@ -188,8 +219,7 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
   const mlp = (x: string, layer: number) => {
     const p = `model.layers.${layer}`;
     const h = rmsNorm(x, `${p}.post_attention_layernorm.weight`);
-    const gate = linear(h, `${p}.mlp.gate_proj`, cfg.mlpBias);
-    const up = linear(h, `${p}.mlp.up_proj`, cfg.mlpBias);
+    const [gate, up] = fusedLinear(h, [`${p}.mlp.gate_proj`, `${p}.mlp.up_proj`], cfg.mlpBias, [cfg.intermediateSize, cfg.intermediateSize]) as [string, string];
     const act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up]);
     return linear(act, `${p}.mlp.down_proj`, cfg.mlpBias);
   };
