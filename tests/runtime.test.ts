@@ -177,6 +177,10 @@ describe("hooks, edits and generation", () => {
     expect(s1.ids).toEqual(s1again.ids);
     expect(s1.ids).not.toEqual(s2.ids);
 
+    // A nucleus that holds only the top token is greedy, whatever the temperature.
+    const nucleus = await model.generate({ ids: [20, 21, 22], maxNewTokens: 6, temperature: 5, topP: 1e-6, seed: 9 });
+    expect(nucleus.ids).toEqual(a.ids);
+
     const seen: { step: number; shape: number[] }[] = [];
     const g = await model.generate({
       ids: [20, 21, 22],
@@ -230,5 +234,24 @@ describe("runtime vs the independent tfjs forward (shapes too large for the plai
     for (const h of model.hookNames()) expect(relErr(ours.cache[h]!.data, theirs.hooks[h]!.data), h).toBeLessThan(1e-4);
     tfjs.dispose();
     await model.dispose();
+  });
+});
+
+describe("sampleNext", () => {
+  it("draws in proportion to softmax(logits / temperature) and honours top-p", async () => {
+    const { sampleNext, mulberry32 } = await import("../src/model/runtime.ts");
+    const logits = Float32Array.from([2, 1, 0, -1]);
+    const rand = mulberry32(5);
+    const counts = [0, 0, 0, 0];
+    const N = 20000;
+    for (let i = 0; i < N; i++) counts[sampleNext(logits, 1, 1, rand)]!++;
+    const z = [2, 1, 0, -1].map(Math.exp);
+    const total = z.reduce((a, b) => a + b);
+    counts.forEach((c, i) => expect(Math.abs(c / N - z[i]! / total)).toBeLessThan(0.015));
+    // top-p 0.8: p = [0.644, 0.237, 0.087, 0.032] -> keep the first two (0.881 >= 0.8) only.
+    const kept = new Set<number>();
+    for (let i = 0; i < 2000; i++) kept.add(sampleNext(logits, 1, 0.8, rand));
+    expect([...kept].sort()).toEqual([0, 1]);
+    expect(sampleNext(logits, 0, 1, rand)).toBe(0);
   });
 });

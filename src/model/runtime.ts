@@ -447,14 +447,30 @@ export function sampleNext(logits: Float32Array, temperature: number, topP: numb
   const probs = new Float64Array(logits.length);
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += probs[i] = Math.exp((logits[i]! - max) / temperature);
-  const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]! || a - b);
-  const kept: number[] = [];
-  let mass = 0;
-  for (const i of order) {
-    kept.push(i);
-    mass += probs[i]! / sum;
-    if (mass >= topP) break;
+  if (topP >= 1) {
+    let r = rand() * sum;
+    for (let i = 0; i < probs.length; i++) {
+      r -= probs[i]!;
+      if (r <= 0) return i;
+    }
+    return probs.length - 1;
   }
+  // Nucleus: the most probable tokens until their mass reaches topP. Sorting a 150k vocabulary every step
+  // is slow, so sort only tokens above a tiny probability first; fall back to all when those fall short.
+  const nucleus = (candidates: number[]) => {
+    candidates.sort((a, b) => probs[b]! - probs[a]! || a - b);
+    const kept: number[] = [];
+    let mass = 0;
+    for (const i of candidates) {
+      kept.push(i);
+      mass += probs[i]! / sum;
+      if (mass >= topP) return kept;
+    }
+    return null;
+  };
+  const likely: number[] = [];
+  for (let i = 0; i < probs.length; i++) if (probs[i]! / sum > 1e-9) likely.push(i);
+  const kept = nucleus(likely) ?? nucleus(Array.from(probs.keys()))!;
   let r = rand() * kept.reduce((acc, i) => acc + probs[i]!, 0);
   for (const i of kept) {
     r -= probs[i]!;
