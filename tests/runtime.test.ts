@@ -239,7 +239,8 @@ describe("runtime vs the independent tfjs forward (shapes too large for the plai
 
 describe("sampleNext", () => {
   it("draws in proportion to softmax(logits / temperature) and honours top-p", async () => {
-    const { sampleNext, mulberry32 } = await import("../src/model/runtime.ts");
+    const { sampleNext } = await import("../src/model/runtime.ts");
+    const { mulberry32 } = await import("../src/util/prng.ts");
     const logits = Float32Array.from([2, 1, 0, -1]);
     const rand = mulberry32(5);
     const counts = [0, 0, 0, 0];

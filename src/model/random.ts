@@ -13,6 +13,7 @@ import { modelConfigToJson } from "./config.ts";
 import { DTYPE_SIZES, numelOf, writeSafetensorsStreaming, type TensorSpec } from "./safetensors.ts";
 import type { Architecture, ModelConfig, RopeScaling, StorageDtype } from "./types.ts";
 import { INDEX_FILE, SINGLE_FILE, expectedWeightShapes } from "./weights.ts";
+import { mulberry32 } from "../util/prng.ts";
 
 export interface RandomModelOptions {
   /** A preset such as QWEN25_05B_SHAPES; the other options override its fields. */
@@ -203,17 +204,6 @@ function fnv1a(s: string): number {
   return h >>> 0;
 }
 
-/** mulberry32: a small, fast, seedable 32-bit generator. Returns uniforms in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Init = { kind: "normal"; std: number } | { kind: "norm" };
 

@@ -15,6 +15,7 @@ import { resolveModel } from "./hub.ts";
 import { loadTokenizer, type Tokenizer } from "./tokenizer.ts";
 import type { F32Tensor, ModelConfig, WeightSource } from "./types.ts";
 import { openWeights, validateWeights } from "./weights.ts";
+import { mulberry32 } from "../util/prng.ts";
 
 /** `[batch, seq]` token ids; a flat array is one row. */
 export type TokenIds = number[] | number[][];
@@ -423,17 +424,6 @@ function toF32(t: ort.Tensor, shape: number[], copy = false): F32Tensor {
   return { shape, data: copy ? data.slice() : data };
 }
 
-/** Seeded PRNG (mulberry32): same seed, same samples on every machine. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Greedy when temperature is 0; otherwise temperature softmax, nucleus (top-p) cut, then a draw. */
 export function sampleNext(logits: Float32Array, temperature: number, topP: number, rand: () => number): number {

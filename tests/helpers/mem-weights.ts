@@ -1,17 +1,8 @@
 // In-memory WeightSource with seeded random weights, for tests on tiny models.
 import type { F32Tensor, ModelConfig, TensorRef, WeightSource } from "../../src/model/types.ts";
+import { mulberry32 } from "../../src/util/prng.ts";
+export { mulberry32 };
 
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Standard normal samples (Box-Muller) from a uniform source. */
 export function gaussian(rand: () => number): () => number {
