@@ -213,7 +213,7 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
     const probs = g.op("Softmax", [g.op("Add", [g.op("MatMul", [q5, k5]), attnBias!])], { axis: -1 });
     const ctx = g.op("MatMul", [probs, v5]); // [B,KV,G,T,hd]
     const merged = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [ctx, shape4(B, c(H), T, c(hd))])], { perm: [0, 2, 1, 3] }), g.constI64([-1, H * hd])]);
-    return g.op("Gemm", cfg.oProjBias ? [merged, w(`${p}.self_attn.o_proj.weight`), w(`${p}.self_attn.o_proj.bias`)] : [merged, w(`${p}.self_attn.o_proj.weight`)], { transB: 1 });
+    return linear(merged, `${p}.self_attn.o_proj`, cfg.oProjBias);
   };
 
   const mlp = (x: string, layer: number) => {

@@ -10,10 +10,10 @@ import { createSession, ort, type SessionConfig } from "../engine/ort.ts";
 import { ArgumentError } from "../errors.ts";
 import type { Progress } from "../progress.ts";
 import { parseModelConfig } from "./config.ts";
-import { buildSegment, hookName, isBranchPoint, parseHookName, pointIndex, SegmentIO, type HookPoint } from "./graph.ts";
+import { buildSegment, hookName, isBranchPoint, parseHookName, pointAt, pointIndex, SegmentIO, type HookPoint } from "./graph.ts";
 import { resolveModel } from "./hub.ts";
 import { loadTokenizer, type Tokenizer } from "./tokenizer.ts";
-import type { F32Tensor, ModelConfig, WeightSource } from "./types.ts";
+import { HOOK_KINDS, type F32Tensor, type ModelConfig, type WeightSource } from "./types.ts";
 import { openWeights, validateWeights } from "./weights.ts";
 import { mulberry32 } from "../util/prng.ts";
 
@@ -151,9 +151,7 @@ export class Model {
 
   /** All hook names, in forward order. */
   hookNames(): string[] {
-    const names: string[] = [];
-    for (let i = 0; i < this.config.numLayers * 5; i++) names.push(hookName({ layer: Math.floor(i / 5), kind: (["hook_resid_pre", "hook_attn_out", "hook_resid_mid", "hook_mlp_out", "hook_resid_post"] as const)[i % 5] }));
-    return names;
+    return Array.from({ length: this.config.numLayers * HOOK_KINDS.length }, (_, i) => hookName(pointAt(i)));
   }
 
   encode(text: string): number[] {
