@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
 
+bash scripts/system-deps.sh
+
 stamp=node_modules/.safesail-lock-hash
 want=$(sha256sum package-lock.json 2>/dev/null | cut -d' ' -f1 || echo none)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Debian packages the tests need: Jupyter's Python side lives under /usr/bin/python3 (a pyenv python3 may
+# shadow it on PATH, so everything calls /usr/bin/python3 explicitly). Installs only what is missing.
+set -euo pipefail
+want=(python3-jupyter-client python3-jupyter-kernel-test python3-nbclient python3-nbformat python3-zmq)
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "system-deps: missing ${missing[*]}; run as root or install them with apt-get" >&2
+  exit 1
+fi
+echo "system-deps: installing ${missing[*]}" >&2
+apt-get update -qq >&2
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
