@@ -1,0 +1,65 @@
+// Widgets for TypeScript cells: `widgets.IntSlider({ value: 3, min: 0, max: 10, description: "k" })`.
+//
+// The classes are exported too (for instanceof, subclassing, and custom models on WidgetModel). A widget opens its
+// comm when it is created; show it by making it a cell's last expression or with display(widget).
+//
+// Names here do not clash with kernel/src/api.ts (which exports MIMEBUNDLE, setKernel, display, ...), so that
+// module can `export * from "./widgets/index.ts"`.
+import {
+  Box,
+  Button,
+  Checkbox,
+  Dropdown,
+  FloatProgress,
+  FloatSlider,
+  HBox,
+  HTML,
+  IntProgress,
+  IntSlider,
+  Label,
+  Layout,
+  Text,
+  VBox,
+  type BoxInit,
+  type ButtonState,
+  type CheckboxState,
+  type DOMInit,
+  type DOMWidget,
+  type DOMWidgetState,
+  type DropdownInit,
+  type FloatSliderState,
+  type HTMLState,
+  type IntSliderState,
+  type LabelState,
+  type LayoutProps,
+  type ProgressState,
+  type TextState,
+} from "./controls.ts";
+import { Output, type OutputState } from "./output.ts";
+import type { WidgetOptions } from "./widget.ts";
+
+export * from "./buffers.ts";
+export * from "./controls.ts";
+export * from "./output.ts";
+export * from "./widget.ts";
+
+type Children = DOMWidget<DOMWidgetState>[];
+
+/** Factories (no `new`), one per model. */
+export const widgets = {
+  IntSlider: (init?: DOMInit<IntSliderState>, opts?: WidgetOptions) => new IntSlider(init, opts),
+  FloatSlider: (init?: DOMInit<FloatSliderState>, opts?: WidgetOptions) => new FloatSlider(init, opts),
+  IntProgress: (init?: DOMInit<ProgressState>, opts?: WidgetOptions) => new IntProgress(init, opts),
+  FloatProgress: (init?: DOMInit<ProgressState>, opts?: WidgetOptions) => new FloatProgress(init, opts),
+  Button: (init?: DOMInit<ButtonState>, opts?: WidgetOptions) => new Button(init, opts),
+  Text: (init?: DOMInit<TextState>, opts?: WidgetOptions) => new Text(init, opts),
+  Label: (init?: DOMInit<LabelState> | string, opts?: WidgetOptions) => new Label(init, opts),
+  HTML: (init?: DOMInit<HTMLState> | string, opts?: WidgetOptions) => new HTML(init, opts),
+  Checkbox: (init?: DOMInit<CheckboxState>, opts?: WidgetOptions) => new Checkbox(init, opts),
+  Dropdown: <V = string>(init?: DropdownInit<V>, opts?: WidgetOptions) => new Dropdown<V>(init, opts),
+  Box: (children?: Children | BoxInit, init?: BoxInit, opts?: WidgetOptions) => new Box(children, init, opts),
+  HBox: (children?: Children | BoxInit, init?: BoxInit, opts?: WidgetOptions) => new HBox(children, init, opts),
+  VBox: (children?: Children | BoxInit, init?: BoxInit, opts?: WidgetOptions) => new VBox(children, init, opts),
+  Output: (init?: DOMInit<OutputState>, opts?: WidgetOptions) => new Output(init, opts),
+  Layout: (init?: Partial<LayoutProps>, opts?: WidgetOptions) => new Layout(init, opts),
+};
