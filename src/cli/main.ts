@@ -2,6 +2,7 @@
 import { SafesailError } from "../errors.ts";
 import { demoCommand } from "./demo.ts";
 import { generateCommand, infoCommand, logitsCommand } from "./model.ts";
+import { notebooksCommand } from "./notebooks.ts";
 
 const USAGE = `usage: safesail <command> [options]
 
@@ -12,6 +13,7 @@ commands:
   generate MODEL --prompt T [--chat] [--max-new-tokens N] [--seed S] [--temperature X] [--top-p P] [--json]
                                            generate text (KV cache; greedy unless --temperature)
   demo [MODEL]                             generation with a hook read-out on the embedded default model
+  notebooks run NOTEBOOK... [--out DIR]    execute notebooks headless (nbclient), write outputs back
 
 MODEL is a local Hugging Face folder (config.json + safetensors + tokenizer) or a hub id such as
 Qwen/Qwen2.5-0.5B-Instruct (downloaded into the Hugging Face cache; HF_ENDPOINT and HF_TOKEN are honoured).
@@ -24,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   logits: logitsCommand,
   generate: generateCommand,
   demo: demoCommand,
+  notebooks: notebooksCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
