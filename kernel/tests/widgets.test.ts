@@ -487,3 +487,16 @@ describe("containers, selection, output, control comm", () => {
     expect(errors.join("\n")).toMatch(/control comm/);
   });
 });
+
+describe("Image", () => {
+  it("sends its bytes as a buffer and takes new bytes from the front end", () => {
+    const img = widgets.Image({ value: new Uint8Array([137, 80, 78, 71]), width: "32px" });
+    const open = k.sent.find((m) => m.commId === img.modelId)!;
+    expect(open.data.buffer_paths).toEqual([["value"]]);
+    expect(open.data.state).toMatchObject({ _model_name: "ImageModel", _view_name: "ImageView", format: "png", width: "32px", height: "" });
+    expect([...open.buffers[0]!]).toEqual([137, 80, 78, 71]);
+    k.comm(img.modelId).receive({ method: "update", state: {}, buffer_paths: [["value"]] }, [new Uint8Array([1, 2])]);
+    expect(img.value).toBeInstanceOf(Uint8Array);
+    expect([...img.value]).toEqual([1, 2]);
+  });
+});

@@ -569,6 +569,34 @@ export class Dropdown<V = string> extends DOMWidget<DropdownState> {
 }
 defineStateAccessors(Dropdown, ["index", "disabled", "description", "description_allow_html", "style"]);
 
+// ---- image ----
+
+export interface ImageProps extends DOMWidgetProps {
+  /** The encoded image (PNG, JPEG, ... bytes); travels as a binary buffer. */
+  value: Uint8Array;
+  format: string;
+  width: string;
+  height: string;
+}
+export type ImageState = BaseState & ImageProps;
+export interface Image extends ImageProps {}
+/** ImageModel: `value` holds the file's bytes, sent as a message buffer (buffer_paths [["value"]]). */
+export class Image extends DOMWidget<ImageState> {
+  constructor(init: DOMInit<ImageState> = {}, opts: WidgetOptions = {}) {
+    super({
+      ...coreBase("ImageModel", "ImageView"), ...domDefaults(), value: new Uint8Array(0), format: "png", width: "", height: "",
+    }, init, opts);
+  }
+  protected override coerce(key: string, value: unknown): unknown {
+    if (key !== "value") return value;
+    if (value instanceof Uint8Array) return value;
+    if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    if (value instanceof ArrayBuffer) return new Uint8Array(value);
+    throw new Error(`"value" must be bytes (a Uint8Array), got ${typeof value}`);
+  }
+}
+defineStateAccessors(Image, ["value", "format", "width", "height"]);
+
 // ---- boxes ----
 
 export interface BoxProps extends DOMWidgetProps {
