@@ -1,0 +1,64 @@
+// `safesail kernel run CONN | install [...]`: the Jupyter kernel (kernel/). Its modules load only when this
+// command runs, so the rest of the CLI never loads zeromq or the TypeScript converter.
+import { parseArgs } from "node:util";
+import { ArgumentError } from "../errors.ts";
+
+const USAGE = `usage: safesail kernel <subcommand>
+
+  run CONNECTION_FILE          run the kernel (what Jupyter starts; see the kernelspec's argv)
+  install [--user | --prefix DIR | --sys-prefix] [--name NAME] [--display-name TEXT] [--interrupt-mode signal|message]
+                               write the kernelspec (default --user: $JUPYTER_DATA_DIR or ~/.local/share/jupyter/kernels)`;
+
+export async function kernelCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === "run") {
+    const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
+    const file = positionals[0];
+    if (!file) throw new ArgumentError("CONNECTION_FILE argument missing: safesail kernel run CONNECTION_FILE");
+    const { runKernel } = await import("../../kernel/src/main.ts");
+    const code = await runKernel(file);
+    // Timers or handles left by cells must not keep a shut-down kernel alive.
+    process.exit(code);
+  }
+  if (sub === "install") {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        user: { type: "boolean" },
+        prefix: { type: "string" },
+        "sys-prefix": { type: "boolean" },
+        name: { type: "string" },
+        "display-name": { type: "string" },
+        "interrupt-mode": { type: "string" },
+      },
+    });
+    if (positionals.length) throw new ArgumentError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    const mode = values["interrupt-mode"];
+    if (mode !== undefined && mode !== "signal" && mode !== "message") throw new ArgumentError(`--interrupt-mode: "signal" or "message", not ${JSON.stringify(mode)}`);
+    const { installKernelspec } = await import("../../kernel/src/install.ts");
+    let dest: string;
+    try {
+      dest = await installKernelspec({
+        ...(values.user ? { user: true } : {}),
+        ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
+        ...(values["sys-prefix"] ? { sysPrefix: true } : {}),
+        ...(values.name !== undefined ? { name: values.name } : {}),
+        ...(values["display-name"] !== undefined ? { displayName: values["display-name"] } : {}),
+        ...(mode !== undefined ? { interruptMode: mode } : {}),
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === "EACCES") throw new ArgumentError(`${(err as Error).message} (use --user, or run as root)`);
+      if (err instanceof Error && /choose one of|kernel name/.test(err.message)) throw new ArgumentError(err.message);
+      throw err;
+    }
+    process.stdout.write(`installed kernelspec in ${dest}\n`);
+    return 0;
+  }
+  if (!sub || sub === "--help" || sub === "-h" || sub === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return sub ? 0 : 2;
+  }
+  process.stderr.write(`safesail kernel: unknown subcommand "${sub}"\n\n${USAGE}\n`);
+  return 2;
+}
