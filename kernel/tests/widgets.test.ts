@@ -279,7 +279,7 @@ describe("messages from the front end", () => {
     ]);
   });
 
-  it("update: a value the kernel coerces is sent back after the echo; unchanged locked values are not", () => {
+  it("update: a value the kernel coerces is sent back after the echo, before the callbacks; unchanged locked values are not", () => {
     const s = new IntSlider({ max: 10 });
     s.on("change:value", () => {
       s.description = `v=${s.value}`;
@@ -288,12 +288,36 @@ describe("messages from the front end", () => {
     k.comm(s.modelId).receive({ method: "update", state: { value: 12.4 }, buffer_paths: [] });
     expect(k.take().map((m) => m.data)).toEqual([
       { method: "echo_update", state: { value: 12.4 }, buffer_paths: [] },
-      { method: "update", state: { value: 10, description: "v=10" }, buffer_paths: [] },
+      { method: "update", state: { value: 10 }, buffer_paths: [] },
+      { method: "update", state: { description: "v=10" }, buffer_paths: [] },
     ]);
     k.comm(s.modelId).receive({ method: "update", state: { value: 5 }, buffer_paths: [] });
     expect(k.take().map((m) => m.data)).toEqual([
       { method: "echo_update", state: { value: 5 }, buffer_paths: [] },
       { method: "update", state: { description: "v=5" }, buffer_paths: [] },
+    ]);
+  });
+
+  it("update: the correction precedes what callbacks send; callbacks' own changes are filtered by the lock", () => {
+    const s = new IntSlider({ max: 10 });
+    s.on("change:value", (v) => {
+      s.send({ seen: v });
+      if (v === 10) s.value = 10; // equal to the corrected value already sent: nothing more
+      if (v === 3) s.value = 4; // differs from what the front end sent: goes out
+    });
+    k.take();
+    k.comm(s.modelId).receive({ method: "update", state: { value: 50 }, buffer_paths: [] });
+    expect(k.take().map((m) => m.data)).toEqual([
+      { method: "echo_update", state: { value: 50 }, buffer_paths: [] },
+      { method: "update", state: { value: 10 }, buffer_paths: [] },
+      { method: "custom", content: { seen: 10 } },
+    ]);
+    k.comm(s.modelId).receive({ method: "update", state: { value: 3 }, buffer_paths: [] });
+    expect(k.take().map((m) => m.data)).toEqual([
+      { method: "echo_update", state: { value: 3 }, buffer_paths: [] },
+      { method: "custom", content: { seen: 3 } },
+      { method: "update", state: { value: 4 }, buffer_paths: [] },
+      { method: "custom", content: { seen: 4 } },
     ]);
   });
 

@@ -94,9 +94,21 @@ export async function kernelEnvironment(kernel: string): Promise<{ env: NodeJS.P
   return { env, cleanup, installed: dataDir };
 }
 
-export async function runNotebooks(files: string[], opts: { kernel?: string; timeout?: number; outDir?: string; onResult?: (r: NotebookResult) => void } = {}): Promise<NotebookResult[]> {
+export interface RunOptions {
+  kernel?: string;
+  /** Seconds per cell. */
+  timeout?: number;
+  /** Folder for the executed notebooks; default: in place. */
+  outDir?: string;
+  onResult?: (r: NotebookResult) => void;
+  /** Called when the kernelspec had to be installed for this run (with the JUPYTER_PATH folder). */
+  onKernelInstalled?: (dataDir: string) => void;
+}
+
+export async function runNotebooks(files: string[], opts: RunOptions = {}): Promise<NotebookResult[]> {
   const kernel = opts.kernel ?? "safesail";
-  const { env, cleanup } = await kernelEnvironment(kernel);
+  const { env, cleanup, installed } = await kernelEnvironment(kernel);
+  if (installed) opts.onKernelInstalled?.(installed);
   try {
     const args = [RUNNER, "--kernel", kernel, "--timeout", String(opts.timeout ?? 600)];
     if (opts.outDir) args.push("--out", opts.outDir);
@@ -170,6 +182,7 @@ export async function notebooksCommand(args: string[]): Promise<number> {
     kernel: values.kernel ?? "safesail",
     timeout,
     ...(outDir ? { outDir } : {}),
+    onKernelInstalled: (dir) => process.stderr.write(`notebooks: the safesail kernel is not installed; using a temporary install (${dir})\n`),
     onResult: (r) => {
       if (!r.ok) failed++;
       process.stdout.write(`${describeResult(r)}\n`);

@@ -44,6 +44,9 @@ export * from "./buffers.ts";
 export * from "./controls.ts";
 export * from "./output.ts";
 export * from "./widget.ts";
+// The notebook Progress display (kernel/src/progress.ts), exported here so `safesail/kernel` (api.ts re-exports
+// this module) offers it to cells: `notebookProgress().start("harvest", n)`.
+export { autoProgress, notebookProgress, type NotebookProgressOptions } from "../progress.ts";
 
 type Children = DOMWidget<DOMWidgetState>[];
 

@@ -19,10 +19,10 @@
 // disagree with the kernel. Echoes can be switched off with JUPYTER_WIDGETS_ECHO=0 (as in ipywidgets) and per
 // attribute (a class's `noEcho`); front ends before 8.0 ignore the method.
 //
-// While a front-end update is applied, its attributes are "locked" at the received values: the change callbacks run
-// with sends held, and afterwards one "update" carries whatever the callbacks changed, minus attributes still equal
-// to what the front end sent (it has them already). A value the kernel coerces (IntSlider rounds and clamps) or
-// rejects differs from the lock, so the front end is corrected.
+// While a front-end update is applied, its attributes are "locked" at the received values: an attribute equal to
+// what the front end sent is not sent back (it has it already). A value the kernel coerces (IntSlider rounds and
+// clamps) or rejects differs from the lock, so an "update" corrects the front end, before the change callbacks
+// run; what the callbacks change goes out as they change it (use holdSync inside a callback to batch).
 import { randomUUID } from "node:crypto";
 import type { Comm, CommMessage, DisplayOptions, JsonObject, KernelApi, MimeBundle } from "../types.ts";
 import { asBytes, bytesLike, isBinary, putBuffers, removeBuffers, stateEqual, type BufferPath } from "./buffers.ts";
@@ -486,16 +486,16 @@ export class WidgetModel<S extends BaseState = BaseState> {
       values[k] = v;
     }
 
-    // 3. Apply under the lock with sends held; callbacks run; one update for what differs from the lock.
+    // 3. Apply under the lock: first an update for what the kernel coerced or rejected (differs from the lock),
+    //    then the callbacks, whose own changes go out as they make them (still filtered by the lock), as in
+    //    ipywidgets, so the front end has the corrected state before anything a callback sends.
     const outerLock = this.#lock;
     this.#lock = new Map(keys.map((k) => [k, wireBytes(received[k])]));
-    this.#hold++;
     try {
       const { changed, previous } = this.#assign(values, true);
+      if (this.#hold === 0) this.#flush();
       this.#notify(changed, previous);
     } finally {
-      this.#hold--;
-      if (this.#hold === 0) this.#flush();
       this.#lock = outerLock;
     }
   }
