@@ -1,6 +1,7 @@
 // `safesail` entry point: dispatches to one module per command group, each thin over src/ modules.
 import { SafesailError } from "../errors.ts";
 import { demoCommand } from "./demo.ts";
+import { kernelCommand } from "./kernel.ts";
 import { generateCommand, infoCommand, logitsCommand } from "./model.ts";
 import { notebooksCommand } from "./notebooks.ts";
 
@@ -13,6 +14,9 @@ commands:
   generate MODEL --prompt T [--chat] [--max-new-tokens N] [--seed S] [--temperature X] [--top-p P] [--json]
                                            generate text (KV cache; greedy unless --temperature)
   demo [MODEL]                             generation with a hook read-out on the embedded default model
+  kernel run CONNECTION_FILE               the Jupyter kernel (started by Jupyter from the kernelspec)
+  kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
+                                           install the "TypeScript (safesail)" kernelspec
   notebooks run NOTEBOOK... [--out DIR]    execute notebooks headless (nbclient), write outputs back
 
 MODEL is a local Hugging Face folder (config.json + safetensors + tokenizer) or a hub id such as
@@ -26,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   logits: logitsCommand,
   generate: generateCommand,
   demo: demoCommand,
+  kernel: kernelCommand,
   notebooks: notebooksCommand,
 };
 
