@@ -47,6 +47,7 @@ export * from "./widget.ts";
 // The notebook Progress display (kernel/src/progress.ts), exported here so `safesail/kernel` (api.ts re-exports
 // this module) offers it to cells: `notebookProgress().start("harvest", n)`.
 export { autoProgress, notebookProgress, type NotebookProgressOptions } from "../progress.ts";
+export type { Progress } from "../../../src/progress.ts";
 
 type Children = DOMWidget<DOMWidgetState>[];
 
