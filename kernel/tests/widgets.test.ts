@@ -524,3 +524,14 @@ describe("Image", () => {
     expect([...img.value]).toEqual([1, 2]);
   });
 });
+
+describe("registry", () => {
+  it("Widget.widgets lists the open models by id", async () => {
+    const { Widget } = await import("../src/widgets/index.ts");
+    const s = new IntSlider();
+    expect(Widget.widgets.get(s.modelId)).toBe(s);
+    expect(Widget.widgets.get(s.layout.modelId)).toBe(s.layout);
+    s.close();
+    expect(Widget.widgets.has(s.modelId)).toBe(false);
+  });
+});

@@ -501,6 +501,10 @@ export class WidgetModel<S extends BaseState = BaseState> {
   }
 }
 
+/** ipywidgets' name for the base class: `Widget.widgets` is the registry of open models by id. */
+export const Widget = WidgetModel;
+export type Widget<S extends BaseState = BaseState> = WidgetModel<S>;
+
 function reprValue(v: unknown): string {
   if (typeof v === "string") return `'${v.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
   if (v instanceof WidgetModel) return v.repr(40);
