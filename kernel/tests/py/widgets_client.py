@@ -131,6 +131,11 @@ def scenario_widgets(b):
     check("text/plain" in bundle, "text/plain fallback", bundle)
     seen["slider"] = {"model_id": sid, "text_plain": bundle["text/plain"]}
 
+    # -- display(widget) shows the same view as display_data --
+    _, msgs = b.execute('import { display } from "safesail/kernel";\ndisplay(target);\n')
+    shown = [m["content"]["data"] for m in msgs if m["msg_type"] == "display_data"]
+    check(len(shown) == 1 and shown[0].get(WIDGET_MIME, {}).get("model_id") == target_id, "display(widget) sends the widget view", shown)
+
     # -- the browser moves the slider --
     mid, msgs = b.comm_msg(sid, {"method": "update", "state": {"value": 7}, "buffer_paths": []})
     kinds = [(m["content"].get("comm_id"), m["content"].get("data", {}).get("method")) for m in msgs if m["msg_type"] == "comm_msg"]
