@@ -209,7 +209,6 @@ export class WidgetModel<S extends BaseState = BaseState> {
     for (const k of this.#keys) {
       (this.#state as Record<string, unknown>)[k] = this.coerce(k, (state as Record<string, unknown>)[k], this.#state);
     }
-    registry().set(this.modelId, this as unknown as WidgetModel<BaseState>);
     const api = opts.kernel ?? currentKernel();
     if (api) {
       attachControlComm(api);
@@ -223,6 +222,7 @@ export class WidgetModel<S extends BaseState = BaseState> {
       comm.onMessage((msg) => this.#onMessage(msg));
       comm.onClose(() => this.#closeLocal());
     }
+    registry().set(this.modelId, this as unknown as WidgetModel<BaseState>);
   }
 
   /** The comm to the front end (undefined when created outside a kernel). */
