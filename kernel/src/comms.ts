@@ -144,12 +144,12 @@ export class KernelCommManager implements CommManager {
       return;
     }
     if (this.open_.has(commId)) {
-      logLimited("comm-dup", `comm_open: comm ${commId} is already open; ignored`);
+      logLimited("comm-dup", `comm_open: comm ${JSON.stringify(commId).slice(0, 80)} is already open; ignored`);
       return;
     }
     const handler = this.targets.get(targetName);
     if (!handler) {
-      logLimited("comm-target", `comm_open: no target "${targetName}" registered; closing comm ${commId}`);
+      logLimited("comm-target", `comm_open: no target ${JSON.stringify(targetName).slice(0, 80)} registered; closing comm ${JSON.stringify(commId).slice(0, 80)}`);
       this.transport.publish("comm_close", { comm_id: commId, data: {} }, {}, []);
       return;
     }

@@ -11,7 +11,9 @@
 import { createRequire } from "node:module";
 import { dirname, extname, join, resolve } from "node:path";
 import vm from "node:vm";
-import { installTypeResolution, PackageModules, REPO_ROOT } from "./modules.ts";
+import { patchTslabSys, type CompilerHostPatch } from "./compiler-host.ts";
+import { log } from "./log.ts";
+import { packagePathMap, PackageModules, REPO_ROOT } from "./modules.ts";
 
 type TslabTs = typeof import("@tslab/typescript-for-tslab");
 type ConverterModule = typeof import("tslab/dist/converter.js");
@@ -116,6 +118,7 @@ export class Executor {
   private readonly tslab: ConverterModule;
   private readonly metadata: MetadataModule;
   private converter: Converter | null = null;
+  private readonly host: CompilerHostPatch;
   private prevDecl = "";
   private readonly store: Record<string, unknown> = {};
   /** What compiled cells see as `exports`: definitions are stored as plain (rewritable) values. */
@@ -135,7 +138,7 @@ export class Executor {
     this.ts = tslabReq("@tslab/typescript-for-tslab") as TslabTs;
     this.tslab = req(converterPath) as ConverterModule;
     this.metadata = tslabReq("./metadata.js") as MetadataModule;
-    installTypeResolution(this.ts, this.cwd);
+    this.host = patchTslabSys(this.ts, packagePathMap(this.cwd));
     const store = this.store;
     this.exportsProxy = new Proxy(store, {
       defineProperty(_t, prop, attrs) {
@@ -155,6 +158,12 @@ export class Executor {
 
   private conv(): Converter {
     this.converter ??= quietly(() => this.tslab.createConverter());
+    // Local modules edited since the last cell are recompiled (see compiler-host.ts).
+    try {
+      this.host.pollChanges();
+    } catch (err) {
+      log(`checking local modules for changes failed: ${(err as Error).message}`);
+    }
     return this.converter;
   }
 
@@ -325,8 +334,11 @@ export class Executor {
     const r = this.tslab.isCompleteCode(src);
     if (!r.completed) return { status: "incomplete", indent: r.indent ?? "" };
     const sf = this.ts.createSourceFile("cell.ts", src, this.ts.ScriptTarget.Latest, false, this.ts.ScriptKind.TS);
-    const diags = (sf as unknown as { parseDiagnostics?: unknown[] }).parseDiagnostics ?? [];
-    return diags.length > 0 ? { status: "invalid" } : { status: "complete" };
+    const diags = (sf as unknown as { parseDiagnostics?: { code: number }[] }).parseDiagnostics ?? [];
+    if (diags.length === 0) return { status: "complete" };
+    // An open template literal goes on over lines (TS 1160 "Unterminated template literal").
+    if (diags.some((d) => d.code === 1160)) return { status: "incomplete", indent: "" };
+    return { status: "invalid" };
   }
 
   /** Evaluates a JavaScript expression with the cells' variables in scope (user_expressions). */

@@ -73,6 +73,12 @@ function int(v: unknown, fallback: number): number {
   return typeof v === "number" && Number.isFinite(v) ? Math.trunc(v) : fallback;
 }
 
+/** `Math.max?` or `x.y??` (a name path and question marks, nothing else) asks for help on the name; else null. */
+export function helpTarget(code: string): string | null {
+  const m = /^\s*([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*)*)\s*\?{1,2}\s*$/.exec(code);
+  return m ? m[1]!.replace(/\s+/g, "") : null;
+}
+
 interface Queued {
   msg: Message;
   channel: Channel;
@@ -406,15 +412,18 @@ export class Kernel {
   }
 
   /**
-   * Answers `aborted` to the execute_requests that arrived before an error: two event-loop turns let the shell
-   * reader take in what is already waiting on the socket (a poll phase drains it), as ipykernel flushes its stream.
-   * Runs before the failed request's idle status, so a client that waits for idle is never caught by it.
+   * The execute_requests waiting behind one that failed: two event-loop turns first let the shell reader take in
+   * what is already on the socket (one poll phase drains it), as ipykernel flushes its stream before aborting.
    */
-  private async abortQueued(): Promise<void> {
+  private async takeQueued(): Promise<Queued[]> {
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
-    const pending = this.queue.splice(0);
-    for (const { msg, channel } of pending) {
+    return this.queue.splice(0);
+  }
+
+  /** Answers `aborted` (with busy/idle) to each request. */
+  private abort(requests: Queued[]): void {
+    for (const { msg, channel } of requests) {
       this.status("busy", msg.header);
       this.send(channel, msg, "execute_reply", { status: "aborted", execution_count: this.executionCount });
       this.status("idle", msg.header);
@@ -437,7 +446,17 @@ export class Kernel {
     try {
       if (!silent) this.publish("execute_input", { code, execution_count: count }, msg.header);
       if (storeHistory) this.history.add(count, code);
-      result = await this.executor.execute(code, `<cell ${count}>`);
+      const help = helpTarget(code);
+      let payload: JsonObject[] = [];
+      if (help !== null) {
+        // IPython-style `name?`: the type and docs of `name` as a pager payload.
+        const text = this.executor.inspect(help, [...help].length);
+        if (text !== null) payload = [{ source: "page", data: { "text/plain": text }, start: 0 }];
+        else process.stdout.write(`no documentation found for ${help}\n`);
+        result = { status: "ok", hasValue: false };
+      } else {
+        result = await this.executor.execute(code, `<cell ${count}>`);
+      }
       this.capture.flush();
       if (result.status === "ok") {
         if (result.hasValue && !silent) {
@@ -445,11 +464,14 @@ export class Kernel {
           this.publish("execute_result", { execution_count: count, data: rich.data, metadata: rich.metadata }, msg.header);
           if (storeHistory && typeof rich.data["text/plain"] === "string") this.history.setOutput(count, rich.data["text/plain"]);
         }
-        this.send(channel, msg, "execute_reply", { status: "ok", execution_count: count, payload: [], user_expressions: this.userExpressions(c.user_expressions) }, { status: "ok" });
+        this.send(channel, msg, "execute_reply", { status: "ok", execution_count: count, payload, user_expressions: this.userExpressions(c.user_expressions) }, { status: "ok" });
       } else {
         this.publish("error", { ename: result.ename, evalue: result.evalue, traceback: result.traceback }, msg.header);
+        // Pick what to abort before replying (all of it was sent before the client could know of the error),
+        // then reply in order: this request first, the aborted ones after.
+        const aborted = !silent && c.stop_on_error !== false ? await this.takeQueued() : [];
         this.send(channel, msg, "execute_reply", { status: "error", execution_count: count, ename: result.ename, evalue: result.evalue, traceback: result.traceback, payload: [], user_expressions: {} }, { status: "error" });
-        if (!silent && c.stop_on_error !== false) await this.abortQueued();
+        this.abort(aborted);
       }
     } finally {
       this.handling = prev;
@@ -488,6 +510,9 @@ export class Kernel {
       });
       this.toIo({ type: "close" });
       await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+      // Wait until the worker is fully gone (its zeromq context flushed and terminated): exiting the process
+      // while that teardown runs corrupts the heap.
+      await Promise.race([io.terminate(), new Promise((r) => setTimeout(r, 3000))]);
     }
     for (const s of [this.shell, this.stdin]) if (!s.closed) s.close();
     this.capture.uninstall();

@@ -1,7 +1,12 @@
 // Kernel logging to the process's real stderr (Jupyter keeps it in the server log). Cell output is captured
 // separately (capture.ts replaces process.stdout/stderr.write), so the original write is kept here first.
 
+// SAFESAIL_KERNEL_LOG=FILE appends the log to FILE instead (tests keep the runner's output clean that way);
+// SAFESAIL_KERNEL_QUIET=1 drops it.
+import { appendFileSync } from "node:fs";
+
 const realStderrWrite = process.stderr.write.bind(process.stderr);
+const logFile = process.env.SAFESAIL_KERNEL_LOG;
 
 let quiet = process.env.SAFESAIL_KERNEL_QUIET === "1";
 
@@ -11,7 +16,16 @@ export function setQuiet(q: boolean): void {
 
 export function log(message: string): void {
   if (quiet) return;
-  realStderrWrite(`[safesail kernel] ${message}\n`);
+  const line = `[safesail kernel ${process.pid}] ${message}\n`;
+  if (logFile) {
+    try {
+      appendFileSync(logFile, `${new Date().toISOString()} ${line}`);
+      return;
+    } catch {
+      // fall back to stderr
+    }
+  }
+  realStderrWrite(line);
 }
 
 const counts = new Map<string, number>();

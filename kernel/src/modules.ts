@@ -11,9 +11,9 @@
 //     into node_modules/.cache/safesail-kernel/decl-<hash>/ (hash of the sources' paths, sizes and mtimes, so
 //     edits regenerate them; `noCheck`, about a second). A small package there has one `<subpath>.d.ts` per
 //     export re-exporting the emitted declarations.
-//  2. Resolution for tslab's compiler: its `ts.sys` file-system calls are wrapped so that
+//  2. Resolution for tslab's compiler: its `ts.sys` file-system calls are wrapped (compiler-host.ts) so that
 //     `<cwd>/node_modules/safesail/...` (where node10 resolution looks from any notebook folder) maps to that
-//     generated package. Nothing else is touched; the wrapper only rewrites paths under that one prefix.
+//     generated package. Only paths under that one prefix are rewritten.
 //  3. Run time: before a cell runs, its `safesail/*` imports are loaded with a real ESM `import()` (through
 //     tsx's loader, which bin/safesail.js registers), and the cell's `require` returns those module namespaces.
 //     So a cell gets the very same module instances the kernel itself uses (one `getKernel()` state, one model
@@ -150,19 +150,15 @@ function pruneOld(cacheRoot: string, keep: string): void {
   }
 }
 
-const patched = new WeakSet<object>();
-
 /**
- * Makes tslab's compiler see `<cwd>/node_modules/safesail/*` as the generated declaration package (generated
- * lazily, the first time the compiler looks there).
+ * Path mapping for tslab's compiler: `<cwd>/node_modules/safesail/...` -> the generated declaration package
+ * (generated lazily, the first time the compiler looks there). Other paths pass through unchanged.
  */
-export function installTypeResolution(ts: TslabTs, cwd: string, root = REPO_ROOT): void {
-  if (patched.has(ts.sys)) return;
-  patched.add(ts.sys);
+export function packagePathMap(cwd: string, root = REPO_ROOT): (p: string) => string {
   const virtual = join(cwd, "node_modules", PACKAGE_NAME);
   let pkgDir: string | null = null;
   let failed = false;
-  const map = (p: string): string => {
+  return (p: string): string => {
     if (typeof p !== "string" || (p !== virtual && !p.startsWith(virtual + "/"))) return p;
     if (!pkgDir && !failed) {
       try {
@@ -174,14 +170,6 @@ export function installTypeResolution(ts: TslabTs, cwd: string, root = REPO_ROOT
     }
     return pkgDir ? pkgDir + p.slice(virtual.length) : p;
   };
-  const sys = ts.sys as unknown as Record<string, unknown>;
-  for (const name of ["fileExists", "directoryExists", "readFile", "realpath", "getModifiedTime", "getFileSize", "watchFile", "watchDirectory"]) {
-    const orig = sys[name];
-    if (typeof orig !== "function") continue;
-    sys[name] = function (this: unknown, p: string, ...rest: unknown[]) {
-      return (orig as (...a: unknown[]) => unknown).call(this, map(p), ...rest);
-    };
-  }
 }
 
 /** Runtime side: ESM namespaces of `safesail/*` modules a cell imports, handed out by the cell's `require`. */
