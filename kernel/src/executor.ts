@@ -107,10 +107,6 @@ function quietly<T>(fn: () => T): T {
   }
 }
 
-export interface ExecutorOptions {
-  /** Folder cells resolve relative imports and packages from; default process.cwd(). */
-  cwd?: string;
-}
 
 export class Executor {
   readonly cwd: string;
@@ -133,8 +129,9 @@ export class Executor {
   private rejectInterrupt: ((err: Error) => void) | null = null;
   private cellCounter = 0;
 
-  constructor(opts: ExecutorOptions = {}) {
-    this.cwd = opts.cwd ?? process.cwd();
+  /** Cells resolve relative imports and packages from the process's working folder (the notebook's). */
+  constructor() {
+    this.cwd = process.cwd();
     this.ts = tslabReq("@tslab/typescript-for-tslab") as TslabTs;
     this.tslab = req(converterPath) as ConverterModule;
     this.metadata = tslabReq("./metadata.js") as MetadataModule;

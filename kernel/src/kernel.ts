@@ -42,8 +42,6 @@ type Channel = "shell" | "control";
 
 export interface KernelOptions {
   connection: ConnectionInfo;
-  /** Folder cells run in (relative imports, packages); default process.cwd(). */
-  cwd?: string;
   /** History file (JSON lines); default $SAFESAIL_KERNEL_HISTORY, else memory only. */
   historyFile?: string;
   /** How long a control shutdown_request may take before the io thread kills the process (ms). */
@@ -124,7 +122,7 @@ export class Kernel {
       publish: (type, content, metadata, buffers) => this.publish(type, content, this.currentParent(), metadata, buffers),
     });
     this.display = new KernelDisplay((type, content) => this.publish(type, content, this.currentParent()));
-    this.executor = new Executor(opts.cwd !== undefined ? { cwd: opts.cwd } : {});
+    this.executor = new Executor();
     const historyFile = opts.historyFile ?? process.env.SAFESAIL_KERNEL_HISTORY;
     this.history = new History(historyFile ? { file: historyFile } : {});
     this.capture = new StreamCapture((name, text, parent) => this.publishStream(name, text, parent), () => this.currentParent());
@@ -376,7 +374,7 @@ export class Kernel {
       },
       banner: `safesail TypeScript kernel ${kernelVersion()} (Node.js ${process.version}, TypeScript ${tslabTypescriptVersion()} via tslab)`,
       help_links: [
-        { text: "safesail", url: "https://github.com/safesail/safesail" },
+        { text: "Safe-SAIL (arXiv 2509.18127)", url: "https://arxiv.org/abs/2509.18127" },
         { text: "TypeScript handbook", url: "https://www.typescriptlang.org/docs/handbook/intro.html" },
         { text: "Node.js API", url: "https://nodejs.org/docs/latest-v20.x/api/" },
       ],

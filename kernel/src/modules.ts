@@ -156,10 +156,19 @@ function pruneOld(cacheRoot: string, keep: string): void {
  */
 export function packagePathMap(cwd: string, root = REPO_ROOT): (p: string) => string {
   const virtual = join(cwd, "node_modules", PACKAGE_NAME);
+  // A notebook folder outside the repository with no node_modules of its own type-checks against the
+  // repository's packages (the cell's require falls back to them too).
+  const cwdModules = join(cwd, "node_modules");
+  const rel = relative(root, cwd);
+  const outside = rel.startsWith("..") || rel.startsWith(sep) || /^[A-Za-z]:/.test(rel);
+  const fallback = outside && !existsSync(cwdModules) ? join(root, "node_modules") : null;
   let pkgDir: string | null = null;
   let failed = false;
   return (p: string): string => {
-    if (typeof p !== "string" || (p !== virtual && !p.startsWith(virtual + "/"))) return p;
+    if (typeof p !== "string") return p;
+    if (p !== virtual && !p.startsWith(virtual + "/")) {
+      return fallback && (p === cwdModules || p.startsWith(cwdModules + "/")) ? fallback + p.slice(cwdModules.length) : p;
+    }
     if (!pkgDir && !failed) {
       try {
         pkgDir = join(ensureDeclarations(root), "pkg");

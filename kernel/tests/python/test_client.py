@@ -173,6 +173,27 @@ getKernel().comms.registerTarget("test.echo", (comm, msg) => {
         msg_id = self.kc.comm_info(target_name="test.echo")
         self.assertEqual(self.s.shell_reply(msg_id)["content"]["comms"], {})
 
+    def test_01b_comm_round_trip_latency(self):
+        self.s.ok(
+            """
+import { getKernel } from "safesail/kernel";
+getKernel().comms.registerTarget("test.ping", (comm) => { comm.onMessage((m) => comm.send(m.data, { buffers: m.buffers })); });
+"""
+        )
+        cid = uuid.uuid4().hex
+        self.s.send_shell("comm_open", {"comm_id": cid, "target_name": "test.ping", "data": {}})
+        times = []
+        for i in range(300):
+            t = time.perf_counter()
+            self.s.send_shell("comm_msg", {"comm_id": cid, "data": {"i": i}}, buffers=[b"x" * 64])
+            m, _ = self.s.iopub_until(lambda m: m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == cid)
+            times.append(time.perf_counter() - t)
+            self.assertEqual(m["content"]["data"], {"i": i})
+        times.sort()
+        median, p95 = times[len(times) // 2] * 1000, times[int(len(times) * 0.95)] * 1000
+        print("\n  comm round trip (comm_msg -> kernel handler -> comm_msg, 64-byte buffer): median %.2f ms, p95 %.2f ms over %d" % (median, p95, len(times)))
+        self.assertLess(median, 50)
+
     def test_02_kernel_opened_comm_reaches_the_client(self):
         outs = self.s.ok(
             """
@@ -246,12 +267,27 @@ k2f.commId
             sock.send_multipart(f)
         sock.send_multipart(replay)
         sock.send_multipart(replay)
+        # The same garbage on control and stdin (ROUTER sockets too), and random bytes at the heartbeat.
+        others = []
+        for port, kind in ((info["control_port"], zmq.DEALER), (info["stdin_port"], zmq.DEALER)):
+            o = ctx.socket(kind)
+            o.linger = 0
+            o.connect("%s://%s:%d" % (info["transport"], info["ip"], port))
+            for f in bad:
+                o.send_multipart(f)
+            others.append(o)
         time.sleep(0.5)
         self.assertLess(self.s.alive_within(10), 10)
         self.assertTrue(self.kc.hb_channel.is_beating())
         self.assertEqual(self.s.result("String(globalThis.__pwned)"), "'undefined'")
         self.assertEqual(self.s.result("String(globalThis.__count)"), "'1'")
+        # Control still answers.
+        msg = self.kc.session.msg("kernel_info_request", {})
+        self.kc.control_channel.send(msg)
+        self.assertEqual(control_reply(self.kc, msg["header"]["msg_id"])["content"]["status"], "ok")
         sock.close()
+        for o in others:
+            o.close()
 
     def test_05_ten_thousand_malformed_or_unknown_comm_messages(self):
         self.s.ok(
@@ -357,6 +393,16 @@ clearOutput(true);
         self.assertEqual(u["transient"], {"display_id": "job-1"})
         self.assertEqual(u["data"]["text/html"], "<b>done</b>")
         self.assertEqual([m["content"] for m in outs if m["msg_type"] == "clear_output"], [{"wait": True}])
+
+    def test_09b_output_of_a_blocking_cell_streams_while_it_runs(self):
+        msg_id = self.kc.execute("const t0 = Date.now(); let last = 0;\nwhile (Date.now() - t0 < 1500) { if (Date.now() - last >= 100) { last = Date.now(); console.log('tick', last - t0); } }")
+        t = time.time()
+        first, _ = self.s.iopub_until(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream")
+        first_at = time.time() - t
+        self.s.shell_reply(msg_id)
+        done_at = time.time() - t
+        print("\n  blocking cell: first stream message after %.2fs, reply after %.2fs" % (first_at, done_at))
+        self.assertLess(first_at, done_at - 0.5)
 
     def test_10_values_with_a_mime_bundle_and_safesail_imports(self):
         outs = self.s.ok(
