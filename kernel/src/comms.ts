@@ -33,6 +33,17 @@ function describeError(err: unknown): string {
   return err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
 }
 
+/** A handler's exception: in the kernel log, and on the front end's stderr stream of the message that caused it. */
+function reportHandlerError(what: string, err: unknown): void {
+  const text = `${what}: ${describeError(err)}`;
+  log(text);
+  try {
+    process.stderr.write(`${text}\n`);
+  } catch {
+    // stderr unavailable: the log has it
+  }
+}
+
 class KernelComm implements Comm {
   private _closed = false;
   private messageHandler: ((msg: CommMessage) => void) | null = null;
@@ -77,7 +88,7 @@ class KernelComm implements Comm {
     try {
       this.messageHandler(msg);
     } catch (err) {
-      log(`comm ${this.commId} (${this.targetName}): message handler threw: ${describeError(err)}`);
+      reportHandlerError(`comm ${this.commId} (${this.targetName}): message handler threw`, err);
     }
   }
 
@@ -90,7 +101,7 @@ class KernelComm implements Comm {
     try {
       this.closeHandler(msg);
     } catch (err) {
-      log(`comm ${this.commId} (${this.targetName}): close handler threw: ${describeError(err)}`);
+      reportHandlerError(`comm ${this.commId} (${this.targetName}): close handler threw`, err);
     }
   }
 }
@@ -158,7 +169,7 @@ export class KernelCommManager implements CommManager {
     try {
       handler(comm, toCommMessage(msg));
     } catch (err) {
-      log(`comm_open: target "${targetName}" handler threw, closing comm ${commId}: ${describeError(err)}`);
+      reportHandlerError(`comm_open: target "${targetName}" handler threw, closing comm ${commId}`, err);
       comm.close();
     }
   }

@@ -274,6 +274,8 @@ export class Executor {
       return { status: "ok", hasValue: false };
     }
     await Promise.race([this.packages.preload(this.importSpecifiers(src)), interrupted]);
+    // One event-loop turn lets a SIGINT that came in while the cell was type-checked reach the handler.
+    await new Promise((r) => setImmediate(r));
     if (this.interruptRequested) throw new InterruptedError();
 
     const slot = globalThis as unknown as Record<symbol, unknown>;
