@@ -8,9 +8,9 @@
 // The choice, in three parts, with one source of truth (the root package.json "exports" map, which points
 // subpaths at .ts files and also lets tsx/Node scripts `import "safesail/model"` by self-reference):
 //  1. Types: on first use, the project's own TypeScript (5.9) emits declaration files for the exported modules
-//     into node_modules/.cache/safesail-kernel/decl-<hash>/ (hash of the sources' paths, sizes and mtimes, so
-//     edits regenerate them; `noCheck`, about a second). A small package there has one `<subpath>.d.ts` per
-//     export re-exporting the emitted declarations.
+//     into node_modules/.cache/safesail-kernel/decl-<hash>/pkg/ (hash of the sources' paths, sizes and mtimes,
+//     so edits regenerate them; `noCheck`, about a second), plus one `<subpath>.d.ts` per export re-exporting
+//     the emitted declarations.
 //  2. Resolution for tslab's compiler: its `ts.sys` file-system calls are wrapped (compiler-host.ts) so that
 //     `<cwd>/node_modules/safesail/...` (where node10 resolution looks from any notebook folder) maps to that
 //     generated package. Only paths under that one prefix are rewritten.
@@ -100,7 +100,9 @@ export function ensureDeclarations(root = REPO_ROOT): string {
     types: ["node"],
     lib: ["lib.es2022.d.ts"],
     rootDir: root,
-    outDir: join(tmp, "out"),
+    // Emitted inside the package folder itself, so every type a cell infers is nameable as
+    // "safesail/src/..." (a folder beside it would make TypeScript call such types "not portable", TS2742).
+    outDir: join(tmp, "pkg"),
   };
   const program = ts.createProgram([...exp.values()], options);
   const emitted = program.emit();
@@ -110,10 +112,9 @@ export function ensureDeclarations(root = REPO_ROOT): string {
     throw new Error(`safesail module declarations could not be generated:\n${msg}`);
   }
   const pkgDir = join(tmp, "pkg");
-  mkdirSync(pkgDir, { recursive: true });
   for (const [spec, file] of exp) {
     const sub = spec === PACKAGE_NAME ? "index" : spec.slice(PACKAGE_NAME.length + 1);
-    const declFile = join(tmp, "out", relative(root, file)).replace(/\.(m?ts|tsx)$/, ".d.ts");
+    const declFile = join(tmp, "pkg", relative(root, file)).replace(/\.(m?ts|tsx)$/, ".d.ts");
     const entry = join(pkgDir, `${sub}.d.ts`);
     mkdirSync(dirname(entry), { recursive: true });
     let rel = relative(dirname(entry), declFile).split(sep).join("/").replace(/\.d\.ts$/, ".js");

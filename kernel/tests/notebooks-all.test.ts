@@ -1,0 +1,25 @@
+// Every committed notebook runs headless on the safesail kernel without an error: the notebooks are the
+// project's walkthrough and a paper's supplement, so a broken one is a broken deliverable.
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, expect, it } from "vitest";
+import { exec, ROOT } from "./widgets-helpers.ts";
+
+const BIN = join(ROOT, "bin/safesail.js");
+const tmp = mkdtempSync(join(tmpdir(), "safesail-all-notebooks-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+it("every notebook in notebooks/ passes `safesail notebooks run`", async () => {
+  const prefix = join(tmp, "prefix");
+  const install = await exec(process.execPath, [BIN, "kernel", "install", "--prefix", prefix]);
+  expect(install.code, install.stderr).toBe(0);
+  const notebooks = readdirSync(join(ROOT, "notebooks")).filter((f) => f.endsWith(".ipynb")).sort();
+  expect(notebooks.length).toBeGreaterThanOrEqual(2);
+  const r = await exec(process.execPath, [BIN, "notebooks", "run", ...notebooks.map((f) => join(ROOT, "notebooks", f)), "--out", join(tmp, "out"), "--timeout", "300"], {
+    ...process.env,
+    JUPYTER_PATH: join(prefix, "share", "jupyter"),
+  });
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  expect(r.stdout).toContain(`notebooks: ${notebooks.length} passed, 0 failed`);
+});
