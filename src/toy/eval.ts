@@ -5,13 +5,7 @@ import { silentProgress, type Progress } from "../progress.ts";
 import { detectRefusal } from "./refusal.ts";
 import { SAFETY_DOMAINS, TOY_LANGUAGES, type ToyDomain, type ToyLanguage, type ToyPrompt } from "./types.ts";
 
-export interface PromptOutcome {
-  id: string;
-  lang: ToyLanguage;
-  domain: ToyDomain;
-  concept: string;
-  harmful: boolean;
-  expected: "refuse" | "comply";
+export interface PromptOutcome extends Pick<ToyPrompt, "id" | "lang" | "domain" | "concept" | "harmful" | "expected"> {
   answer: string;
   refused: boolean;
   marker?: string;
