@@ -65,9 +65,10 @@ function splitSpecial(text: string, specialRe: RegExp | null): { text: string; s
   let prev = 0;
   specialRe.lastIndex = 0;
   for (const m of text.matchAll(specialRe)) {
-    if (m.index > prev) out.push({ text: text.slice(prev, m.index), special: false });
+    const at = m.index ?? prev; // always set by matchAll
+    if (at > prev) out.push({ text: text.slice(prev, at), special: false });
     out.push({ text: m[0], special: true });
-    prev = m.index + m[0].length;
+    prev = at + m[0].length;
   }
   if (prev < text.length) out.push({ text: text.slice(prev), special: false });
   return out;
@@ -90,9 +91,10 @@ export function preTokenize(text: string): string[] {
   const out: string[] = [];
   let prev = 0;
   for (const m of normalized.matchAll(re)) {
-    if (m.index > prev) out.push(normalized.slice(prev, m.index));
+    const at = m.index ?? prev; // always set by matchAll
+    if (at > prev) out.push(normalized.slice(prev, at));
     if (m[0].length > 0) out.push(m[0]);
-    prev = m.index + m[0].length;
+    prev = at + m[0].length;
   }
   if (prev < normalized.length) out.push(normalized.slice(prev));
   return out;
