@@ -171,6 +171,9 @@ const HELD_OUT = [
   "Control and rare chars: \u0000 \u0007 \u200b zero-width, \ufeff BOM, \u0085 NEL",
   "A special token inline <|im_end|> and <|endoftext|> here.",
   "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ and ﬁ ligature and Å vs Å",
+  "it's IT'S It'S 'S 'll don't",
+  "a\u00a0\u00a0b \u0085x\ufeffy x\u2028y\u3000z",
+  "\t\t\n\n  \r\n x ??!!\n\n...",
   "",
   " ",
   "a",
@@ -224,6 +227,62 @@ describe("trainBpe", () => {
       if (SPECIAL_TOKENS.includes(t as never)) continue;
       const text = decodeBpe(model, [model.vocab.get(t)!]);
       if (!text.includes("\uFFFD")) expect(preTokenize(text).length, JSON.stringify(text)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it("learns the same merges as a plain full-recount trainer", () => {
+    // The reference: recount every adjacent pair over all pre-tokens before each merge; the most frequent pair
+    // wins, ties to the smaller (left id, right id). Slow but obviously right.
+    const naive = (texts: string[], vocabSize: number, minFrequency: number): [string, string][] => {
+      const counts = new Map<string, number>();
+      for (const t of texts) {
+        for (const part of t.split(/(<\|endoftext\|>|<\|im_start\|>|<\|im_end\|>)/)) {
+          if (SPECIAL_TOKENS.includes(part as never) || part === "") continue;
+          for (const p of preTokenize(part)) counts.set(p, (counts.get(p) ?? 0) + 1);
+        }
+      }
+      const words = [...counts].map(([p, f]) => ({ sym: [...Buffer.from(p, "utf8")], f }));
+      const tokens = Array.from({ length: 256 }, (_, b) => `#${b}`);
+      const strs: number[][] = Array.from({ length: 256 }, (_, b) => [b]);
+      const ids = new Map<string, number>(strs.map((x, i) => [x.join(","), i]));
+      const merges: [number, number][] = [];
+      while (tokens.length < vocabSize - 3) {
+        const pc = new Map<number, number>();
+        for (const { sym, f } of words) for (let i = 0; i + 1 < sym.length; i++) pc.set(sym[i]! * 1e6 + sym[i + 1]!, (pc.get(sym[i]! * 1e6 + sym[i + 1]!) ?? 0) + f);
+        let best = -1;
+        let bestCount = 0;
+        for (const [k, c] of pc) if (c > bestCount || (c === bestCount && k < best)) [best, bestCount] = [k, c];
+        if (best < 0 || bestCount < minFrequency) break;
+        const a = Math.floor(best / 1e6);
+        const b = best % 1e6;
+        const key = [...strs[a]!, ...strs[b]!].join(",");
+        let id = ids.get(key);
+        if (id === undefined) {
+          id = tokens.length;
+          tokens.push(key);
+          strs.push([...strs[a]!, ...strs[b]!]);
+          ids.set(key, id);
+        }
+        merges.push([a, b]);
+        for (const w of words) {
+          const out: number[] = [];
+          for (let i = 0; i < w.sym.length; ) {
+            if (i + 1 < w.sym.length && w.sym[i] === a && w.sym[i + 1] === b) {
+              out.push(id);
+              i += 2;
+            } else out.push(w.sym[i++]!);
+          }
+          w.sym = out;
+        }
+      }
+      // as byte-level strings, like BpeModel.merges
+      const asText = (id: number) => [...strs[id]!].map((x) => [...model.vocab].find(([, v]) => v === x)![0]).join("");
+      return merges.map(([a, b]) => [asText(a), asText(b)]);
+    };
+    const part = lines.slice(0, 120);
+    for (const [vocabSize, minFrequency] of [[600, 2], [500, 1]] as const) {
+      const ours = trainBpe(part, { vocabSize, minFrequency });
+      expect(ours.merges).toEqual(naive(part, vocabSize, minFrequency));
     }
   });
 
