@@ -258,7 +258,7 @@ export function trainBpe(texts: Iterable<string>, options: TrainBpeOptions): Bpe
       if (count > 0) heap.push(count, key);
       continue;
     }
-    if (count < minFrequency || count === 0) break;
+    if (count < minFrequency) break;
     const a = Math.floor(key / PAIR_SHIFT);
     const b = key - a * PAIR_SHIFT;
     const left = tokens[a]!;
