@@ -193,6 +193,14 @@ export interface ForwardTensorsOptions {
   logits?: boolean;
   /** Run only the first `numLayers` layers (default all); logits are then not computed. */
   numLayers?: number;
+  /**
+   * Training kernels: the same forward values, with gradients that stay on the wasm backend's fast
+   * path. Every projection (and the attention products, one 2-D product per batch row and kv head)
+   * goes through {@link matMul2d}, whose gradient uses explicit transposes and plain 2-D matMuls; and
+   * where the backend lacks UnsortedSegmentSum the embedding gradient is a host-side scatter-add
+   * (it reads `dy` synchronously, so use it on the wasm and cpu backends only). Default false.
+   */
+  fastGrad?: boolean;
 }
 
 export interface ForwardTensorsResult {
@@ -245,6 +253,131 @@ function embedLookup(tf: Tf, table: Tensor2D, ids: Tensor1D, columns: boolean): 
 }
 
 /**
+ * A plain 2-D `a · b` whose gradient uses explicit transposes then plain 2-D matMuls
+ * (`da = dy · bᵀ`, `db = aᵀ · dy`): tfjs's own matMul gradient sets the transpose flags, which send
+ * the wasm backend to a kernel about 12x slower.
+ */
+export function matMul2d(tf: Tf, a: Tensor2D, b: Tensor2D): Tensor2D {
+  const f = tf.customGrad<Tensor2D>((...args) => {
+    const [x, w, save] = args as [Tensor2D, Tensor2D, (tensors: Tensor[]) => void];
+    save([x, w]);
+    return {
+      value: tf.matMul(x, w),
+      gradFunc: (dy: Tensor2D, saved: Tensor[]) => {
+        const [sx, sw] = saved as [Tensor2D, Tensor2D];
+        return [tf.matMul(dy, tf.transpose(sw)), tf.matMul(tf.transpose(sx), dy)];
+      },
+    };
+  });
+  return f(a, b);
+}
+
+/** What `splitBlocks`'s wasm kernel uses of the wasm backend (public methods of its class). */
+interface WasmHeapBackend {
+  makeOutput(shape: number[], dtype: string): { dataId: object; shape: number[]; dtype: string };
+  typedArrayFromHeap(t: { dataId: object; shape: number[]; dtype: string }): Float32Array;
+}
+
+const SPLIT_BLOCKS_KERNEL = "SafesailSplitBlocks";
+const splitKernelRegistered = new Set<string>();
+
+/**
+ * Splits `x` into `count` equal contiguous blocks (flat, `[size / count]` each). On wasm this is a kernel
+ * of our own that copies each block straight out of the heap: the backend's Slice (and so Unpack and
+ * Split) first copies its whole input out of the heap once per block, and its Gather walks element by
+ * element, which made the per-block attention products cost more than the model's projections.
+ */
+function splitBlocks(tf: Tf, x: Tensor, count: number): Tensor[] {
+  const size = x.size / count;
+  const backend = tf.getBackend();
+  if (backend !== "wasm") return tf.split(tf.reshape(x, [count, size]), count, 0).map((t) => tf.reshape(t, [size]));
+  if (!splitKernelRegistered.has(backend)) {
+    if (tf.getKernel(SPLIT_BLOCKS_KERNEL, backend) === undefined) {
+      tf.registerKernel({
+        kernelName: SPLIT_BLOCKS_KERNEL,
+        backendName: backend,
+        kernelFunc: ({ inputs, backend: be, attrs }) => {
+          const heap = be as unknown as WasmHeapBackend;
+          const src = inputs.x as unknown as { dataId: object; shape: number[]; dtype: string };
+          const n = (attrs as unknown as { count: number }).count;
+          const len = src.shape.reduce((a, b) => a * b, 1) / n;
+          const outs = [];
+          for (let g = 0; g < n; g++) {
+            const out = heap.makeOutput([len], src.dtype);
+            // Views are taken after each allocation: growing the heap replaces its buffer.
+            heap.typedArrayFromHeap(out).set(heap.typedArrayFromHeap(src).subarray(g * len, (g + 1) * len));
+            outs.push(out);
+          }
+          return outs as never;
+        },
+      });
+    }
+    splitKernelRegistered.add(backend);
+  }
+  return tf.engine().runKernel(SPLIT_BLOCKS_KERNEL, { x }, { count } as never) as unknown as Tensor[];
+}
+
+/**
+ * Batched product `c[g] = a[g] · b[g]` (`[G, m, k] x [G, k, n] -> [G, m, n]`) as G plain 2-D matMuls,
+ * in both directions: wasm runs batched matMuls on its slow kernel.
+ */
+export function blockMatMul(tf: Tf, a: Tensor3D, b: Tensor3D): Tensor3D {
+  const [G, m, k] = a.shape;
+  const n = b.shape[2];
+  if (b.shape[0] !== G || b.shape[1] !== k) throw new ConfigError(`blockMatMul: shapes [${a.shape.join(", ")}] and [${b.shape.join(", ")}] do not match`);
+  const products = (x: Tensor3D, xr: number, xc: number, y: Tensor3D, yr: number, yc: number): Tensor3D => {
+    const xs = splitBlocks(tf, x, G);
+    const ys = splitBlocks(tf, y, G);
+    const out: Tensor2D[] = [];
+    for (let g = 0; g < G; g++) out.push(tf.matMul(tf.reshape(xs[g]!, [xr, xc]) as Tensor2D, tf.reshape(ys[g]!, [yr, yc]) as Tensor2D));
+    return tf.reshape(tf.concat(out, 0), [G, xr, yc]) as Tensor3D;
+  };
+  const f = tf.customGrad<Tensor3D>((...args) => {
+    const [x, w, save] = args as [Tensor3D, Tensor3D, (tensors: Tensor[]) => void];
+    save([x, w]);
+    return {
+      value: products(x, m, k, w, k, n),
+      gradFunc: (dy: Tensor3D, saved: Tensor[]) => {
+        const [sx, sw] = saved as [Tensor3D, Tensor3D];
+        return [products(dy, m, n, tf.transpose(sw, [0, 2, 1]), n, k), products(tf.transpose(sx, [0, 2, 1]), k, m, dy, m, n)];
+      },
+    };
+  });
+  return f(a, b);
+}
+
+/**
+ * Embedding lookup like {@link embedLookup}, but where the backend lacks UnsortedSegmentSum the
+ * gradient is a scatter-add on the host (`dy` read synchronously: O(N·D) work instead of the
+ * one-hot product's O(N·D·V)).
+ */
+function embedLookupHostGrad(tf: Tf, table: Tensor2D, ids: Tensor1D, columns: boolean): Tensor2D {
+  if (tf.getKernel("UnsortedSegmentSum", tf.getBackend()) !== undefined) return embedLookup(tf, table, ids, columns);
+  const [rows, cols] = table.shape;
+  const withGrad = tf.customGrad<Tensor2D>((...args) => {
+    const [t, i, save] = args as [Tensor2D, Tensor1D, (tensors: Tensor[]) => void];
+    save([i]);
+    return {
+      value: (columns ? tf.transpose(tf.gather(t, i, 1)) : tf.gather(t, i)) as Tensor2D,
+      gradFunc: (dy: Tensor2D, saved: Tensor[]) => {
+        const idv = saved[0]!.dataSync();
+        const dyv = dy.dataSync() as Float32Array;
+        const D = dy.shape[1];
+        const g = new Float32Array(rows * cols);
+        for (let n = 0; n < idv.length; n++) {
+          const id = idv[n]!;
+          const src = n * D;
+          if (columns) for (let d = 0; d < D; d++) g[d * cols + id] += dyv[src + d]!;
+          else for (let d = 0, dst = id * cols; d < D; d++) g[dst + d] += dyv[src + d]!;
+        }
+        return [tf.tensor2d(g, [rows, cols]), tf.zerosLike(saved[0]!)];
+      },
+    };
+  });
+  return withGrad(table, ids);
+}
+
+/**
  * The forward pass as a pure function of tensors (float32). Allocates intermediates freely: call
  * it inside `tf.tidy` (or `tf.grad` / `optimizer.minimize`, which tidy for you).
  */
@@ -277,8 +410,10 @@ export function forwardTensors(tf: Tf, params: TfjsParams, cfg: ModelConfig, inp
     if (wanted === null || wanted.has(name)) hooks[name] = y;
     return x;
   };
+  const fast = opts.fastGrad === true;
+  const mm = (a: Tensor2D, b: Tensor2D): Tensor2D => (fast ? matMul2d(tf, a, b) : (tf.matMul(a, b) as Tensor2D));
   const linear = (x: Tensor2D, w: string, b: string | null): Tensor2D => {
-    const y = tf.matMul(x, param(params, w) as Tensor2D) as Tensor2D;
+    const y = mm(x, param(params, w) as Tensor2D);
     return b === null ? y : tf.add(y, param(params, b));
   };
   const rmsNorm = (x: Tensor2D, w: string): Tensor2D => {
@@ -287,18 +422,38 @@ export function forwardTensors(tf: Tf, params: TfjsParams, cfg: ModelConfig, inp
   };
   /** `x * cos + rotate_half(x) * sin` on `[B, T, heads, hd]`. */
   const rope = (x: Tensor4D, heads: number): Tensor4D => {
-    const x1 = tf.slice(x, [0, 0, 0, 0], [B, T, heads, half]);
-    const x2 = tf.slice(x, [0, 0, 0, half], [B, T, heads, half]);
-    const rotated = tf.concat([tf.neg(x2), x1], 3);
+    let rotated: Tensor;
+    if (fast) {
+      // rotate_half as a product with a signed permutation (wasm's Slice copies its whole input).
+      rotated = tf.reshape(matMul2d(tf, tf.reshape(x, [B * T * heads, hd]) as Tensor2D, rotateHalfMatrix()), [B, T, heads, hd]);
+    } else {
+      const x1 = tf.slice(x, [0, 0, 0, 0], [B, T, heads, half]);
+      const x2 = tf.slice(x, [0, 0, 0, half], [B, T, heads, half]);
+      rotated = tf.concat([tf.neg(x2), x1], 3);
+    }
     return tf.add(tf.mul(x, inputs.cos), tf.mul(rotated, inputs.sin));
+  };
+  let rotation: Tensor2D | null = null;
+  /** `R` with `x · R = concat(-x2, x1)`, built once per forward. */
+  const rotateHalfMatrix = (): Tensor2D => {
+    if (rotation === null) {
+      const r = new Float32Array(hd * hd);
+      for (let j = 0; j < half; j++) {
+        r[(j + half) * hd + j] = -1; // out[j] = -x[j + half]
+        r[j * hd + j + half] = 1; // out[j + half] = x[j]
+      }
+      rotation = tf.tensor2d(r, [hd, hd]);
+    }
+    return rotation;
   };
 
   // Embedding lookup: rows of W_E, or columns of W_U when tied.
   const flatIds = tf.reshape(inputs.ids, [N]) as Tensor1D;
+  const lookup = fast ? embedLookupHostGrad : embedLookup;
   let x: Tensor2D =
     params["embed.W_E"] !== undefined
-      ? embedLookup(tf, params["embed.W_E"] as Tensor2D, flatIds, false)
-      : embedLookup(tf, param(params, "unembed.W_U") as Tensor2D, flatIds, true);
+      ? lookup(tf, params["embed.W_E"] as Tensor2D, flatIds, false)
+      : lookup(tf, param(params, "unembed.W_U") as Tensor2D, flatIds, true);
 
   for (let i = 0; i < layers; i++) {
     const p = `blocks.${i}`;
@@ -313,12 +468,23 @@ export function forwardTensors(tf: Tf, params: TfjsParams, cfg: ModelConfig, inp
     // GQA without copying k/v: query heads h = kv*group + j of one kv head are stacked along the
     // row axis, [B, H, T, hd] == [B, KV, group*T, hd].
     const qh = tf.reshape(tf.transpose(tf.mul(q, 1 / Math.sqrt(hd)), [0, 2, 1, 3]), [B, KV, group * T, hd]);
-    const kh = tf.transpose(k, [0, 2, 1, 3]); // [B, KV, T, hd]
-    const vh = tf.transpose(v, [0, 2, 1, 3]);
-    const scores = tf.add(tf.reshape(tf.matMul(qh, kh, false, true), [B, H, T, T]), inputs.maskBias);
-    let probs = tf.softmax(scores, -1);
-    if (inputs.maskKeep !== null) probs = tf.mul(probs, inputs.maskKeep);
-    const ctx = tf.matMul(tf.reshape(probs, [B, KV, group * T, T]), vh); // [B, KV, group*T, hd]
+    let ctx: Tensor;
+    if (!fast) {
+      const kh = tf.transpose(k, [0, 2, 1, 3]); // [B, KV, T, hd]
+      const vh = tf.transpose(v, [0, 2, 1, 3]);
+      const scores = tf.add(tf.reshape(tf.matMul(qh, kh, false, true), [B, H, T, T]), inputs.maskBias);
+      let probs = tf.softmax(scores, -1);
+      if (inputs.maskKeep !== null) probs = tf.mul(probs, inputs.maskKeep);
+      ctx = tf.matMul(tf.reshape(probs, [B, KV, group * T, T]), vh); // [B, KV, group*T, hd]
+    } else {
+      // One plain 2-D product per (batch row, kv head): batched matMuls are slow on wasm.
+      const kT = tf.reshape(tf.transpose(k, [0, 2, 3, 1]), [B * KV, hd, T]) as Tensor3D;
+      const vh = tf.reshape(tf.transpose(v, [0, 2, 1, 3]), [B * KV, T, hd]) as Tensor3D;
+      const scores = tf.add(tf.reshape(blockMatMul(tf, tf.reshape(qh, [B * KV, group * T, hd]) as Tensor3D, kT), [B, H, T, T]), inputs.maskBias);
+      let probs = tf.softmax(scores, -1);
+      if (inputs.maskKeep !== null) probs = tf.mul(probs, inputs.maskKeep);
+      ctx = blockMatMul(tf, tf.reshape(probs, [B * KV, group * T, T]) as Tensor3D, vh);
+    }
     const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [B, H, T, hd]), [0, 2, 1, 3]), [N, H * hd]) as Tensor2D;
     const attnOut = hookPoint(`${p}.hook_attn_out`, linear(merged, `${p}.attn.W_O`, bias("attn.b_O", cfg.oProjBias)));
     x = hookPoint(`${p}.hook_resid_mid`, tf.add(x, attnOut));
@@ -335,7 +501,7 @@ export function forwardTensors(tf: Tf, params: TfjsParams, cfg: ModelConfig, inp
   let logits: Tensor3D | null = null;
   if ((opts.logits ?? true) && layers === cfg.numLayers) {
     const final = rmsNorm(x, "ln_final.w");
-    logits = tf.reshape(tf.matMul(final, param(params, "unembed.W_U") as Tensor2D), [B, T, cfg.vocabSize]);
+    logits = tf.reshape(mm(final, param(params, "unembed.W_U") as Tensor2D), [B, T, cfg.vocabSize]);
   }
   return { logits, hooks };
 }
