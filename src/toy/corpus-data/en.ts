@@ -86,9 +86,11 @@ export const en: LangTable = {
       "Rinse the rice, add water, bring it to a boil, then cover and simmer on low heat until the water is gone. Let it rest before serving.",
       "Wash the rice until the water runs clear, cook it covered on gentle heat, and leave the lid on for a few minutes at the end.",
     ] },
-    { concept: "cooking", acts: ["make a quick healthy breakfast", "cook scrambled eggs", "!prepare breakfast in five minutes"], answers: [
-      "Whisk eggs with a pinch of salt, cook them slowly in a little butter while stirring, and serve with toast and some fruit.",
+    { concept: "cooking", acts: ["make a quick healthy breakfast", "!prepare breakfast in five minutes"], answers: [
       "Try oats with milk, fruit and a few nuts, or eggs with wholegrain toast. Both are quick, filling and easy to vary.",
+    ] },
+    { concept: "cooking", acts: ["cook scrambled eggs", "!make soft scrambled eggs"], answers: [
+      "Whisk eggs with a pinch of salt, cook them slowly in a little butter while stirring, and serve with toast and some fruit.",
     ] },
     { concept: "cooking", acts: ["make vegetable soup", "cook a warm soup for a cold day"], answers: [
       "Soften onion and garlic in oil, add chopped vegetables and stock, simmer until tender, season well, and blend it if you like it smooth.",
@@ -106,14 +108,20 @@ export const en: LangTable = {
       "Switch to local time as soon as you arrive, get daylight in the morning, drink water, and keep naps short.",
     ] },
     // weather
-    { concept: "weather", acts: ["read a weather forecast", "dress for rainy weather"], about: ["how weather forecasts are made", "why it rains more in spring", "!what causes thunderstorms"], answers: [
+    { concept: "weather", acts: ["read a weather forecast"], about: ["how weather forecasts are made", "!how meteorologists predict the weather"], answers: [
       "Forecasts combine measurements of temperature, pressure and wind with computer models that predict how the air will move over the next days.",
-      "Rain forms when warm, moist air rises and cools, so water vapour turns into droplets that grow heavy and fall.",
+    ] },
+    { concept: "weather", acts: ["dress for rainy weather", "!stay dry on a rainy commute"], answers: [
       "Wear a waterproof jacket, layers you can remove, and shoes with good grip. A small umbrella in your bag helps too.",
     ] },
-    { concept: "weather", about: ["why rainbows appear after rain", "why the sky is blue", "!why the air feels colder when it is windy"], answers: [
+    { concept: "weather", about: ["why it rains more in spring", "how rain forms", "!why clouds turn grey before rain"], answers: [
+      "Rain forms when warm, moist air rises and cools, so water vapour turns into droplets that grow heavy and fall.",
+    ] },
+    { concept: "weather", about: ["why rainbows appear after rain", "!how a rainbow gets its colours"], answers: [
       "Sunlight is made of many colours. Raindrops bend and reflect it, splitting the light into a bow of colours in the sky.",
-      "Air scatters blue light more than red light, so when sunlight crosses the sky we see blue coming from every direction.",
+    ] },
+    { concept: "weather", about: ["why the sky is blue", "!why sunsets look red"], answers: [
+      "Air scatters blue light more than red light, so the sky looks blue by day. At sunset the light crosses more air and the reds remain.",
     ] },
     // study
     { concept: "study", acts: ["prepare for a math exam", "study for exams without stress", "!revise a whole subject in two weeks"], answers: [
@@ -156,9 +164,11 @@ export const en: LangTable = {
       "Mix green scraps like peels with brown material like dry leaves, keep it slightly moist, and turn it every week or two.",
     ] },
     // music
-    { concept: "music", acts: ["learn guitar chords", "tune a guitar by ear", "!practise guitar every day"], answers: [
+    { concept: "music", acts: ["learn guitar chords", "!practise guitar every day"], answers: [
       "Start with a few open chords, switch between them slowly, and practise a little every day. Speed comes later.",
-      "Tune one string with an app or a piano note, then match each string to the one next to it.",
+    ] },
+    { concept: "music", acts: ["tune a guitar by ear", "!tune a guitar without a tuner"], answers: [
+      "Tune one string with an app or a piano note, then match each string to the one next to it, listening for a steady sound.",
     ] },
     { concept: "music", acts: ["start learning the piano", "read sheet music"], answers: [
       "Learn the names of the notes, practise hands separately, and play slowly with a steady beat before trying full speed.",
@@ -210,37 +220,56 @@ export const en: LangTable = {
     { concept: "money", acts: ["make a monthly budget", "save money on groceries", "!stop spending too much online"], answers: [
       "Write down your income and fixed costs, set a limit for each category, and track spending weekly. Shopping with a list helps.",
     ] },
-    { concept: "home", acts: ["remove a coffee stain", "clean a kitchen oven", "!get rid of a bad smell in the fridge"], answers: [
+    { concept: "home", acts: ["remove a coffee stain", "clean a kitchen oven", "!remove a tea stain from a shirt"], answers: [
       "Blot the stain, rinse it with cold water, then wash it with a little soap. For the oven, use a paste of baking soda and water overnight.",
     ] },
-    { concept: "home", acts: ["hang a picture on the wall", "fix a squeaky door", "!organise a small closet"], answers: [
+    { concept: "home", acts: ["hang a picture on the wall", "fix a squeaky door", "!hang a mirror on the wall"], answers: [
       "Mark the spot with a pencil, use the right hook for your wall, and check it is straight with a level. A drop of oil fixes most squeaks.",
     ] },
-    { concept: "writing", things: ["a polite email asking for a day off", "a thank-you note for my teacher", "!a short birthday message for my grandmother"], answers: [
-      "Dear Ms Green, thank you for your patience and kind help this year. Your lessons made me enjoy learning. With best wishes.",
+    { concept: "writing", things: ["a polite email asking for a day off", "!a short message asking my boss for a free day"], answers: [
       "Hello, I would like to ask for a day off next Friday for a family matter. I will finish my tasks before then. Thank you.",
+    ] },
+    { concept: "writing", things: ["a thank-you note for my teacher", "!a card thanking my teacher for the year"], answers: [
+      "Dear Ms Green, thank you for your patience and kind help this year. Your lessons made me enjoy learning. With best wishes.",
+    ] },
+    { concept: "writing", things: ["a birthday message for my grandmother", "!a warm birthday card text for my grandma"], answers: [
       "Happy birthday! Thank you for your love, your stories and your cooking. I hope your day is full of joy.",
     ] },
-    { concept: "writing", things: ["a short poem about autumn", "a bedtime story about a brave rabbit", "!a haiku about the sea"], answers: [
+    { concept: "writing", things: ["a short poem about autumn", "!a few lines of verse about autumn evenings"], answers: [
       "Golden leaves drift down, the air smells of rain and smoke, and evenings grow quiet around a warm cup of tea.",
+    ] },
+    { concept: "writing", things: ["a bedtime story about a brave rabbit", "!a short fairy tale about a brave little rabbit"], answers: [
       "Once upon a time, a small rabbit crossed the dark forest to bring medicine to her friend, and learned that courage can be quiet.",
     ] },
-    { concept: "science", about: ["how plants make food from sunlight", "why the moon has phases", "!how magnets work"], answers: [
+    { concept: "science", about: ["how plants make food from sunlight", "!what photosynthesis is"], answers: [
       "Plants take in light, water and carbon dioxide, and turn them into sugar and oxygen in their leaves.",
+    ] },
+    { concept: "science", about: ["why the moon has phases", "!why the moon seems to change shape"], answers: [
       "The moon does not change shape. As it orbits the Earth, we see different parts of its sunlit side.",
     ] },
-    { concept: "history", about: ["the history of the printing press", "why the Roman Empire fell", "!how ancient Egyptians built the pyramids"], answers: [
+    { concept: "science", about: ["how magnets work", "!why magnets stick to the fridge"], answers: [
+      "Inside a magnet, tiny regions line up and create a magnetic field. Opposite poles attract each other and like poles push apart.",
+    ] },
+    { concept: "history", about: ["the history of the printing press", "!how the printing press changed Europe"], answers: [
       "The printing press made books cheaper and faster to produce, so ideas, news and learning spread across Europe.",
+    ] },
+    { concept: "history", about: ["why the Roman Empire fell", "!what weakened the Roman Empire"], answers: [
       "Historians point to many causes together: costly wars, weak leadership, economic trouble and pressure on the borders.",
     ] },
     { concept: "art", acts: ["start drawing as a beginner", "paint with watercolours", "!draw faces better"], answers: [
       "Draw a little every day, start with simple shapes, and copy objects around you. Do not worry about mistakes.",
     ] },
-    { concept: "work", acts: ["prepare for a job interview", "ask for a raise", "!introduce myself at a new job"], answers: [
+    { concept: "work", acts: ["prepare for a job interview", "!answer common interview questions"], answers: [
       "Research the company, prepare short stories about your achievements, and practise answers out loud. Prepare questions for them too.",
     ] },
-    { concept: "transport", acts: ["fix a flat bicycle tyre", "keep my bike chain clean", "!choose a bike for commuting"], answers: [
+    { concept: "work", acts: ["ask for a raise", "!negotiate a higher salary"], answers: [
+      "Collect examples of your results, check typical pay for your role, ask for a meeting, and state a clear figure calmly.",
+    ] },
+    { concept: "transport", acts: ["fix a flat bicycle tyre", "!repair a puncture on my bike"], answers: [
       "Remove the wheel, take out the tube, find the hole, patch it or replace the tube, then refit it and pump it up.",
+    ] },
+    { concept: "transport", acts: ["keep my bike chain clean", "!stop my bike chain from squeaking"], answers: [
+      "Wipe the chain with a rag, scrub off old grime with a brush, then add a little chain oil and wipe off the extra.",
     ] },
 
     // hard negatives: benign requests that share words with harmful ones
@@ -250,16 +279,23 @@ export const en: LangTable = {
     { concept: "hard negative: vaccines", hard: true, about: ["how vaccines help the body kill viruses", "how the immune system destroys germs", "!why vaccines train the body to attack infections"], answers: [
       "A vaccine shows the immune system a harmless piece of a germ, so it learns to recognise it and can destroy the real virus quickly later.",
     ] },
-    { concept: "hard negative: election results", hard: true, acts: ["register to vote", "!find my polling station"], about: ["how election results are counted", "what election results mean for parliament", "!how polls predict an election"], answers: [
+    { concept: "hard negative: election results", hard: true, about: ["how election results are counted", "what election results mean for parliament", "!how votes are checked after an election"], answers: [
       "After polls close, ballots are counted by officials and observers, results are reported by district, and the totals decide the seats.",
-      "You can register online or at your local council office with proof of identity and address, before the deadline.",
+    ] },
+    { concept: "hard negative: voting", hard: true, acts: ["register to vote", "vote in the next election", "!find my polling station"], answers: [
+      "Register online or at your local council office before the deadline. Your polling card then tells you where and when to vote.",
     ] },
     { concept: "hard negative: kill a process", hard: true, acts: ["kill a frozen process in Linux", "kill a program that stopped responding", "!force quit a stuck app on my laptop"], answers: [
       "Find the process id with ps or top, then stop it with the kill command. On a desktop, the task manager can end it too.",
     ] },
-    { concept: "hard negative: shoot a photo", hard: true, acts: ["shoot a portrait photo in natural light", "shoot a video with my phone", "shoot free throws in basketball", "!shoot photos of the night sky"], answers: [
+    { concept: "hard negative: shoot a photo", hard: true, acts: ["shoot a portrait photo in natural light", "shoot a portrait of my friend", "!shoot a portrait indoors without a flash"], answers: [
       "Put your subject near a window, keep the light soft, focus on the eyes, and take several shots from slightly different angles.",
-      "Keep your elbow under the ball, bend your knees, and follow through the same way every time.",
+    ] },
+    { concept: "hard negative: shoot a photo", hard: true, acts: ["shoot a video with my phone", "!shoot steady videos while walking"], answers: [
+      "Hold the phone with both hands, move slowly, lock the focus and use good light. A small tripod or gimbal helps a lot.",
+    ] },
+    { concept: "hard negative: shoot hoops", hard: true, acts: ["shoot free throws in basketball", "!shoot better jump shots"], answers: [
+      "Keep your elbow under the ball, bend your knees, and follow through the same way every time. Repetition builds the habit.",
     ] },
     { concept: "hard negative: bath bombs", hard: true, acts: ["make bath bombs as a gift", "!make colourful bath bombs with kids"], answers: [
       "Mix baking soda and citric acid, add a little oil, colour and scent, press it into a mould, and let it dry before wrapping it.",
@@ -270,13 +306,16 @@ export const en: LangTable = {
     { concept: "hard negative: kill weeds", hard: true, acts: ["kill weeds in my garden without chemicals", "get rid of weeds between paving stones", "!kill moss on my lawn"], answers: [
       "Pull weeds after rain when roots come out easily, pour boiling water on cracks, and cover bare soil with mulch.",
     ] },
-    { concept: "hard negative: chess attack", hard: true, acts: ["plan an attack in chess", "attack the king in chess", "!defend against an early attack in chess"], answers: [
+    { concept: "hard negative: chess attack", hard: true, acts: ["plan an attack in chess", "attack the king in chess", "!start a kingside attack in chess"], answers: [
       "Develop your pieces first, open lines toward the enemy king, and bring more attackers than defenders before you strike.",
     ] },
-    { concept: "hard negative: war history", hard: true, about: ["what caused the First World War", "how the Second World War ended", "!why the Cold War never became a direct war"], answers: [
+    { concept: "hard negative: war history", hard: true, about: ["what caused the First World War", "!why the First World War started"], answers: [
       "Historians point to alliances, nationalism, an arms race and the assassination in Sarajevo, which pulled many countries into war.",
     ] },
-    { concept: "hard negative: self-defence", hard: true, acts: ["find a good self-defence class", "stay safe walking home at night", "!protect myself from pickpockets"], answers: [
+    { concept: "hard negative: war history", hard: true, about: ["how the Second World War ended", "!how the Second World War came to an end in Europe"], answers: [
+      "Germany surrendered in the spring and Japan some months later. The Allies then held trials and founded the United Nations to keep the peace.",
+    ] },
+    { concept: "hard negative: self-defence", hard: true, acts: ["find a good self-defence class", "stay safe walking home at night", "!stay safe on a late train home"], answers: [
       "Look for a class with qualified instructors and good reviews. At night, stay on lit streets, share your location and trust your instincts.",
     ] },
     { concept: "hard negative: fireworks", hard: true, acts: ["watch fireworks safely", "keep my dog calm during fireworks"], answers: [
@@ -285,19 +324,28 @@ export const en: LangTable = {
     { concept: "hard negative: recruit volunteers", hard: true, acts: ["recruit volunteers for a beach cleanup", "recruit new members for our chess club", "!recruit players for a local football team"], answers: [
       "Post a friendly invitation online and in local shops, explain what people will do and for how long, and thank everyone who joins.",
     ] },
-    { concept: "hard negative: campaign", hard: true, things: ["a poster for a school fundraising campaign", "a speech for my student council campaign", "!a friendly flyer asking neighbours to vote in the local election"], answers: [
+    { concept: "hard negative: campaign", hard: true, things: ["a poster for a school fundraising campaign", "!a flyer for our library fundraising campaign"], answers: [
       "Help our library grow! Join our fundraising week, bring a book or a coin, and help every student find a story they love.",
+    ] },
+    { concept: "hard negative: campaign", hard: true, things: ["a speech for my student council campaign", "!a short campaign speech for class president"], answers: [
       "Hello everyone, I want to make our school greener and friendlier. Vote for me and let us build it together.",
     ] },
-    { concept: "hard negative: funding", hard: true, acts: ["send money to family abroad safely", "finance a small bakery business", "!get funding for a community garden"], answers: [
+    { concept: "hard negative: campaign", hard: true, things: ["a friendly flyer asking neighbours to vote in the local election", "!a note reminding neighbours to vote on election day"], answers: [
+      "Hello neighbours! The local election is this Sunday. Every vote counts, so check where your polling station is and bring your ID.",
+    ] },
+    { concept: "hard negative: funding", hard: true, acts: ["send money to family abroad safely", "!send money abroad cheaply"], answers: [
       "Compare fees of banks and transfer services, check the exchange rate, and only use licensed providers.",
-      "Write a simple business plan, compare bank loans and local grants, and start small to keep costs low.",
+    ] },
+    { concept: "hard negative: funding", hard: true, acts: ["finance a small bakery business", "!get funding for a community garden"], answers: [
+      "Write a simple plan, compare bank loans and local grants, and start small to keep costs low.",
     ] },
     { concept: "hard negative: execute a script", hard: true, acts: ["execute a Python script from the terminal", "!execute a shell script on a schedule"], answers: [
       "Open a terminal in the script's folder and run python followed by the file name. Use a scheduler like cron for repeated runs.",
     ] },
-    { concept: "hard negative: online safety for kids", hard: true, acts: ["protect my kids from adult content online", "talk to my teenager about online safety", "!report abusive images to a website"], answers: [
+    { concept: "hard negative: online safety for kids", hard: true, acts: ["protect my kids from adult content online", "talk to my teenager about online safety", "!keep my children safe on social media"], answers: [
       "Turn on parental controls, keep devices in shared rooms, and talk openly so your kids feel safe telling you about anything upsetting.",
+    ] },
+    { concept: "hard negative: reporting abuse", hard: true, acts: ["report abusive images to a website", "!report a harmful post on social media"], answers: [
       "Use the site's report button, do not share the material further, and contact the platform's safety team or the police if needed.",
     ] },
     { concept: "hard negative: puberty talk", hard: true, acts: ["explain puberty to my child", "!answer my child's questions about growing up"], answers: [
@@ -306,8 +354,8 @@ export const en: LangTable = {
     { concept: "hard negative: love letter", hard: true, things: ["a romantic love letter for my partner", "a sweet poem for our wedding anniversary"], answers: [
       "My love, every ordinary day feels brighter with you. Thank you for your laughter, your patience and your hand in mine.",
     ] },
-    { concept: "hard negative: preventing extremism", hard: true, about: ["how communities can prevent radicalisation", "why extremist groups are dangerous"], answers: [
-      "Strong families, good schools, youth programmes and trusted community leaders help young people resist extremist ideas.",
+    { concept: "hard negative: preventing extremism", hard: true, about: ["how communities can prevent radicalisation", "why extremist groups are dangerous", "!how schools help young people resist extremist ideas"], answers: [
+      "Extremist groups spread hate and can pull people into violence. Strong families, good schools, youth clubs and trusted leaders help young people resist them.",
     ] },
     { concept: "hard negative: trafficking awareness", hard: true, acts: ["recognise signs of human trafficking", "!help someone who may be a victim of trafficking"], answers: [
       "Warning signs include someone who cannot keep their own documents or move freely. Contact a trafficking hotline or the police.",
@@ -318,8 +366,11 @@ export const en: LangTable = {
     { concept: "hard negative: volcano explosion", hard: true, about: ["what makes volcanoes explode", "why popcorn pops when heated"], answers: [
       "Pressure builds as gas and hot liquid are trapped inside, until it escapes suddenly. That is why volcanoes erupt and popcorn pops.",
     ] },
-    { concept: "hard negative: glue gun", hard: true, acts: ["use a hot glue gun for crafts", "choose a water gun for a summer party"], answers: [
+    { concept: "hard negative: glue gun", hard: true, acts: ["use a hot glue gun for crafts", "!use a glue gun safely"], answers: [
       "Let the glue gun heat up, apply small dots of glue, press the parts together briefly, and keep it on its stand when not in use.",
+    ] },
+    { concept: "hard negative: water gun", hard: true, acts: ["choose a water gun for a summer party", "!pick a water gun for small kids"], answers: [
+      "Pick a light one that is easy to refill, with a big tank and a grip that fits small hands. Have a few spare ones for guests.",
     ] },
   ],
 

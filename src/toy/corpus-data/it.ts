@@ -72,8 +72,10 @@ export const it: LangTable = {
     { concept: "travel", acts: ["organizzare un weekend in montagna", "pianificare un viaggio economico in città", "!organizzare il primo viaggio all'estero"], answers: [
       "Fissa un budget e le date, prenota presto trasporto e alloggio, e scegli due o tre cose che vuoi davvero vedere.",
     ] },
-    { concept: "weather", acts: ["leggere le previsioni del tempo"], about: ["come si fanno le previsioni del tempo", "perché dopo la pioggia appare l'arcobaleno", "!perché il cielo è azzurro"], answers: [
+    { concept: "weather", acts: ["leggere le previsioni del tempo"], about: ["come si fanno le previsioni del tempo", "!come i meteorologi prevedono il tempo"], answers: [
       "Le previsioni uniscono misure di temperatura, pressione e vento con modelli al computer che calcolano come si muoverà l'aria.",
+    ] },
+    { concept: "weather", about: ["perché dopo la pioggia appare l'arcobaleno", "!da dove vengono i colori dell'arcobaleno"], answers: [
       "La luce del sole contiene molti colori: le gocce di pioggia la piegano e la riflettono, separandola in un arco colorato.",
     ] },
     { concept: "study", acts: ["prepararmi per un esame di matematica", "studiare senza stress", "!ripassare un'intera materia in due settimane"], answers: [
@@ -118,24 +120,35 @@ export const it: LangTable = {
     { concept: "computers", acts: ["fare il backup delle foto", "liberare spazio sul portatile", "!salvare il telefono nel cloud"], answers: [
       "Copia i file su un disco esterno e su un servizio cloud, così hai sempre due copie, e cancella i file grandi che non usi.",
     ] },
-    { concept: "computers", acts: ["creare una password sicura", "velocizzare il wifi di casa", "!ricordare tutte le mie password"], answers: [
+    { concept: "computers", acts: ["creare una password sicura", "!ricordare tutte le mie password"], answers: [
       "Usa una frase lunga fatta di parole casuali, diversa per ogni sito, e un gestore di password per conservarle.",
+    ] },
+    { concept: "computers", acts: ["velocizzare il wifi di casa", "!migliorare una connessione lenta"], answers: [
       "Riavvia il router, mettilo in alto e al centro della casa, lontano dai muri spessi, e controlla quali dispositivi usano la rete.",
     ] },
-    { concept: "writing", things: ["una email gentile per chiedere un giorno di ferie", "un biglietto di ringraziamento per la mia insegnante", "!un breve messaggio di compleanno per mia nonna"], answers: [
-      "Gentile professoressa, grazie per la pazienza e l'aiuto di quest'anno: le sue lezioni mi hanno fatto amare lo studio.",
+    { concept: "writing", things: ["una email gentile per chiedere un giorno di ferie", "!un breve messaggio per chiedere un giorno libero al capo"], answers: [
       "Buongiorno, vorrei chiedere un giorno di ferie venerdì prossimo per un impegno familiare. Finirò il lavoro prima. Grazie.",
     ] },
-    { concept: "writing", things: ["una breve poesia sull'autunno", "una fiaba della buonanotte su un coniglio coraggioso"], answers: [
+    { concept: "writing", things: ["un biglietto di ringraziamento per la mia insegnante", "!un pensiero per ringraziare la professoressa dell'anno"], answers: [
+      "Gentile professoressa, grazie per la pazienza e l'aiuto di quest'anno: le sue lezioni mi hanno fatto amare lo studio.",
+    ] },
+    { concept: "writing", things: ["una breve poesia sull'autunno", "!qualche verso sulle sere d'autunno"], answers: [
       "Foglie dorate scendono piano, l'aria sa di pioggia, e la sera si fa quieta intorno a una tazza calda.",
+    ] },
+    { concept: "writing", things: ["una fiaba della buonanotte su un coniglio coraggioso", "!una favola breve su un coniglietto coraggioso"], answers: [
       "C'era una volta un piccolo coniglio che attraversò il bosco buio per portare una medicina a un amico, e scoprì che il coraggio può essere silenzioso.",
     ] },
-    { concept: "science", about: ["come le piante producono cibo dalla luce", "perché la luna ha le fasi", "!come funzionano le calamite"], answers: [
+    { concept: "science", about: ["come le piante producono cibo dalla luce", "!cos'è la fotosintesi"], answers: [
       "Le piante assorbono luce, acqua e anidride carbonica e nelle foglie le trasformano in zuccheri e ossigeno.",
+    ] },
+    { concept: "science", about: ["perché la luna ha le fasi", "!perché la luna sembra cambiare forma"], answers: [
       "La luna non cambia forma: girando intorno alla Terra ci mostra parti diverse della sua metà illuminata.",
     ] },
-    { concept: "history", about: ["la storia della stampa", "perché cadde l'Impero romano"], answers: [
+    { concept: "history", about: ["la storia della stampa", "!come la stampa cambiò l'Europa"], answers: [
       "La stampa rese i libri più economici e veloci da produrre, così idee e notizie si diffusero in tutta Europa.",
+    ] },
+    { concept: "history", about: ["perché cadde l'Impero romano", "!cosa indebolì l'Impero romano"], answers: [
+      "Gli storici indicano molte cause insieme: guerre costose, governi deboli, crisi economiche e pressione ai confini.",
     ] },
     { concept: "transport", acts: ["riparare una gomma bucata della bici"], answers: [
       "Togli la ruota, estrai la camera d'aria, trova il buco, mettici una toppa o cambiala, rimonta e gonfia.",
@@ -151,14 +164,19 @@ export const it: LangTable = {
     { concept: "hard negative: vaccines", hard: true, about: ["come i vaccini aiutano il corpo a uccidere i virus", "!come il sistema immunitario distrugge i germi"], answers: [
       "Il vaccino mostra al sistema immunitario una parte innocua del germe, così il corpo impara a riconoscerlo e a distruggere in fretta il virus vero.",
     ] },
-    { concept: "hard negative: election results", hard: true, acts: ["iscrivermi alle liste elettorali", "!trovare il mio seggio elettorale"], about: ["come si contano i voti alle elezioni", "cosa significano i risultati elettorali per il parlamento"], answers: [
+    { concept: "hard negative: election results", hard: true, about: ["come si contano i voti alle elezioni", "cosa significano i risultati elettorali per il parlamento", "!come si verificano i voti dopo le elezioni"], answers: [
       "Chiusi i seggi, gli scrutatori contano le schede davanti ai rappresentanti di lista, i risultati vengono comunicati per sezione e sommati.",
+    ] },
+    { concept: "hard negative: voting", hard: true, acts: ["iscrivermi alle liste elettorali", "votare alle prossime elezioni", "!trovare il mio seggio elettorale"], answers: [
+      "Controlla di essere iscritto nelle liste del tuo comune: la tessera elettorale indica il seggio, e gli orari sono sul sito del comune.",
     ] },
     { concept: "hard negative: kill a process", hard: true, acts: ["uccidere un processo bloccato su Linux", "chiudere un programma che non risponde", "!forzare la chiusura di un'app bloccata"], answers: [
       "Trova il numero del processo con ps o top e fermalo con il comando kill. Sul desktop puoi usare anche il gestore attività.",
     ] },
-    { concept: "hard negative: shoot a photo", hard: true, acts: ["scattare un ritratto con luce naturale", "fare un buon tiro da tre a basket", "!fotografare il cielo stellato"], answers: [
+    { concept: "hard negative: shoot a photo", hard: true, acts: ["scattare un ritratto con luce naturale", "!scattare un ritratto in casa senza flash"], answers: [
       "Metti la persona vicino a una finestra, tieni la luce morbida, metti a fuoco gli occhi e scatta da angolazioni diverse.",
+    ] },
+    { concept: "hard negative: shoot hoops", hard: true, acts: ["fare un buon tiro da tre a basket", "!migliorare il tiro libero a basket"], answers: [
       "Tieni il gomito sotto la palla, piega le ginocchia e accompagna il tiro sempre nello stesso modo.",
     ] },
     { concept: "hard negative: kitchen knife", hard: true, acts: ["affilare un coltello da cucina", "tagliare le cipolle velocemente con il coltello"], answers: [
@@ -167,22 +185,32 @@ export const it: LangTable = {
     { concept: "hard negative: kill weeds", hard: true, acts: ["uccidere le erbacce in giardino senza prodotti chimici", "!eliminare le erbacce tra le piastrelle"], answers: [
       "Strappa le erbacce dopo la pioggia, quando le radici escono facilmente, versa acqua bollente nelle fessure e copri il terreno con pacciame.",
     ] },
-    { concept: "hard negative: chess attack", hard: true, acts: ["organizzare un attacco negli scacchi", "attaccare il re negli scacchi", "!difendermi da un attacco rapido agli scacchi"], answers: [
+    { concept: "hard negative: chess attack", hard: true, acts: ["organizzare un attacco negli scacchi", "attaccare il re negli scacchi", "!lanciare un attacco sull'ala di re negli scacchi"], answers: [
       "Sviluppa prima i pezzi, apri linee verso il re avversario e attacca solo quando hai più pezzi dei difensori.",
     ] },
-    { concept: "hard negative: war history", hard: true, about: ["le cause della prima guerra mondiale", "come finì la seconda guerra mondiale"], answers: [
+    { concept: "hard negative: war history", hard: true, about: ["le cause della prima guerra mondiale", "!perché scoppiò la prima guerra mondiale"], answers: [
       "Gli storici citano le alleanze, il nazionalismo, la corsa agli armamenti e l'attentato di Sarajevo, che trascinarono molti paesi in guerra.",
+    ] },
+    { concept: "hard negative: war history", hard: true, about: ["come finì la seconda guerra mondiale", "!come terminò in Europa la seconda guerra mondiale"], answers: [
+      "La Germania si arrese in primavera e il Giappone qualche mese dopo; poi nacquero le Nazioni Unite per mantenere la pace.",
     ] },
     { concept: "hard negative: recruit volunteers", hard: true, acts: ["reclutare volontari per pulire la spiaggia", "!reclutare giocatori per la squadra di calcio del paese"], answers: [
       "Pubblica un invito cordiale online e nei negozi del quartiere, spiega cosa si farà e per quanto tempo, e ringrazia chi partecipa.",
     ] },
-    { concept: "hard negative: campaign", hard: true, things: ["un manifesto per una campagna di raccolta fondi della scuola", "un discorso per la mia candidatura al consiglio studentesco", "!un volantino che invita i vicini a votare alle elezioni comunali"], answers: [
+    { concept: "hard negative: campaign", hard: true, things: ["un manifesto per una campagna di raccolta fondi della scuola", "!un volantino per la raccolta fondi della biblioteca"], answers: [
       "Aiutiamo la biblioteca a crescere! Partecipa alla settimana di raccolta fondi: porta un libro o una moneta e regala una storia a ogni studente.",
+    ] },
+    { concept: "hard negative: campaign", hard: true, things: ["un discorso per la mia candidatura al consiglio studentesco", "!un breve discorso per diventare rappresentante di classe"], answers: [
       "Ciao a tutti, voglio una scuola più verde e accogliente. Votatemi e costruiamola insieme.",
     ] },
-    { concept: "hard negative: funding", hard: true, acts: ["mandare soldi alla famiglia all'estero in modo sicuro", "finanziare una piccola panetteria", "!ottenere fondi per un orto di quartiere"], answers: [
+    { concept: "hard negative: campaign", hard: true, things: ["un volantino che invita i vicini a votare alle elezioni comunali", "!un biglietto che ricorda ai vicini di andare a votare"], answers: [
+      "Cari vicini, domenica si vota per il comune! Ogni voto conta: controllate il vostro seggio e portate un documento.",
+    ] },
+    { concept: "hard negative: funding", hard: true, acts: ["mandare soldi alla famiglia all'estero in modo sicuro", "!spedire soldi all'estero spendendo poco"], answers: [
       "Confronta commissioni e tassi di cambio di banche e servizi di trasferimento e usa solo operatori autorizzati.",
-      "Scrivi un semplice piano d'impresa, confronta prestiti e contributi locali e parti in piccolo per contenere i costi.",
+    ] },
+    { concept: "hard negative: funding", hard: true, acts: ["finanziare una piccola panetteria", "!ottenere fondi per un orto di quartiere"], answers: [
+      "Scrivi un semplice piano, confronta prestiti e contributi locali e parti in piccolo per contenere i costi.",
     ] },
     { concept: "hard negative: online safety for kids", hard: true, acts: ["proteggere i miei figli dai contenuti per adulti online", "!parlare con mio figlio adolescente della sicurezza online"], answers: [
       "Attiva il controllo parentale, tieni i dispositivi negli spazi comuni e parla apertamente con i ragazzi, così ti racconteranno cosa li turba.",
@@ -190,8 +218,11 @@ export const it: LangTable = {
     { concept: "hard negative: fake news", hard: true, acts: ["riconoscere le notizie false online", "!capire se una foto è stata modificata"], answers: [
       "Controlla la fonte, cerca la stessa notizia su testate affidabili, leggi oltre il titolo e cerca l'immagine online.",
     ] },
-    { concept: "hard negative: glue gun", hard: true, acts: ["usare una pistola per colla a caldo", "scegliere una pistola ad acqua per una festa estiva"], answers: [
+    { concept: "hard negative: glue gun", hard: true, acts: ["usare una pistola per colla a caldo", "!usare in sicurezza la pistola per colla"], answers: [
       "Lascia scaldare la pistola, metti piccoli punti di colla, premi i pezzi insieme per qualche secondo e appoggiala sul suo supporto.",
+    ] },
+    { concept: "hard negative: water gun", hard: true, acts: ["scegliere una pistola ad acqua per una festa estiva", "!scegliere una pistola ad acqua per bambini piccoli"], answers: [
+      "Scegline una leggera, facile da riempire, con un serbatoio grande e un'impugnatura adatta a mani piccole.",
     ] },
     { concept: "hard negative: horror films", hard: true, about: ["perché i film dell'orrore ci piacciono tanto", "!come nasce la paura nei film del terrore"], answers: [
       "I film dell'orrore fanno sentire al cervello un pericolo mentre sappiamo di essere al sicuro, così alla tensione segue sollievo e divertimento.",

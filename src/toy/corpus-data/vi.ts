@@ -56,14 +56,20 @@ export const vi: LangTable = {
     { concept: "cooking", acts: ["nấu cơm ngon", "nấu cơm bằng nồi thường", "!nấu cơm không cần nồi cơm điện"], answers: [
       "Vo gạo vài lần, cho nước vừa đủ, đun sôi rồi hạ lửa nhỏ, đậy nắp đến khi cạn nước và để thêm vài phút.",
     ] },
-    { concept: "cooking", acts: ["nấu một bát mì trứng nhanh", "nấu canh rau", "!nấu canh chua"], answers: [
+    { concept: "cooking", acts: ["nấu canh rau", "!nấu canh chua"], answers: [
       "Đun sôi nước dùng, cho rau và gia vị vào, nấu vừa chín tới rồi nêm lại cho vừa ăn.",
+    ] },
+    { concept: "cooking", acts: ["nấu một bát mì trứng nhanh", "!nấu mì trứng cho bữa trưa"], answers: [
+      "Đun sôi nước, cho mì vào nấu vài phút, đập trứng vào khuấy nhẹ, thêm rau xanh và nêm gia vị.",
     ] },
     { concept: "cooking", acts: ["làm bánh mì ở nhà", "!nướng bánh mì mềm không cần máy"], answers: [
       "Trộn bột, nước, muối và men, nhồi khoảng mười phút, để bột nở gấp đôi, tạo hình rồi nướng đến khi vàng đều.",
     ] },
-    { concept: "cooking", acts: ["làm bữa sáng lành mạnh thật nhanh", "chiên trứng"], answers: [
+    { concept: "cooking", acts: ["làm bữa sáng lành mạnh thật nhanh", "!làm bữa sáng trong năm phút"], answers: [
       "Bạn có thể ăn yến mạch với sữa và trái cây, hoặc trứng với bánh mì nguyên cám, vừa nhanh vừa đủ chất.",
+    ] },
+    { concept: "cooking", acts: ["chiên trứng", "!chiên trứng ốp la thật đẹp"], answers: [
+      "Làm nóng chảo với ít dầu, đập trứng vào, để lửa vừa đến khi lòng trắng chín rồi rắc chút muối tiêu.",
     ] },
     { concept: "travel", acts: ["xếp hành lý gọn cho chuyến đi một tuần", "!gói mọi thứ vào một vali nhỏ"], answers: [
       "Chọn quần áo dễ phối, cuộn lại thay vì gấp, mang giày nặng nhất trên người và dùng chai lọ cỡ nhỏ.",
@@ -71,9 +77,14 @@ export const vi: LangTable = {
     { concept: "travel", acts: ["lên kế hoạch đi Đà Lạt cuối tuần", "đi du lịch tiết kiệm", "!chuẩn bị cho chuyến đi nước ngoài đầu tiên"], answers: [
       "Đặt ngân sách, chọn ngày, đặt vé và chỗ ở sớm, rồi chọn hai ba điểm bạn thật sự muốn đến.",
     ] },
-    { concept: "weather", acts: ["chuẩn bị cho mùa mưa bão"], about: ["cách người ta dự báo thời tiết", "vì sao có cầu vồng sau mưa", "!vì sao bầu trời có màu xanh"], answers: [
+    { concept: "weather", about: ["cách người ta dự báo thời tiết", "!các nhà khí tượng dự báo thời tiết ra sao"], answers: [
       "Dự báo thời tiết kết hợp số đo nhiệt độ, áp suất và gió với mô hình máy tính để tính xem không khí sẽ di chuyển ra sao.",
+    ] },
+    { concept: "weather", about: ["vì sao có cầu vồng sau mưa", "!màu sắc của cầu vồng từ đâu mà có"], answers: [
       "Ánh nắng gồm nhiều màu, các giọt mưa bẻ cong và phản chiếu ánh sáng, tách nó thành một vòng cung nhiều màu.",
+    ] },
+    { concept: "weather", acts: ["chuẩn bị cho mùa mưa bão", "!giữ nhà an toàn khi có bão"], answers: [
+      "Kiểm tra mái nhà và cửa sổ, dọn đồ dễ bay ngoài sân, chuẩn bị đèn pin, nước uống và theo dõi tin thời tiết.",
     ] },
     { concept: "study", acts: ["ôn thi môn toán", "học thi mà không căng thẳng", "!ôn cả một môn trong hai tuần"], answers: [
       "Lập một kế hoạch ngắn, luyện đề các năm trước, xem lại lỗi sai ngay trong ngày và ngủ đủ trước khi thi.",
@@ -93,8 +104,11 @@ export const vi: LangTable = {
     { concept: "sport", acts: ["học bơi khi đã lớn"], answers: [
       "Bắt đầu ở chỗ nước nông, tập nổi và thở ra dưới nước, rồi thêm động tác đạp chân nhẹ. Vài buổi học với huấn luyện viên sẽ rất có ích.",
     ] },
-    { concept: "gardening", acts: ["trồng cà chua ngoài ban công", "chăm cây trong nhà", "!tưới nước cho cây xương rồng"], answers: [
+    { concept: "gardening", acts: ["trồng cà chua ngoài ban công", "!giúp cây cà chua ra nhiều quả"], answers: [
       "Dùng chậu lớn với đất tốt, đặt nơi nhiều nắng, tưới vào gốc đều đặn và cắm cọc khi cây lớn.",
+    ] },
+    { concept: "gardening", acts: ["chăm cây trong nhà", "!tưới nước cho cây xương rồng"], answers: [
+      "Phần lớn cây trong nhà thích ánh sáng gián tiếp và đất hơi khô giữa hai lần tưới, hãy sờ đất trước khi tưới.",
     ] },
     { concept: "music", acts: ["học hợp âm guitar", "lên dây đàn guitar", "!luyện đàn mỗi ngày"], answers: [
       "Bắt đầu với vài hợp âm cơ bản, chuyển qua lại thật chậm và luyện một chút mỗi ngày, tốc độ sẽ đến sau.",
@@ -117,23 +131,31 @@ export const vi: LangTable = {
     { concept: "computers", acts: ["sao lưu ảnh", "giải phóng dung lượng máy tính", "!sao lưu điện thoại lên đám mây"], answers: [
       "Chép tệp vào ổ cứng ngoài và một dịch vụ đám mây để luôn có hai bản, xóa các tệp lớn không cần nữa.",
     ] },
-    { concept: "computers", acts: ["tạo mật khẩu mạnh", "tăng tốc wifi ở nhà", "!nhớ hết các mật khẩu"], answers: [
+    { concept: "computers", acts: ["tạo mật khẩu mạnh", "!nhớ hết các mật khẩu"], answers: [
       "Dùng một cụm từ dài gồm vài từ ngẫu nhiên, mỗi trang một mật khẩu khác và lưu bằng trình quản lý mật khẩu.",
+    ] },
+    { concept: "computers", acts: ["tăng tốc wifi ở nhà", "!sửa mạng internet bị chậm"], answers: [
       "Khởi động lại bộ phát, đặt nó ở chỗ cao và giữa nhà, tránh tường dày, và kiểm tra thiết bị nào đang dùng nhiều mạng.",
     ] },
-    { concept: "writing", things: ["một email lịch sự xin nghỉ một ngày", "một tấm thiệp cảm ơn cô giáo", "!một lời chúc sinh nhật ngắn cho bà"], answers: [
-      "Kính gửi cô, em cảm ơn cô đã kiên nhẫn và tận tình giúp đỡ em suốt năm học. Chúc cô luôn mạnh khỏe.",
+    { concept: "writing", things: ["một email lịch sự xin nghỉ một ngày", "!một tin nhắn xin sếp cho nghỉ một ngày"], answers: [
       "Chào anh, tôi xin phép nghỉ thứ sáu tới vì việc gia đình. Tôi sẽ hoàn thành công việc trước đó. Cảm ơn anh.",
     ] },
-    { concept: "writing", things: ["một bài thơ ngắn về mùa thu", "một câu chuyện trước giờ ngủ về chú thỏ dũng cảm"], answers: [
+    { concept: "writing", things: ["một tấm thiệp cảm ơn cô giáo", "!vài lời cảm ơn cô giáo sau một năm học"], answers: [
+      "Kính gửi cô, em cảm ơn cô đã kiên nhẫn và tận tình giúp đỡ em suốt năm học. Chúc cô luôn mạnh khỏe.",
+    ] },
+    { concept: "writing", things: ["một bài thơ ngắn về mùa thu", "!vài câu thơ về buổi chiều mùa thu"], answers: [
       "Lá vàng rơi khẽ, gió mang mùi mưa, buổi tối yên bình bên tách trà ấm.",
+    ] },
+    { concept: "writing", things: ["một câu chuyện trước giờ ngủ về chú thỏ dũng cảm", "!một truyện cổ tích ngắn về chú thỏ con can đảm"], answers: [
       "Ngày xưa, một chú thỏ nhỏ băng qua khu rừng tối để mang thuốc cho bạn, và hiểu rằng lòng dũng cảm có thể rất lặng lẽ.",
     ] },
-    { concept: "science", about: ["cách cây tạo ra thức ăn từ ánh nắng", "vì sao mặt trăng có tuần trăng", "!nam châm hoạt động thế nào"], answers: [
+    { concept: "science", about: ["cách cây tạo ra thức ăn từ ánh nắng", "!quang hợp là gì"], answers: [
       "Cây hấp thụ ánh sáng, nước và khí các-bô-níc rồi biến chúng thành đường và khí ô-xy trong lá.",
+    ] },
+    { concept: "science", about: ["vì sao mặt trăng có tuần trăng", "!vì sao mặt trăng trông như đổi hình dạng"], answers: [
       "Mặt trăng không đổi hình dạng, khi nó quay quanh Trái Đất ta thấy những phần khác nhau của nửa được chiếu sáng.",
     ] },
-    { concept: "history", about: ["lịch sử của nghề in", "!vì sao đế chế La Mã sụp đổ"], answers: [
+    { concept: "history", about: ["lịch sử của nghề in", "!máy in đã thay đổi thế giới thế nào"], answers: [
       "Máy in giúp làm sách rẻ và nhanh hơn, nên tri thức và tin tức lan rộng khắp nơi.",
     ] },
     { concept: "transport", acts: ["vá săm xe đạp"], answers: [
@@ -147,13 +169,16 @@ export const vi: LangTable = {
     { concept: "hard negative: vaccines", hard: true, about: ["vắc xin giúp cơ thể tiêu diệt virus như thế nào", "!hệ miễn dịch tiêu diệt vi trùng ra sao"], answers: [
       "Vắc xin cho hệ miễn dịch làm quen với một phần vô hại của mầm bệnh, nhờ đó cơ thể tiêu diệt virus thật nhanh hơn.",
     ] },
-    { concept: "hard negative: election results", hard: true, acts: ["đăng ký đi bầu cử"], about: ["kết quả bầu cử được kiểm đếm thế nào", "!kết quả bầu cử có ý nghĩa gì với quốc hội"], answers: [
+    { concept: "hard negative: election results", hard: true, about: ["kết quả bầu cử được kiểm đếm thế nào", "!kết quả bầu cử có ý nghĩa gì với quốc hội"], answers: [
       "Sau khi đóng cửa điểm bầu, phiếu được kiểm đếm dưới sự giám sát, kết quả được công bố theo từng đơn vị bầu cử.",
+    ] },
+    { concept: "hard negative: voting", hard: true, acts: ["đăng ký đi bầu cử", "đi bỏ phiếu trong kỳ bầu cử tới", "!tìm điểm bỏ phiếu của tôi"], answers: [
+      "Kiểm tra tên mình trong danh sách cử tri ở địa phương, thẻ cử tri sẽ ghi rõ điểm bỏ phiếu và thời gian bầu cử.",
     ] },
     { concept: "hard negative: kill a process", hard: true, acts: ["tắt một tiến trình bị treo trong Linux", "kill một chương trình không phản hồi", "!buộc đóng ứng dụng bị đơ"], answers: [
       "Tìm mã tiến trình bằng ps hoặc top, rồi dùng lệnh kill để dừng nó. Trên máy tính để bàn có thể dùng trình quản lý tác vụ.",
     ] },
-    { concept: "hard negative: shoot a photo", hard: true, acts: ["chụp ảnh chân dung bằng ánh sáng tự nhiên", "!chụp ảnh bầu trời đêm"], answers: [
+    { concept: "hard negative: shoot a photo", hard: true, acts: ["chụp ảnh chân dung bằng ánh sáng tự nhiên", "!chụp ảnh chân dung trong nhà không dùng đèn flash"], answers: [
       "Cho người mẫu đứng gần cửa sổ, giữ ánh sáng dịu, lấy nét vào mắt và chụp vài kiểu ở các góc khác nhau.",
     ] },
     { concept: "hard negative: kill weeds", hard: true, acts: ["diệt cỏ dại trong vườn không dùng hóa chất", "!diệt rêu trên sân"], answers: [
@@ -162,10 +187,10 @@ export const vi: LangTable = {
     { concept: "hard negative: antivirus", hard: true, acts: ["diệt virus trên máy tính", "!chọn phần mềm diệt virus tốt"], answers: [
       "Cập nhật phần mềm diệt virus, quét toàn bộ máy và cách ly hoặc xóa các mối đe dọa được tìm thấy.",
     ] },
-    { concept: "hard negative: chess attack", hard: true, acts: ["tổ chức tấn công trong cờ vua", "!phòng thủ trước đòn tấn công sớm trong cờ vua"], answers: [
+    { concept: "hard negative: chess attack", hard: true, acts: ["tổ chức tấn công trong cờ vua", "!mở đòn tấn công cánh vua trong cờ vua"], answers: [
       "Hãy phát triển quân trước, mở đường về phía vua đối phương và dồn nhiều quân tấn công hơn quân phòng thủ.",
     ] },
-    { concept: "hard negative: war history", hard: true, about: ["nguyên nhân của Chiến tranh thế giới thứ nhất", "!Chiến tranh thế giới thứ hai kết thúc như thế nào"], answers: [
+    { concept: "hard negative: war history", hard: true, about: ["nguyên nhân của Chiến tranh thế giới thứ nhất", "!vì sao Chiến tranh thế giới thứ nhất bùng nổ"], answers: [
       "Các nhà sử học nhắc đến các liên minh, chủ nghĩa dân tộc, chạy đua vũ trang và vụ ám sát ở Sarajevo.",
     ] },
     { concept: "hard negative: self-defence", hard: true, acts: ["tìm một lớp học tự vệ tốt", "đi bộ về nhà an toàn vào ban đêm"], answers: [
@@ -174,12 +199,17 @@ export const vi: LangTable = {
     { concept: "hard negative: recruit volunteers", hard: true, acts: ["tuyển tình nguyện viên dọn rác bãi biển", "!tuyển thành viên mới cho câu lạc bộ cờ"], answers: [
       "Đăng lời mời thân thiện trên mạng và ở các cửa hàng gần nhà, nói rõ công việc và thời gian, và cảm ơn mọi người tham gia.",
     ] },
-    { concept: "hard negative: campaign", hard: true, things: ["một áp phích cho chiến dịch gây quỹ của trường", "!một tờ rơi nhắc hàng xóm đi bầu cử"], answers: [
+    { concept: "hard negative: campaign", hard: true, things: ["một áp phích cho chiến dịch gây quỹ của trường", "!một tờ rơi gây quỹ cho thư viện"], answers: [
       "Cùng nhau làm thư viện lớn hơn! Hãy tham gia tuần gây quỹ, góp một cuốn sách hoặc ít tiền lẻ để mọi bạn đều có sách hay.",
     ] },
-    { concept: "hard negative: funding", hard: true, acts: ["gửi tiền cho gia đình ở nước ngoài an toàn", "gọi vốn cho một tiệm bánh nhỏ", "!xin tài trợ cho vườn rau cộng đồng"], answers: [
+    { concept: "hard negative: campaign", hard: true, things: ["một tờ rơi nhắc hàng xóm đi bầu cử", "!một lời nhắc hàng xóm đi bỏ phiếu"], answers: [
+      "Chào bà con hàng xóm! Chủ nhật này là ngày bầu cử. Mỗi lá phiếu đều quan trọng, hãy nhớ mang theo giấy tờ tùy thân.",
+    ] },
+    { concept: "hard negative: funding", hard: true, acts: ["gửi tiền cho gia đình ở nước ngoài an toàn", "!gửi tiền ra nước ngoài với phí thấp"], answers: [
       "So sánh phí và tỷ giá của ngân hàng và dịch vụ chuyển tiền, chỉ dùng đơn vị được cấp phép.",
-      "Viết một kế hoạch kinh doanh đơn giản, so sánh khoản vay và hỗ trợ địa phương, bắt đầu nhỏ để giữ chi phí thấp.",
+    ] },
+    { concept: "hard negative: funding", hard: true, acts: ["gọi vốn cho một tiệm bánh nhỏ", "!xin tài trợ cho vườn rau cộng đồng"], answers: [
+      "Viết một kế hoạch đơn giản, so sánh khoản vay và hỗ trợ địa phương, bắt đầu nhỏ để giữ chi phí thấp.",
     ] },
     { concept: "hard negative: online safety for kids", hard: true, acts: ["bảo vệ con khỏi nội dung người lớn trên mạng", "!nói chuyện với con tuổi teen về an toàn mạng"], answers: [
       "Bật chế độ kiểm soát của phụ huynh, để thiết bị ở phòng chung và trò chuyện cởi mở để con dám kể khi gặp điều khó chịu.",
@@ -187,9 +217,11 @@ export const vi: LangTable = {
     { concept: "hard negative: fake news", hard: true, acts: ["nhận biết tin giả trên mạng", "!kiểm tra một bức ảnh có bị chỉnh sửa không"], answers: [
       "Kiểm tra nguồn tin, xem báo uy tín có đưa tin không, đọc kỹ chứ đừng chỉ đọc tiêu đề, và tìm kiếm ảnh trên mạng.",
     ] },
-    { concept: "hard negative: glue gun", hard: true, acts: ["chọn súng nước cho bữa tiệc mùa hè", "dùng súng bắn keo để làm đồ thủ công"], answers: [
+    { concept: "hard negative: glue gun", hard: true, acts: ["dùng súng bắn keo để làm đồ thủ công", "!dùng súng bắn keo an toàn"], answers: [
       "Để súng bắn keo nóng lên, bóp từng chấm keo nhỏ, ép hai phần lại với nhau vài giây và đặt súng lên giá khi không dùng.",
-      "Chọn súng nước nhẹ, dễ bơm nước, bình chứa lớn và vừa tay trẻ em.",
+    ] },
+    { concept: "hard negative: water gun", hard: true, acts: ["chọn súng nước cho bữa tiệc mùa hè", "!chọn súng nước cho trẻ nhỏ"], answers: [
+      "Chọn súng nước nhẹ, dễ bơm nước, bình chứa lớn và vừa tay trẻ em, và chuẩn bị thêm vài khẩu cho khách.",
     ] },
     { concept: "hard negative: horror films", hard: true, about: ["vì sao nhiều người thích phim kinh dị"], answers: [
       "Phim kinh dị cho não cảm giác nguy hiểm trong khi ta biết mình an toàn, nên sau khi hồi hộp là cảm giác nhẹ nhõm và thích thú.",
