@@ -34,6 +34,7 @@
 import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { ArgumentError, FormatError } from "../errors.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { mulberry32 } from "../util/prng.ts";
@@ -42,6 +43,9 @@ import { splitPool, type BenignTopic, type HarmfulConcept, type LangTable, type 
 import { SAFETY_DOMAINS, TOY_LANGUAGES, type ChatTurn, type SafetyDomain, type ToyConversation, type ToyDomain, type ToyLanguage, type ToyPrompt } from "./types.ts";
 
 export const CORPUS_GENERATOR = "safesail-toy-corpus/1";
+
+/** The seed of the committed toy model's corpus (from the paper's arXiv number, 2509.18127). */
+export const TOY_CORPUS_SEED = 2509;
 
 export const DEFAULT_MIX: Readonly<Record<ToyLanguage, number>> = { en: 0.4, zh: 0.3, it: 0.1, vi: 0.1, hi: 0.1 };
 
@@ -604,4 +608,28 @@ export async function readCorpus(dir: string): Promise<CorpusResult> {
     heldOut: parseJsonl<ToyPrompt>(held, path.join(dir, CORPUS_FILES.heldOut)),
     stats: JSON.parse(stats) as CorpusStats,
   };
+}
+
+// `npx tsx src/toy/corpus.ts [--out DIR] [--seed N] [--conversations N]`: writes the corpus files and prints the stats summary.
+async function main(argv: string[]): Promise<void> {
+  const arg = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const out = arg("--out") ?? "work/toy-corpus";
+  const seed = Number(arg("--seed") ?? TOY_CORPUS_SEED);
+  const conversations = arg("--conversations") === undefined ? undefined : Number(arg("--conversations"));
+  const result = generateCorpus({ seed, conversations });
+  const files = await writeCorpus(out, result);
+  const s = result.stats;
+  console.log(`${s.conversations} conversations, ${s.heldOut.prompts} held-out prompts, avg ${s.avgChars.conversation} chars per conversation`);
+  console.log(`corpus sha256 ${s.corpusSha256}`);
+  console.log(`wrote ${files.corpus}, ${files.heldOut}, ${files.stats}`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
 }

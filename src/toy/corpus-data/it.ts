@@ -49,7 +49,7 @@ export const it: LangTable = {
   openers: {
     act: ["Certo!", "Volentieri.", "Ecco un modo semplice.", "Bella domanda.", "Ottima idea!", ""],
     about: ["Bella domanda.", "Certo!", "Ecco una breve spiegazione.", "Te lo spiego volentieri.", ""],
-    write: ["Certo, eccolo:", "Ecco una proposta:", "Volentieri! Ecco una bozza:", ""],
+    write: ["Certo, ecco qui:", "Ecco una proposta:", "Volentieri! Ecco una bozza:", ""],
   },
   closers: ["Buona fortuna!", "Spero di esserti stato utile.", "Buon divertimento!", "Fammi sapere se ti serve altro."],
 
