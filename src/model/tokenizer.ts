@@ -173,10 +173,10 @@ function wrapTokenizer(raw: RawTokenizer, dir: string, tokenizerJson: Record<str
       }
       // Ids past the tokenizer (the embedding matrix is usually padded beyond it) decode to nothing,
       // as in Hugging Face's fast tokenizers.
-      return raw.decode(
-        ids.filter((id) => byId.has(id)),
-        { skip_special_tokens: opts.skipSpecialTokens ?? false },
-      );
+      const known = ids.filter((id) => byId.has(id));
+      // transformers.js rejects an empty list; nothing decodes to the empty string.
+      if (known.length === 0) return "";
+      return raw.decode(known, { skip_special_tokens: opts.skipSpecialTokens ?? false });
     },
     applyChatTemplate(messages, opts = {}) {
       if (raw.chat_template === null || raw.chat_template === undefined) {
