@@ -311,6 +311,7 @@ describe("trainToyModel", () => {
     outDir,
     checkpointEvery: 3,
     save: false,
+    workers: 1,
     ...extra,
   });
 
@@ -380,12 +381,25 @@ describe("trainToyModel", () => {
     await expect(trainToyModel(base(path.join(root, "bad"), { sequences: [[1, 2, 99]], lossMask: null }))).rejects.toThrow(/token id 99/);
   });
 
-  it("data parallel over 2 worker threads agrees with 1 thread to rounding", async () => {
-    const one = await trainToyModel(base(path.join(root, "w1"), { steps: 3 }));
-    const two = await trainToyModel(base(path.join(root, "w2"), { steps: 3, workers: 2 }));
+  it("2 worker threads give the weights of 1 thread, bit for bit; micro-batches change them", async () => {
+    const two = await trainToyModel(base(path.join(root, "w2"), { workers: 2 }));
     expect(two.workers).toBe(2);
-    expect(Math.abs(two.lossHistory[0]!.loss - one.lossHistory[0]!.loss)).toBeLessThan(1e-5);
-    expect(relErr(flatOf(cfg, two.params), flatOf(cfg, one.params))).toBeLessThan(1e-3);
+    expect(sameBits(flatOf(cfg, two.params), straight)).toBe(true);
+    const one = await trainToyModel(base(path.join(root, "m1"), { microBatches: 1, steps: 2 }));
+    const oneTwo = await trainToyModel(base(path.join(root, "m1w2"), { microBatches: 1, steps: 2, workers: 2 }));
+    expect(oneTwo.workers).toBe(1); // no more threads than micro-batches
+    expect(sameBits(flatOf(cfg, one.params), flatOf(cfg, oneTwo.params))).toBe(true);
+    const mb3 = await trainToyModel(base(path.join(root, "m3"), { microBatches: 3 }));
+    expect(sameBits(flatOf(cfg, mb3.params), straight)).toBe(false);
+    expect(relErr(flatOf(cfg, mb3.params), straight)).toBeLessThan(1e-3);
+  });
+
+  it("resumes with another worker count", async () => {
+    const dir = path.join(root, "resume-w");
+    const ac = new AbortController();
+    await trainToyModel(base(dir, { workers: 2, signal: ac.signal, onStep: (s) => s.step === 5 && ac.abort() }));
+    const rest = await trainToyModel(base(dir, { resume: true, workers: 1 }));
+    expect(sameBits(flatOf(cfg, rest.params), straight)).toBe(true);
   });
 });
 
@@ -397,7 +411,7 @@ describe("export", () => {
     it(`${label}: the saved folder loads in onnxruntime with the logits of the tfjs training forward`, async () => {
       const dir = path.join(root, `export-${cfg.modelType}`);
       const data = randomData(16, cfg.vocabSize, 2);
-      const r = await trainToyModel({ config: cfg, ...data, seed: 1, batchSize: 4, seqLen: 32, steps: 4, lr: 1e-2, outDir: dir, checkpointEvery: 0 });
+      const r = await trainToyModel({ config: cfg, ...data, seed: 1, batchSize: 4, seqLen: 32, steps: 4, lr: 1e-2, outDir: dir, checkpointEvery: 0, workers: 1 });
       expect(r.files.sort()).toEqual(["config.json", "generation_config.json", "model.safetensors"]);
       expect(parseModelConfig(JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8")))).toEqual(cfg);
       const gen = JSON.parse(readFileSync(path.join(dir, "generation_config.json"), "utf8"));
@@ -460,7 +474,7 @@ describe("learning", () => {
       lossMask.push(s.map((_, j) => (j > n + 1 ? 1 : 0))); // the copy and the closing token
     }
     const t0 = performance.now();
-    const r = await trainToyModel({ config: cfg, sequences, lossMask, seed: 1, batchSize: 16, seqLen: 64, steps: 80, lr: 1e-2, outDir: path.join(root, "copy"), checkpointEvery: 0, save: false });
+    const r = await trainToyModel({ config: cfg, sequences, lossMask, seed: 1, batchSize: 16, seqLen: 64, steps: 80, lr: 1e-2, outDir: path.join(root, "copy"), checkpointEvery: 0, save: false, workers: 1 });
     const secs = (performance.now() - t0) / 1000;
     const mean = (xs: { loss: number }[]) => xs.reduce((s, x) => s + x.loss, 0) / xs.length;
     const first = mean(r.lossHistory.slice(0, 5));

@@ -1,11 +1,14 @@
 // Where the tfjs work of a training step runs: in this thread, or data-parallel over worker threads.
 //
+// A batch is cut into a fixed number of micro-batches (contiguous rows). Each micro-batch's gradient
+// goes into its own buffer and the buffers are added in micro-batch order, so the result depends on
+// the micro-batch count only, never on how many threads computed them: 1 and 2 workers give the
+// same weights bit for bit.
+//
 // Parallel: every worker has its own tfjs instance (one wasm heap each; wasm runs one thread per
 // instance). Parameters live in a SharedArrayBuffer that all workers read at the start of a step;
-// each worker writes the gradient of its rows of the batch into its own shared buffer, and this
-// thread adds them up in a fixed order, so a run is reproducible for a given worker count (the
-// split changes float rounding, so 1 and 2 workers give slightly different weights).
-// Atomics on a small shared Int32Array order the buffer writes against the step messages.
+// micro-batch k goes to worker k mod W, which writes its gradient into shared slot k. Atomics on a
+// small shared Int32Array order the buffer writes against the step messages.
 
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -30,29 +33,55 @@ export interface GradEngine {
   close(): Promise<void>;
 }
 
+/** Row ranges of the `micro` micro-batches of a batch of `rows` rows. */
+export function microRanges(rows: number, micro: number): [number, number][] {
+  return Array.from({ length: micro }, (_, k) => [Math.floor((k * rows) / micro), Math.floor(((k + 1) * rows) / micro)] as [number, number]);
+}
+
+/** `out = slots[0] + slots[1] + …`, in slot order. */
+function sumSlots(out: Float32Array, slots: Float32Array[]): void {
+  out.set(slots[0]!);
+  for (let k = 1; k < slots.length; k++) {
+    const s = slots[k]!;
+    for (let j = 0; j < out.length; j++) out[j] = out[j]! + s[j]!;
+  }
+}
+
 /** Runs steps in this thread. */
 export class LocalEngine implements GradEngine {
   readonly workers = 1;
   readonly params: Float32Array;
   readonly grads: Float32Array;
+  private readonly slots: Float32Array[];
 
   private constructor(
     private readonly tf: Tf,
     readonly backend: string,
     private readonly cfg: ModelConfig,
     private readonly layout: ParamLayout,
+    private readonly micro: number,
   ) {
     this.params = new Float32Array(layout.total);
     this.grads = new Float32Array(layout.total);
+    this.slots = micro > 1 ? Array.from({ length: micro }, () => new Float32Array(layout.total)) : [this.grads];
   }
 
-  static async start(cfg: ModelConfig, layout: ParamLayout): Promise<LocalEngine> {
+  static async start(cfg: ModelConfig, layout: ParamLayout, micro: number): Promise<LocalEngine> {
     const { tf, backend } = await getTf();
-    return new LocalEngine(tf, backend, cfg, layout);
+    return new LocalEngine(tf, backend, cfg, layout, micro);
   }
 
   async run(batch: PackedBatch): Promise<StepResult> {
-    return lossAndGrads(this.tf, this.cfg, this.layout, this.params, batch, this.grads);
+    let lossSum = 0;
+    let count = 0;
+    microRanges(batch.batch, this.micro).forEach(([from, to], k) => {
+      const part = this.micro > 1 ? sliceBatch(batch, from, to) : batch;
+      const r = lossAndGrads(this.tf, this.cfg, this.layout, this.params, part, this.slots[k]!);
+      lossSum += r.lossSum;
+      count += r.count;
+    });
+    if (this.micro > 1) sumSlots(this.grads, this.slots);
+    return { lossSum, count };
   }
 
   async close(): Promise<void> {}
@@ -63,15 +92,16 @@ export interface WorkerInit {
   config: ModelConfig;
   index: number;
   params: SharedArrayBuffer;
-  grads: SharedArrayBuffer;
+  /** One gradient buffer per micro-batch. */
+  grads: SharedArrayBuffer[];
   /** Int32: [0] parameter version; [1 + index] last step the worker finished. */
   sync: SharedArrayBuffer;
 }
 
-export type ToWorker = { type: "step"; version: number; batch: PackedBatch } | { type: "stop" };
+export type ToWorker = { type: "step"; version: number; jobs: { slot: number; batch: PackedBatch }[] } | { type: "stop" };
 export type FromWorker =
   | { type: "ready"; backend: string }
-  | { type: "done"; version: number; lossSum: number; count: number }
+  | { type: "done"; version: number; parts: { slot: number; lossSum: number; count: number }[] }
   | { type: "error"; message: string; stack?: string };
 
 /** URL of tsx's ESM register API (import.meta.resolve is missing under some loaders, vitest's among them). */
@@ -91,7 +121,7 @@ interface Pending {
 export class ParallelEngine implements GradEngine {
   readonly params: Float32Array;
   readonly grads: Float32Array;
-  private readonly workerGrads: Float32Array[];
+  private readonly slots: Float32Array[];
   private readonly sync: Int32Array;
   private version = 0;
   private readonly pending: (Pending | null)[];
@@ -106,7 +136,7 @@ export class ParallelEngine implements GradEngine {
     pending: (Pending | null)[],
   ) {
     this.params = new Float32Array(paramsSab);
-    this.workerGrads = gradSabs.map((s) => new Float32Array(s));
+    this.slots = gradSabs.map((s) => new Float32Array(s));
     this.grads = new Float32Array(this.params.length);
     this.sync = new Int32Array(syncSab);
     this.pending = pending;
@@ -116,10 +146,10 @@ export class ParallelEngine implements GradEngine {
     return this.threads.length;
   }
 
-  static async start(cfg: ModelConfig, layout: ParamLayout, count: number): Promise<ParallelEngine> {
+  static async start(cfg: ModelConfig, layout: ParamLayout, count: number, micro: number): Promise<ParallelEngine> {
     const bytes = layout.total * 4;
     const paramsSab = new SharedArrayBuffer(bytes);
-    const gradSabs = Array.from({ length: count }, () => new SharedArrayBuffer(bytes));
+    const gradSabs = Array.from({ length: micro }, () => new SharedArrayBuffer(bytes));
     const syncSab = new SharedArrayBuffer(4 * (1 + count));
     const workerUrl = new URL("./train-worker.ts", import.meta.url).href;
     // The worker is TypeScript: register tsx's loader in it before importing it.
@@ -128,7 +158,7 @@ export class ParallelEngine implements GradEngine {
     const threads: Worker[] = [];
     const ready: Promise<FromWorker>[] = [];
     for (let i = 0; i < count; i++) {
-      const init: WorkerInit = { config: cfg, index: i, params: paramsSab, grads: gradSabs[i]!, sync: syncSab };
+      const init: WorkerInit = { config: cfg, index: i, params: paramsSab, grads: gradSabs, sync: syncSab };
       const w = new Worker(boot, { eval: true, workerData: init });
       threads.push(w);
       ready.push(
@@ -170,33 +200,33 @@ export class ParallelEngine implements GradEngine {
     this.version++;
     // Publishes the parameter writes made since the last step before any worker reads them.
     Atomics.store(this.sync, 0, this.version);
+    const ranges = microRanges(batch.batch, this.slots.length);
     const answers = this.threads.map((w, i) => {
-      const from = Math.floor((i * batch.batch) / W);
-      const to = Math.floor(((i + 1) * batch.batch) / W);
+      const jobs = ranges.flatMap(([from, to], slot) => (slot % W === i ? [{ slot, batch: sliceBatch(batch, from, to) }] : []));
       const p = new Promise<FromWorker>((resolve, reject) => {
         this.pending[i] = { resolve, reject };
       });
-      const msg: ToWorker = { type: "step", version: this.version, batch: sliceBatch(batch, from, to) };
+      const msg: ToWorker = { type: "step", version: this.version, jobs };
       w.postMessage(msg);
       return p;
     });
     const results = await Promise.all(answers);
-    let lossSum = 0;
-    let count = 0;
     for (let i = 0; i < W; i++) {
       const r = results[i]!;
       if (r.type !== "done" || r.version !== this.version || Atomics.load(this.sync, 1 + i) !== this.version) {
         throw new SafesailError(`training worker ${i}: out of step (expected step version ${this.version})`);
       }
-      lossSum += r.lossSum;
-      count += r.count;
     }
-    const g = this.grads;
-    g.set(this.workerGrads[0]!);
-    for (let i = 1; i < W; i++) {
-      const wg = this.workerGrads[i]!;
-      for (let j = 0; j < g.length; j++) g[j] = g[j]! + wg[j]!;
+    // Loss sums and gradients are added in micro-batch order, as LocalEngine does.
+    let lossSum = 0;
+    let count = 0;
+    for (let k = 0; k < ranges.length; k++) {
+      const r = results[k % W]! as Extract<FromWorker, { type: "done" }>;
+      const part = r.parts.find((p) => p.slot === k)!;
+      lossSum += part.lossSum;
+      count += part.count;
     }
+    sumSlots(this.grads, this.slots);
     return { lossSum, count };
   }
 
@@ -208,7 +238,8 @@ export class ParallelEngine implements GradEngine {
   }
 }
 
-/** A local engine for 1 worker, a parallel one otherwise. */
-export async function startEngine(cfg: ModelConfig, layout: ParamLayout, workers: number): Promise<GradEngine> {
-  return workers <= 1 ? LocalEngine.start(cfg, layout) : ParallelEngine.start(cfg, layout, workers);
+/** A local engine for 1 worker, a parallel one otherwise (at most one worker per micro-batch). */
+export async function startEngine(cfg: ModelConfig, layout: ParamLayout, workers: number, micro: number): Promise<GradEngine> {
+  const w = Math.min(workers, micro);
+  return w <= 1 ? LocalEngine.start(cfg, layout, micro) : ParallelEngine.start(cfg, layout, w, micro);
 }

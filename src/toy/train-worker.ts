@@ -15,7 +15,7 @@ try {
   const { tf, backend } = await getTf();
   const layout = paramLayout(init.config);
   const params = new Float32Array(init.params);
-  const grads = new Float32Array(init.grads);
+  const slots = init.grads.map((g) => new Float32Array(g));
   const sync = new Int32Array(init.sync);
   port.on("message", (m: ToWorker) => {
     if (m.type === "stop") {
@@ -25,9 +25,9 @@ try {
     try {
       const version = Atomics.load(sync, 0);
       if (version !== m.version) throw new Error(`parameter version ${version}, step asks for ${m.version}`);
-      const r = lossAndGrads(tf, init.config, layout, params, m.batch, grads);
+      const parts = m.jobs.map(({ slot, batch }) => ({ slot, ...lossAndGrads(tf, init.config, layout, params, batch, slots[slot]!) }));
       Atomics.store(sync, 1 + init.index, m.version);
-      post({ type: "done", version: m.version, lossSum: r.lossSum, count: r.count });
+      post({ type: "done", version: m.version, parts });
     } catch (err) {
       post({ type: "error", message: (err as Error)?.message ?? String(err), stack: (err as Error)?.stack });
     }

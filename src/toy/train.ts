@@ -17,6 +17,7 @@
 // the data order of an epoch is a pure function of (seed, epoch).
 
 import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { ArgumentError, SafesailError, describeValue } from "../errors.ts";
 import { modelConfigToJson } from "../model/config.ts";
 import type { F32Tensor, ModelConfig } from "../model/types.ts";
@@ -31,7 +32,7 @@ import {
   type RunFingerprint,
 } from "./train-checkpoint.ts";
 import { buildBatch, checkSequences, planEpoch, type DataOptions, type EpochPlan } from "./train-data.ts";
-import { startEngine } from "./train-engine.ts";
+import { startEngine, type GradEngine } from "./train-engine.ts";
 import { saveHfModel, type TrainedParams } from "./train-export.ts";
 import { adamwStep, learningRate, scaledNorm, type AdamWOptions, type ScheduleOptions } from "./train-optim.ts";
 import { initParams, paramLayout, slotView, type ParamLayout } from "./train-params.ts";
@@ -94,11 +95,18 @@ export interface TrainToyOptions {
   /** Called after every step. */
   onStep?: (info: StepInfo) => void;
   /**
-   * Threads computing gradients: 1 (default) runs tfjs in this thread; more run that many worker
-   * threads, each with its own tfjs instance, gradients summed through shared memory. Results differ
-   * in float rounding between worker counts (each count is reproducible on its own).
+   * Micro-batches per step (default 2): each step's rows are cut into this many contiguous parts whose
+   * gradients are computed separately and added in order. The weights depend on this number, never on
+   * `workers`.
    */
-  workers?: number;
+  microBatches?: number;
+  /**
+   * Threads computing micro-batches: 1 runs tfjs in this thread; more run up to `microBatches` worker
+   * threads, each with its own tfjs instance, gradients summed through shared memory (the same weights,
+   * bit for bit, faster where cores are free). "auto" (default): min(microBatches, available cores),
+   * falling back to this thread if workers cannot start.
+   */
+  workers?: number | "auto";
   /** Export the model into outDir at the end (default F32); false skips it. */
   save?: { dtype?: "F32" | "BF16" } | false;
   /** Write a checkpoint when stopping (time budget, abort, end); default true. */
@@ -118,6 +126,8 @@ export interface StepInfo {
   tokens: number;
   /** Training throughput of this run so far (non-padding tokens per second). */
   tokensPerSecond: number;
+  /** Wall time of this step (batch building, gradient, optimizer). */
+  stepMs: number;
   epoch: number;
 }
 
@@ -154,7 +164,8 @@ interface Resolved {
   gradClip: number;
   initStd: number;
   checkpointEvery: number;
-  workers: number;
+  microBatches: number;
+  workers: number | "auto";
 }
 
 function positiveInt(name: string, v: unknown): number {
@@ -200,6 +211,18 @@ export function paramsFromFlat(layout: ParamLayout, flat: Float32Array): Trained
   const out: Record<string, F32Tensor> = {};
   for (const slot of layout.slots) out[slot.name] = { shape: [...slot.shape], data: slotView(flat, slot).slice() };
   return out;
+}
+
+/** The engine for `workers` ("auto": one per micro-batch up to the core count, this thread if workers fail). */
+async function startTrainingEngine(cfg: ModelConfig, layout: ParamLayout, workers: number | "auto", micro: number): Promise<GradEngine> {
+  if (workers !== "auto") return startEngine(cfg, layout, workers, micro);
+  const want = Math.min(micro, availableParallelism());
+  if (want <= 1) return startEngine(cfg, layout, 1, micro);
+  try {
+    return await startEngine(cfg, layout, want, micro);
+  } catch {
+    return startEngine(cfg, layout, 1, micro);
+  }
 }
 
 /** Trains (or resumes training) and exports the model; see {@link TrainToyOptions}. */
@@ -256,7 +279,8 @@ export async function trainToyModel(opts: TrainToyOptions): Promise<TrainToyResu
     gradClip: nonNegNumber("gradClip", opts.gradClip ?? 1),
     initStd: nonNegNumber("initStd", opts.initStd ?? 0.02),
     checkpointEvery: Math.floor(nonNegNumber("checkpointEvery", opts.checkpointEvery ?? 100)),
-    workers: positiveInt("workers", opts.workers ?? 1),
+    microBatches: positiveInt("microBatches", opts.microBatches ?? 2),
+    workers: opts.workers === undefined || opts.workers === "auto" ? "auto" : positiveInt("workers", opts.workers),
   };
   if (resolved.adam.beta1 >= 1 || resolved.adam.beta2 >= 1) throw new ArgumentError("trainToyModel: beta1 and beta2 must be below 1", { field: "beta1" });
   const budgetMs = opts.timeBudgetMinutes === undefined ? Infinity : nonNegNumber("timeBudgetMinutes", opts.timeBudgetMinutes) * 60_000;
@@ -272,12 +296,12 @@ export async function trainToyModel(opts: TrainToyOptions): Promise<TrainToyResu
     adam: resolved.adam,
     gradClip: resolved.gradClip,
     initStd: resolved.initStd,
-    workers: resolved.workers,
+    microBatches: resolved.microBatches,
   };
 
   const layout = paramLayout(cfg);
   const progress = opts.progress ?? silentProgress;
-  const engine = await startEngine(cfg, layout, resolved.workers);
+  const engine = await startTrainingEngine(cfg, layout, resolved.workers, resolved.microBatches);
   try {
     const params = engine.params;
     const m = new Float32Array(layout.total);
@@ -364,7 +388,7 @@ export async function trainToyModel(opts: TrainToyOptions): Promise<TrainToyResu
       const tps = runTokens / (runStepMs / 1000);
       const eta = (runStepMs / (step - resumedFrom)) * (totalSteps - step);
       progress.update(step, `loss ${emaLoss?.toFixed(3) ?? "?"} | ${tps.toFixed(0)} tok/s | ETA ${formatDuration(eta)}`);
-      opts.onStep?.({ step, totalSteps, loss, lr: stepLr, gradNorm, tokens: batch.tokens, tokensPerSecond: tps, epoch });
+      opts.onStep?.({ step, totalSteps, loss, lr: stepLr, gradNorm, tokens: batch.tokens, tokensPerSecond: tps, stepMs: lastStepMs, epoch });
       if (resolved.checkpointEvery > 0 && step % resolved.checkpointEvery === 0 && step < totalSteps) {
         const c0 = performance.now();
         await checkpoint(priorTrainMs + runStepMs);
