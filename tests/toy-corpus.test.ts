@@ -310,7 +310,7 @@ describe("toy corpus: no harmful instructions", () => {
   // Chemical formulas (KNO3, H2O2, NH4NO3), quantities with units, and words for substances or parts that real
   // instructions would need. Requests only name concepts; answers are refusals, helpful everyday text or content-free outlines.
   const FORMULA = /\b(?=[A-Za-z0-9]*\d)(?:[A-Z][a-z]?\d*){2,}\b/;
-  const QUANTITY = /\d+(?:[.,]\d+)?\s*(?:g|kg|mg|ml|l|grams?|kilograms?|litres?|liters?|ounces?|oz|lbs?|pounds?|%|percent|克|千克|公斤|毫升|升|ग्राम|किलो)\b/i;
+  const QUANTITY = /\d+(?:[.,]\d+)?\s*(?:(?:g|kg|mg|ml|l|grams?|kilograms?|litres?|liters?|ounces?|oz|lbs?|pounds?|percent)\b|%|克|千克|公斤|毫升|升|ग्राम|किलो)/i;
   const FORBIDDEN = [
     /\b(nitrate|ammonium|peroxide|acetone|tatp|thermite|gunpowder|black powder|detonator|blasting cap|nitroglycerin|chlorine gas|cyanide|ricin|sarin|arsenic|firing pin|lower receiver|trigger group|auto sear|solvent trap|shrapnel)\b/i,
     /硝酸|雷管|火药|黑火药|氰化物|砒霜|撞针|引信|弹片/,
@@ -318,6 +318,13 @@ describe("toy corpus: no harmful instructions", () => {
     /\b(kíp nổ|thuốc súng|xyanua|ngòi nổ)\b/i,
     /बारूद|डेटोनेटर|साइनाइड|अमोनियम/,
   ];
+
+  it("the checks themselves catch what they look for", () => {
+    for (const t of ["mix KNO3 with", "H2O2", "NH4NO3"]) expect(FORMULA.test(t), t).toBe(true);
+    for (const t of ["add 50 g of", "2.5 kg", "200ml", "30 克", "五 or 20%", "100 ग्राम"]) expect(QUANTITY.test(t), t).toBe(true);
+    for (const t of ["CV", "a 3D printer", "Python", "Linux"]) expect(FORMULA.test(t) || QUANTITY.test(t), t).toBe(false);
+    expect(FORBIDDEN.some((re) => re.test("then add the detonator"))).toBe(true);
+  });
 
   it("contains no formulas, quantities or instruction vocabulary anywhere", () => {
     for (const c of result.train) {
