@@ -483,6 +483,6 @@ describe("learning", () => {
     expect(first).toBeGreaterThan(3);
     expect(last).toBeLessThan(0.5 * first);
     expect(last).toBeLessThan(2);
-    expect(secs).toBeLessThan(30);
+    expect(secs).toBeLessThan(45); // about 5 s on an idle core
   });
 });
