@@ -363,11 +363,12 @@ describe("trainToyModel", () => {
 
   it("a time budget stops cleanly with a checkpoint, and the run can go on", async () => {
     const dir = path.join(root, "budget");
-    const r = await trainToyModel(base(dir, { timeBudgetMinutes: 1e-9, save: {} }));
+    const r = await trainToyModel(base(dir, { timeBudgetMinutes: 1e-9, save: { dir: path.join(root, "budget-model") } }));
     expect(r.stopReason).toBe("time");
     expect(r.step).toBe(0);
     expect((await readCheckpointState(dir))?.step).toBe(0);
-    expect(existsSync(path.join(dir, "model.safetensors"))).toBe(true);
+    expect(existsSync(path.join(root, "budget-model", "model.safetensors"))).toBe(true);
+    expect(existsSync(path.join(dir, "model.safetensors"))).toBe(false);
     const rest = await trainToyModel(base(dir, { resume: true }));
     expect(sameBits(flatOf(cfg, rest.params), straight)).toBe(true);
   });
@@ -412,7 +413,7 @@ describe("export", () => {
       const dir = path.join(root, `export-${cfg.modelType}`);
       const data = randomData(16, cfg.vocabSize, 2);
       const r = await trainToyModel({ config: cfg, ...data, seed: 1, batchSize: 4, seqLen: 32, steps: 4, lr: 1e-2, outDir: dir, checkpointEvery: 0, workers: 1 });
-      expect(r.files.sort()).toEqual(["config.json", "generation_config.json", "model.safetensors"]);
+      expect(r.files.sort()).toEqual(["config.json", "generation_config.json", "model.safetensors"].map((f) => path.join(dir, f)));
       expect(parseModelConfig(JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8")))).toEqual(cfg);
       const gen = JSON.parse(readFileSync(path.join(dir, "generation_config.json"), "utf8"));
       expect(gen.eos_token_id).toBe(2);

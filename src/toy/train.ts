@@ -18,6 +18,7 @@
 
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
+import * as path from "node:path";
 import { ArgumentError, SafesailError, describeValue } from "../errors.ts";
 import { modelConfigToJson } from "../model/config.ts";
 import type { F32Tensor, ModelConfig } from "../model/types.ts";
@@ -107,8 +108,12 @@ export interface TrainToyOptions {
    * falling back to this thread if workers cannot start.
    */
   workers?: number | "auto";
-  /** Export the model into outDir at the end (default F32); false skips it. */
-  save?: { dtype?: "F32" | "BF16" } | false;
+  /**
+   * Export the model at the end (also after a time-budget stop or an abort): into `dir` (default
+   * outDir; e.g. the committed model folder, while outDir with its checkpoint stays out of git), as
+   * F32 (default) or BF16. false skips it.
+   */
+  save?: { dtype?: "F32" | "BF16"; dir?: string } | false;
   /** Write a checkpoint when stopping (time budget, abort, end); default true. */
   finalCheckpoint?: boolean;
 }
@@ -152,7 +157,7 @@ export interface TrainToyResult {
   workers: number;
   /** Sequences cut to seqLen. */
   truncatedSequences: number;
-  /** Files written into outDir by the export (empty when `save: false`). */
+  /** Paths of the files the export wrote (empty when `save: false`). */
   files: string[];
 }
 
@@ -401,7 +406,8 @@ export async function trainToyModel(opts: TrainToyOptions): Promise<TrainToyResu
     const trained = paramsFromFlat(layout, params);
     let files: string[] = [];
     if (opts.save !== false) {
-      files = await saveHfModel(opts.outDir, cfg, trained, { dtype: opts.save?.dtype ?? "F32", padTokenId: data.padId });
+      const dir = opts.save?.dir ?? opts.outDir;
+      files = (await saveHfModel(dir, cfg, trained, { dtype: opts.save?.dtype ?? "F32", padTokenId: data.padId })).map((f) => path.join(dir, f));
     }
     return {
       config: cfg,
