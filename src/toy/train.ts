@@ -1,9 +1,10 @@
 // Training the toy chat model: token sequences -> a small Qwen2/Llama model in Hugging Face layout.
 //
-//   const result = await trainToyModel({ config, sequences, lossMask, seed: 0, batchSize: 16, seqLen: 128,
-//     epochs: 3, lr: 3e-3, outDir: "work/toy-train", checkpointEvery: 50, resume: true,
-//     progress: terminalProgress(), timeBudgetMinutes: 50 });
-//   // outDir now holds config.json, model.safetensors, generation_config.json and checkpoint/.
+//   const result = await trainToyModel({ config, sequences, lossMask, seed: 0, batchSize: 16, seqLen: 192,
+//     epochs: 4, lr: 3e-3, outDir: "work/toy-train", checkpointEvery: 50, resume: true,
+//     progress: terminalProgress(), timeBudgetMinutes: 50, save: { dir: "models/toy-safety-qwen2" } });
+//   // save.dir (default outDir) now holds config.json, model.safetensors, generation_config.json;
+//   // outDir/checkpoint/ the state to resume from.
 //
 // Pieces (one file each): train-data (seeded shuffling, packing, loss masks), train-params (flat
 // parameter layout, seeded init), train-step (tfjs loss + gradient on wasm's fast paths),
@@ -11,10 +12,14 @@
 // (AdamW, warmup + cosine, clipping), train-checkpoint (atomic checkpoints, exact resume),
 // train-export (Hugging Face folder).
 //
-// Reproducibility: the same options on the same tfjs backend and worker count give the same weights
-// bit for bit, whether the run is done in one go or stopped and resumed from any checkpoint: the
-// parameters, both Adam moments, the step and the data cursor (epoch, batch) are checkpointed, and
-// the data order of an epoch is a pure function of (seed, epoch).
+// Reproducibility: the same options on the same tfjs backend give the same weights bit for bit,
+// whatever the number of worker threads, and whether the run is done in one go or stopped and
+// resumed from any checkpoint: the parameters, both Adam moments, the step and the data cursor
+// (epoch, batch) are checkpointed, the data order of an epoch is a pure function of (seed, epoch),
+// and micro-batch gradients are always added in the same order.
+//
+// Speed (wasm, 2 cores, hidden 256 / 4 layers / vocab 4096, batch 16 x 128): about 800 tokens/s in
+// one thread, about 1400 with 2 workers (`npx tsx src/toy/train-bench.ts`).
 
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
