@@ -4,6 +4,7 @@ import { demoCommand } from "./demo.ts";
 import { kernelCommand } from "./kernel.ts";
 import { generateCommand, infoCommand, logitsCommand } from "./model.ts";
 import { notebooksCommand } from "./notebooks.ts";
+import { toyCommand } from "./toy.ts";
 
 const USAGE = `usage: safesail <command> [options]
 
@@ -18,6 +19,7 @@ commands:
   kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
                                            install the "TypeScript (safesail)" kernelspec
   notebooks run NOTEBOOK... [--out DIR]    execute notebooks headless (nbclient), write outputs back
+  toy corpus|train|eval|card ...           build the embedded toy safety model (safesail toy for details)
 
 MODEL is a local Hugging Face folder (config.json + safetensors + tokenizer) or a hub id such as
 Qwen/Qwen2.5-0.5B-Instruct (downloaded into the Hugging Face cache; HF_ENDPOINT and HF_TOKEN are honoured).
@@ -32,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   demo: demoCommand,
   kernel: kernelCommand,
   notebooks: notebooksCommand,
+  toy: toyCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

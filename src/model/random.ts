@@ -14,6 +14,10 @@ import { DTYPE_SIZES, numelOf, writeSafetensorsStreaming, type TensorSpec } from
 import type { Architecture, ModelConfig, RopeScaling, StorageDtype } from "./types.ts";
 import { INDEX_FILE, SINGLE_FILE, expectedWeightShapes } from "./weights.ts";
 import { mulberry32 } from "../util/prng.ts";
+import { buildTokenizerFiles, writeTokenizer, type BpeModel, type TokenizerFiles } from "../toy/bpe.ts";
+import { SPECIAL_TOKENS, bytesToUnicode } from "./byte-level.ts";
+
+export { QWEN_CHAT_TEMPLATE, SPECIAL_TOKENS, bytesToUnicode } from "./byte-level.ts";
 
 export interface RandomModelOptions {
   /** A preset such as QWEN25_05B_SHAPES; the other options override its fields. */
@@ -72,28 +76,6 @@ export const QWEN25_05B_SHAPES: Readonly<RandomModelOptions> = Object.freeze({
 // ---------------------------------------------------------------------------------------------
 // Tokenizer
 
-export const SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] as const;
-
-export const QWEN_CHAT_TEMPLATE =
-  "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}" +
-  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
-
-/** GPT-2's reversible byte -> printable character map used by byte-level BPE. */
-export function bytesToUnicode(): string[] {
-  const printable: number[] = [];
-  for (let b = 0x21; b <= 0x7e; b++) printable.push(b);
-  for (let b = 0xa1; b <= 0xac; b++) printable.push(b);
-  for (let b = 0xae; b <= 0xff; b++) printable.push(b);
-  const map: string[] = new Array(256);
-  const set = new Set(printable);
-  for (const b of printable) map[b] = String.fromCharCode(b);
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!set.has(b)) map[b] = String.fromCharCode(256 + n++);
-  }
-  return map;
-}
-
 /** A handful of English merges, so encoding is not purely one token per byte. */
 const MERGES: [string, string][] = [
   ["Ġ", "t"],
@@ -118,77 +100,21 @@ const MERGES: [string, string][] = [
   ["a", "t"],
 ];
 
-export interface ByteLevelTokenizerFiles {
-  tokenizerJson: Record<string, unknown>;
-  tokenizerConfig: Record<string, unknown>;
-  specialTokensMap: Record<string, unknown>;
-  /** Number of ids the tokenizer uses (bytes + merges + special tokens). */
-  size: number;
-  specialIds: Record<(typeof SPECIAL_TOKENS)[number], number>;
+/** The random models' byte-level BPE: the 256 byte tokens, the merges above, then the special tokens. */
+export function randomTokenizerModel(): BpeModel {
+  const symbols = bytesToUnicode();
+  const vocab = new Map<string, number>(symbols.map((s, b) => [s, b]));
+  for (const [a, b] of MERGES) {
+    if (!vocab.has(a) || !vocab.has(b)) throw new Error(`merge ${a} ${b}: parts not in vocab`);
+    vocab.set(a + b, vocab.size);
+  }
+  for (const s of SPECIAL_TOKENS) vocab.set(s, vocab.size);
+  return { merges: MERGES, vocab, specialTokens: [...SPECIAL_TOKENS] };
 }
 
-/** Byte-level BPE tokenizer files in the Hugging Face `tokenizers` format (Qwen2-like). */
-export function buildByteLevelTokenizer(): ByteLevelTokenizerFiles {
-  const symbols = bytesToUnicode();
-  const vocab: Record<string, number> = {};
-  symbols.forEach((s, b) => (vocab[s] = b));
-  let next = 256;
-  for (const [a, b] of MERGES) {
-    if (vocab[a] === undefined || vocab[b] === undefined) throw new Error(`merge ${a} ${b}: parts not in vocab`);
-    vocab[a + b] = next++;
-  }
-  const specialIds = {} as Record<(typeof SPECIAL_TOKENS)[number], number>;
-  const addedTokens = SPECIAL_TOKENS.map((content) => {
-    const id = next++;
-    specialIds[content] = id;
-    return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
-  });
-  const tokenizerJson = {
-    version: "1.0",
-    truncation: null,
-    padding: null,
-    added_tokens: addedTokens,
-    normalizer: { type: "NFC" },
-    pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, trim_offsets: false, use_regex: true },
-    post_processor: { type: "ByteLevel", add_prefix_space: false, trim_offsets: false, use_regex: false },
-    decoder: { type: "ByteLevel", add_prefix_space: false, trim_offsets: false, use_regex: false },
-    model: {
-      type: "BPE",
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: "",
-      end_of_word_suffix: "",
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges: MERGES.map(([a, b]) => [a, b]),
-    },
-  };
-  const addedTokensDecoder = Object.fromEntries(addedTokens.map(({ id, ...rest }) => [String(id), rest]));
-  const tokenizerConfig = {
-    add_bos_token: false,
-    add_eos_token: false,
-    add_prefix_space: false,
-    added_tokens_decoder: addedTokensDecoder,
-    additional_special_tokens: ["<|im_start|>", "<|im_end|>"],
-    bos_token: null,
-    chat_template: QWEN_CHAT_TEMPLATE,
-    clean_up_tokenization_spaces: false,
-    eos_token: "<|im_end|>",
-    errors: "replace",
-    model_max_length: 32768,
-    pad_token: "<|endoftext|>",
-    split_special_tokens: false,
-    tokenizer_class: "Qwen2Tokenizer",
-    unk_token: null,
-  };
-  const specialTokensMap = {
-    additional_special_tokens: ["<|im_start|>", "<|im_end|>"],
-    eos_token: { content: "<|im_end|>", lstrip: false, normalized: false, rstrip: false, single_word: false },
-    pad_token: { content: "<|endoftext|>", lstrip: false, normalized: false, rstrip: false, single_word: false },
-  };
-  return { tokenizerJson, tokenizerConfig, specialTokensMap, size: next, specialIds };
+/** Its Hugging Face tokenizer files (Qwen2-like), built by the same code as the toy model's tokenizer. */
+export function buildByteLevelTokenizer(): TokenizerFiles {
+  return buildTokenizerFiles(randomTokenizerModel());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -357,10 +283,7 @@ export async function createRandomModel(dir: string, options: RandomModelOptions
   await writeJsonAtomic(path.join(absDir, "generation_config.json"), generationConfig);
   files.push("generation_config.json");
   if (opts.tokenizer !== false) {
-    await writeJsonAtomic(path.join(absDir, "tokenizer.json"), tok.tokenizerJson);
-    await writeJsonAtomic(path.join(absDir, "tokenizer_config.json"), tok.tokenizerConfig);
-    await writeJsonAtomic(path.join(absDir, "special_tokens_map.json"), tok.specialTokensMap);
-    files.push("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json");
+    files.push(...(await writeTokenizer(absDir, randomTokenizerModel())).files);
   }
 
   const shapes = expectedWeightShapes(cfg);

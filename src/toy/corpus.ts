@@ -586,7 +586,8 @@ export async function writeCorpus(dir: string, result: CorpusResult): Promise<{ 
   return files;
 }
 
-function parseJsonl<T>(text: string, file: string): T[] {
+/** Parses JSON lines, naming the file and line of a broken one. */
+export function parseJsonl<T>(text: string, file: string): T[] {
   return text
     .split("\n")
     .filter((line) => line.trim() !== "")

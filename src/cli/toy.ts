@@ -1,0 +1,181 @@
+// `safesail toy ...`: the embedded default model, built from nothing by committed code.
+//
+//   safesail toy corpus --out DIR [--seed N]          the generated conversations + held-out prompts
+//   safesail toy train [--out DIR] [--work DIR] [--minutes M] [--epochs E] [--steps S] [--fresh]
+//                                                     corpus -> tokenizer -> training -> HF folder
+//   safesail toy eval [MODEL] [--max-new-tokens N] [--limit N] [--json FILE]
+//                                                     refusal rates on the model's held-out prompts
+//   safesail toy card [MODEL]                         eval + README.md model card in the folder
+//
+// `train` checkpoints into --work (default .cache/toy-train) every 25 steps; run the same command
+// again after an interruption and it resumes where it stopped (the data and settings must match).
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { ArgumentError } from "../errors.ts";
+import { loadModel } from "../model/runtime.ts";
+import { terminalProgress } from "../progress.ts";
+import { writeJsonAtomic } from "../util/atomic.ts";
+import { TOY_HELDOUT_FILE, TOY_MODEL_DIR, TOY_TRAINING, encodeCorpus, toyModelConfig, trainToyTokenizer, writeToyModelExtras } from "../toy/build.ts";
+import { writeToyCard, readHeldOut } from "../toy/card.ts";
+import { TOY_CORPUS_SEED, generateCorpus, readCorpus, writeCorpus } from "../toy/corpus.ts";
+import { behaviourMarkdown, evaluateBehaviour } from "../toy/eval.ts";
+import { trainToyModel } from "../toy/train.ts";
+
+const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
+
+function intArg(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ArgumentError(`--${name} must be a positive integer, got "${v}"`, { field: name });
+  return n;
+}
+
+function numArg(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new ArgumentError(`--${name} must be a positive number, got "${v}"`, { field: name });
+  return n;
+}
+
+async function corpusCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { out: { type: "string" }, seed: { type: "string" } } });
+  if (!values.out) throw new ArgumentError("toy corpus: --out DIR is required", { field: "out" });
+  const result = generateCorpus({ seed: values.seed === undefined ? TOY_CORPUS_SEED : Number(values.seed) });
+  const files = await writeCorpus(values.out, result);
+  process.stdout.write(`${result.train.length} conversations, ${result.heldOut.length} held-out prompts\n${Object.values(files).join("\n")}\n`);
+  return 0;
+}
+
+async function trainCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      out: { type: "string" },
+      work: { type: "string" },
+      corpus: { type: "string" },
+      minutes: { type: "string" },
+      epochs: { type: "string" },
+      steps: { type: "string" },
+      workers: { type: "string" },
+      fresh: { type: "boolean", default: false },
+    },
+  });
+  const out = path.resolve(values.out ?? path.join(REPO_ROOT, TOY_MODEL_DIR));
+  const work = path.resolve(values.work ?? path.join(REPO_ROOT, ".cache/toy-train"));
+  const progress = terminalProgress();
+  const corpus = values.corpus ? await readCorpus(values.corpus) : generateCorpus({ seed: TOY_CORPUS_SEED });
+  const t0 = performance.now();
+  const bpe = trainToyTokenizer(corpus.train, { progress });
+  const tokenizerSeconds = (performance.now() - t0) / 1000;
+  const data = encodeCorpus(bpe, corpus.train);
+  const config = toyModelConfig(bpe);
+  const totalTokens = data.sequences.reduce((a, s) => a + s.length, 0);
+  const answerTokens = data.lossMask.reduce((a, m) => a + m.reduce((x, y) => x + y, 0), 0);
+  process.stdout.write(`corpus: ${corpus.train.length} conversations, ${totalTokens} tokens (${answerTokens} in answers); tokenizer ${bpe.vocab.size} ids in ${tokenizerSeconds.toFixed(1)} s\n`);
+  await writeToyModelExtras(out, bpe, corpus.heldOut);
+  const steps = intArg("steps", values.steps);
+  const epochs = steps === undefined ? (intArg("epochs", values.epochs) ?? TOY_TRAINING.epochs) : undefined;
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const result = await trainToyModel({
+      config,
+      ...data,
+      seed: TOY_TRAINING.seed,
+      batchSize: TOY_TRAINING.batchSize,
+      seqLen: TOY_TRAINING.seqLen,
+      lr: TOY_TRAINING.lr,
+      ...(steps === undefined ? { epochs } : { steps }),
+      outDir: work,
+      checkpointEvery: TOY_TRAINING.checkpointEvery,
+      resume: !values.fresh,
+      progress,
+      timeBudgetMinutes: numArg("minutes", values.minutes) ?? TOY_TRAINING.timeBudgetMinutes,
+      workers: values.workers === undefined || values.workers === "auto" ? "auto" : intArg("workers", values.workers)!,
+      signal: controller.signal,
+      save: { dir: out, dtype: "F32" },
+    });
+    const last = result.lossHistory.slice(-20);
+    const finalLoss = last.reduce((a, r) => a + r.loss * r.tokens, 0) / Math.max(1, last.reduce((a, r) => a + r.tokens, 0));
+    const log = {
+      corpusSeed: corpus.stats.seed,
+      trainingSeed: TOY_TRAINING.seed,
+      conversations: corpus.train.length,
+      corpusTokens: totalTokens,
+      answerTokens,
+      vocabSize: bpe.vocab.size,
+      batchSize: TOY_TRAINING.batchSize,
+      seqLen: TOY_TRAINING.seqLen,
+      lr: TOY_TRAINING.lr,
+      step: result.step,
+      totalSteps: result.totalSteps,
+      stopReason: result.stopReason,
+      tokensSeen: result.tokensSeen,
+      tokensPerSecond: Math.round(result.tokensPerSecond),
+      trainMinutesThisRun: Math.round(result.trainMs / 600) / 100,
+      backend: result.backend,
+      workers: result.workers,
+      truncatedSequences: result.truncatedSequences,
+      finalLoss: Math.round(finalLoss * 1e4) / 1e4,
+      lossCurve: result.lossHistory.filter((_, i) => i % 10 === 0 || i === result.lossHistory.length - 1).map((r) => ({ step: r.step, loss: Math.round(r.loss * 1e4) / 1e4 })),
+    };
+    await writeJsonAtomic(path.join(out, "training_log.json"), log);
+    process.stdout.write(`${result.stopReason}: step ${result.step}/${result.totalSteps}, loss ${log.finalLoss}, ${log.tokensPerSecond} tok/s on ${result.backend} x${result.workers}\nmodel: ${out}\n`);
+    return result.stopReason === "done" ? 0 : 3;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+async function evalCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { "max-new-tokens": { type: "string" }, limit: { type: "string" }, json: { type: "string" } },
+  });
+  const dir = path.resolve(positionals[0] ?? path.join(REPO_ROOT, TOY_MODEL_DIR));
+  let prompts = await readHeldOut(path.join(dir, TOY_HELDOUT_FILE));
+  const limit = intArg("limit", values.limit);
+  if (limit !== undefined) prompts = prompts.slice(0, limit);
+  const model = await loadModel(dir);
+  try {
+    const report = await evaluateBehaviour(model, prompts, { maxNewTokens: intArg("max-new-tokens", values["max-new-tokens"]), progress: terminalProgress(), modelName: path.basename(dir) });
+    if (values.json) await writeJsonAtomic(values.json, report);
+    process.stdout.write(`${behaviourMarkdown(report)}\n`);
+  } finally {
+    await model.dispose();
+  }
+  return 0;
+}
+
+async function cardCommand(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const dir = path.resolve(positionals[0] ?? path.join(REPO_ROOT, TOY_MODEL_DIR));
+  if (!existsSync(path.join(dir, "config.json"))) throw new ArgumentError(`toy card: ${dir} has no config.json (train the model first)`, { file: dir });
+  const card = await writeToyCard(dir, { progress: terminalProgress() });
+  process.stdout.write(`${card.files.join("\n")}\n`);
+  return 0;
+}
+
+const USAGE = readFileSync(import.meta.filename, "utf8").split("\n").slice(2, 10).map((l) => l.slice(3)).join("\n");
+
+export async function toyCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case "corpus":
+      return corpusCommand(rest);
+    case "train":
+      return trainCommand(rest);
+    case "eval":
+      return evalCommand(rest);
+    case "card":
+      return cardCommand(rest);
+    default:
+      process.stderr.write(`usage:\n${USAGE}\n`);
+      return 2;
+  }
+}
