@@ -1,7 +1,8 @@
 // `safesail toy ...`: the embedded default model, built from nothing by committed code.
 //
-//   safesail toy corpus --out DIR [--seed N]          the generated conversations + held-out prompts
-//   safesail toy train [--out DIR] [--work DIR] [--minutes M] [--epochs E] [--steps S] [--fresh]
+//   safesail toy corpus --out DIR [--seed N] [--conversations N] [--held-out-per-cell N]
+//                                                     the generated conversations + held-out prompts
+//   safesail toy train [--out DIR] [--work DIR] [--corpus DIR] [--minutes M] [--epochs E] [--steps S] [--fresh]
 //                                                     corpus -> tokenizer -> training -> HF folder
 //   safesail toy eval [MODEL] [--max-new-tokens N] [--limit N] [--json FILE]
 //                                                     refusal rates on the model's held-out prompts
@@ -39,9 +40,14 @@ function numArg(name: string, v: string | undefined): number | undefined {
 }
 
 async function corpusCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { out: { type: "string" }, seed: { type: "string" } } });
+  const { values } = parseArgs({
+    args,
+    options: { out: { type: "string" }, seed: { type: "string" }, conversations: { type: "string" }, "held-out-per-cell": { type: "string" } },
+  });
   if (!values.out) throw new ArgumentError("toy corpus: --out DIR is required", { field: "out" });
-  const result = generateCorpus({ seed: values.seed === undefined ? TOY_CORPUS_SEED : Number(values.seed) });
+  const seed = values.seed === undefined ? TOY_CORPUS_SEED : Number(values.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new ArgumentError(`--seed must be a non-negative integer, got "${values.seed}"`, { field: "seed" });
+  const result = generateCorpus({ seed, conversations: intArg("conversations", values.conversations), heldOutPerCell: intArg("held-out-per-cell", values["held-out-per-cell"]) });
   const files = await writeCorpus(values.out, result);
   process.stdout.write(`${result.train.length} conversations, ${result.heldOut.length} held-out prompts\n${Object.values(files).join("\n")}\n`);
   return 0;
@@ -61,6 +67,11 @@ async function trainCommand(args: string[]): Promise<number> {
       fresh: { type: "boolean", default: false },
     },
   });
+  // Arguments first: a typo must not cost a tokenizer training or touch the model folder.
+  const steps = intArg("steps", values.steps);
+  const epochs = steps === undefined ? (intArg("epochs", values.epochs) ?? TOY_TRAINING.epochs) : undefined;
+  const minutes = numArg("minutes", values.minutes) ?? TOY_TRAINING.timeBudgetMinutes;
+  const workers = values.workers === undefined || values.workers === "auto" ? "auto" : intArg("workers", values.workers)!;
   const out = path.resolve(values.out ?? path.join(REPO_ROOT, TOY_MODEL_DIR));
   const work = path.resolve(values.work ?? path.join(REPO_ROOT, ".cache/toy-train"));
   const progress = terminalProgress();
@@ -74,8 +85,6 @@ async function trainCommand(args: string[]): Promise<number> {
   const answerTokens = data.lossMask.reduce((a, m) => a + m.reduce((x, y) => x + y, 0), 0);
   process.stdout.write(`corpus: ${corpus.train.length} conversations, ${totalTokens} tokens (${answerTokens} in answers); tokenizer ${bpe.vocab.size} ids in ${tokenizerSeconds.toFixed(1)} s\n`);
   await writeToyModelExtras(out, bpe, corpus.heldOut);
-  const steps = intArg("steps", values.steps);
-  const epochs = steps === undefined ? (intArg("epochs", values.epochs) ?? TOY_TRAINING.epochs) : undefined;
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once("SIGINT", onSignal);
@@ -93,8 +102,8 @@ async function trainCommand(args: string[]): Promise<number> {
       checkpointEvery: TOY_TRAINING.checkpointEvery,
       resume: !values.fresh,
       progress,
-      timeBudgetMinutes: numArg("minutes", values.minutes) ?? TOY_TRAINING.timeBudgetMinutes,
-      workers: values.workers === undefined || values.workers === "auto" ? "auto" : intArg("workers", values.workers)!,
+      timeBudgetMinutes: minutes,
+      workers,
       signal: controller.signal,
       save: { dir: out, dtype: "F32" },
     });
@@ -102,6 +111,7 @@ async function trainCommand(args: string[]): Promise<number> {
     const finalLoss = last.reduce((a, r) => a + r.loss * r.tokens, 0) / Math.max(1, last.reduce((a, r) => a + r.tokens, 0));
     const log = {
       corpusSeed: corpus.stats.seed,
+      corpusOptions: corpus.stats.options,
       trainingSeed: TOY_TRAINING.seed,
       conversations: corpus.train.length,
       corpusTokens: totalTokens,
@@ -120,7 +130,7 @@ async function trainCommand(args: string[]): Promise<number> {
       workers: result.workers,
       truncatedSequences: result.truncatedSequences,
       finalLoss: Math.round(finalLoss * 1e4) / 1e4,
-      lossCurve: result.lossHistory.filter((_, i) => i % 10 === 0 || i === result.lossHistory.length - 1).map((r) => ({ step: r.step, loss: Math.round(r.loss * 1e4) / 1e4 })),
+      lossCurve: result.lossHistory.filter((r, i) => r.step === 1 || r.step % 10 === 0 || i === result.lossHistory.length - 1).map((r) => ({ step: r.step, loss: Math.round(r.loss * 1e4) / 1e4 })),
     };
     await writeJsonAtomic(path.join(out, "training_log.json"), log);
     process.stdout.write(`${result.stopReason}: step ${result.step}/${result.totalSteps}, loss ${log.finalLoss}, ${log.tokensPerSecond} tok/s on ${result.backend} x${result.workers}\nmodel: ${out}\n`);
@@ -161,7 +171,7 @@ async function cardCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-const USAGE = readFileSync(import.meta.filename, "utf8").split("\n").slice(2, 10).map((l) => l.slice(3)).join("\n");
+const USAGE = readFileSync(import.meta.filename, "utf8").split("\n").slice(2, 11).map((l) => l.slice(3)).join("\n");
 
 export async function toyCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;

@@ -525,6 +525,8 @@ export function forwardTensors(tf: Tf, params: TfjsParams, cfg: ModelConfig, inp
 export interface TfjsForwardOptions extends ForwardOptions {
   /** Hook names to return; default all. */
   hooks?: readonly string[];
+  /** Run the training kernels (see {@link ForwardTensorsOptions.fastGrad}); default false. */
+  fastGrad?: boolean;
 }
 
 async function readTensor(t: Tensor): Promise<F32Tensor> {
@@ -556,7 +558,7 @@ export class TfjsForward {
     const { tf, cfg, params } = this;
     const out = tf.tidy(() => {
       const inputs = prepareTfjsInputs(tf, cfg, ids, opts);
-      const r = forwardTensors(tf, params, cfg, inputs, opts.hooks === undefined ? {} : { hooks: opts.hooks });
+      const r = forwardTensors(tf, params, cfg, inputs, { ...(opts.hooks === undefined ? {} : { hooks: opts.hooks }), fastGrad: opts.fastGrad === true });
       return { logits: r.logits!, hooks: r.hooks };
     });
     try {
