@@ -1,0 +1,196 @@
+// The TopK SAE training step as one onnxruntime graph: forward, hand-written backward, decoder-row
+// projection and the Adam update, so a step is a single `session.run` with no autodiff framework.
+//
+// The SAE (the Safe-SAIL release's TopK-ReLU autoencoder):
+//   xc   = x - b_dec
+//   pre  = xc · W_enc + b_enc                       [B, S]    (the only dense product of the step)
+//   (v, i) = TopK(pre, k);  a = ReLU(v)             [B, k]
+//   x̂    = Σ_j a_j · W_dec[i_j] + b_dec             [B, d]    (decoder rows gathered, never a dense [B, S] code)
+//   loss = Σ_b ||x̂ - x||² / B
+// plus AuxK (OpenAI's TopK SAE recipe for dead latents): the top k_aux pre-activations among the latents
+// marked dead reconstruct the detached residual e = x - x̂ (without b_dec):
+//   aux  = coef · ||ê - e||² / ||e - mean_b(e)||²
+//
+// Why hand-written: the code is k-sparse, so every gradient except the encoder's forward product can be
+// computed on the k chosen latents alone. The encoder is stored row-major by latent (`W_encT [S, d]`, the
+// transpose of SAELens's `W_enc [d, S]`), which makes both weight gradients scatter-adds of k rows per
+// token (ScatterND reduction=add) instead of [S, d] products:
+//   g        = 2 (x̂ - x) / B
+//   ∂a_j     = W_dec[i_j] · g            ∂v_j = ∂a_j · [v_j > 0]
+//   ∂W_dec[i_j] += a_j g                ∂W_encT[i_j] += ∂v_j xc          ∂b_enc[i_j] += ∂v_j
+//   ∂b_dec   = Σ_b g − Σ_b Σ_j ∂v_j W_encT[i_j]
+// The AuxK terms add the same shapes with their own indices and residual gradient.
+//
+// Decoder rows stay unit-norm: the gradient's component along each row is removed before Adam and rows
+// are renormalised after the update (the standard constrained-decoder recipe). Adam's bias corrections
+// are folded into two scalar inputs (alpha, epsHat) computed by the caller per step.
+import { DataType, GraphBuilder } from "../engine/onnx-builder.ts";
+
+export interface SaeStepShapes {
+  dIn: number;
+  dSae: number;
+  k: number;
+  /** Latents AuxK may use per token; 0 builds the graph without AuxK. */
+  kAux: number;
+}
+
+export type SaeGraphMode =
+  /** Forward + backward + Adam: new parameters and moments out. */
+  | "train"
+  /** Forward + backward only: the raw gradients (tests and cross-checks). */
+  | "grads";
+
+/** Names of the trainable tensors, in the order of every list below. */
+export const SAE_PARAMS = ["W_encT", "b_enc", "W_dec", "b_dec"] as const;
+export type SaeParamName = (typeof SAE_PARAMS)[number];
+
+export function paramShapes(s: Pick<SaeStepShapes, "dIn" | "dSae">): Record<SaeParamName, number[]> {
+  return { W_encT: [s.dSae, s.dIn], b_enc: [s.dSae], W_dec: [s.dSae, s.dIn], b_dec: [s.dIn] };
+}
+
+/**
+ * Inputs: x [B, d]; the four parameters; for AuxK `dead` [S] (1 = dead) and `aux_coef` [1]; in "train"
+ * mode `m_<p>`, `v_<p>` per parameter and the scalars `alpha`, `eps_hat`, `beta1`, `beta2` [1].
+ * Outputs: `mse` [] (Σ||x̂-x||²/B), `var` [] (Σ||x - mean x||²/B), `aux_loss` [], `l0` [] (mean active
+ * latents per token), `fired` [S] (tokens each latent fired on); then either `new_<p>`, `new_m_<p>`,
+ * `new_v_<p>` ("train") or `grad_<p>` ("grads").
+ */
+export function buildSaeStepGraph(shapes: SaeStepShapes, mode: SaeGraphMode): { model: Uint8Array } {
+  const { dIn: d, dSae: S, k, kAux } = shapes;
+  const g = new GraphBuilder(`topk_sae_${mode}`);
+  const F = DataType.FLOAT;
+  const x = g.input("x", F, ["B", d]);
+  const P: Record<SaeParamName, string> = {
+    W_encT: g.input("W_encT", F, [S, d]),
+    b_enc: g.input("b_enc", F, [S]),
+    W_dec: g.input("W_dec", F, [S, d]),
+    b_dec: g.input("b_dec", F, [d]),
+  };
+  const dead = kAux > 0 ? g.input("dead", F, [S]) : "";
+  const auxCoef = kAux > 0 ? g.input("aux_coef", F, [1]) : "";
+
+  const ax0 = g.constI64([0]);
+  const ax1 = g.constI64([1]);
+  const ax2 = g.constI64([2]);
+  const two = g.constF([2]);
+  const zeroF = g.constF([0]);
+  const batch = g.op("Cast", [g.op("Gather", [g.op("Shape", [x]), g.constI64([0])])], { to: F }); // [1]
+
+  // ---- forward
+  const xc = g.op("Sub", [x, P.b_dec]);
+  const pre = g.op("Add", [g.op("Gemm", [xc, P.W_encT], { transB: 1 }), P.b_enc]); // [B, S]
+  const [vals, idx] = g.opMulti("TopK", [pre, g.constI64([k])], 2, { axis: -1, largest: 1, sorted: 0 });
+  const acts = g.op("Relu", [vals!]); // [B, k]
+  const decRows = g.op("Gather", [P.W_dec, idx!], { axis: 0 }); // [B, k, d]
+  const recon = g.op("Add", [g.op("Squeeze", [g.op("MatMul", [g.op("Unsqueeze", [acts, ax1]), decRows]), ax1]), P.b_dec]); // [B, d]
+  const err = g.op("Sub", [recon, x]);
+  const sumSq = (t: string) => g.op("ReduceSum", [g.op("Mul", [t, t])], { keepdims: 0 });
+  const mse = g.op("Div", [sumSq(err), g.op("Squeeze", [batch])]);
+  g.op("Identity", [mse], {}, { outputs: ["mse"] });
+  const centered = g.op("Sub", [x, g.op("ReduceMean", [x], { axes: [0], keepdims: 1 })]);
+  g.op("Div", [sumSq(centered), g.op("Squeeze", [batch])], {}, { outputs: ["var"] });
+  const active = g.op("Cast", [g.op("Greater", [vals!, zeroF])], { to: F }); // [B, k]
+  g.op("Div", [g.op("ReduceSum", [active], { keepdims: 0 }), g.op("Squeeze", [batch])], {}, { outputs: ["l0"] });
+  const idx3 = g.op("Unsqueeze", [idx!, ax2]); // [B, k, 1]
+  g.op("ScatterND", [g.op("Expand", [zeroF, g.constI64([S])]), idx3, active], { reduction: "add" }, { outputs: ["fired"] });
+
+  // ---- backward of the reconstruction loss
+  const gRec = g.op("Div", [g.op("Mul", [err, two]), batch]); // [B, d]
+  const dActs = g.op("Squeeze", [g.op("MatMul", [decRows, g.op("Unsqueeze", [gRec, ax2])]), ax2]); // [B, k]
+  const dVals = g.op("Mul", [dActs, active]);
+  const decUpd = g.op("Mul", [g.op("Unsqueeze", [acts, ax2]), g.op("Unsqueeze", [gRec, ax1])]); // [B, k, d]
+  const encUpd = g.op("Mul", [g.op("Unsqueeze", [dVals, ax2]), g.op("Unsqueeze", [xc, ax1])]); // [B, k, d]
+  const encRows = g.op("Gather", [P.W_encT, idx!], { axis: 0 }); // [B, k, d]
+  let dXc = g.op("Squeeze", [g.op("MatMul", [g.op("Unsqueeze", [dVals, ax1]), encRows]), ax1]); // [B, d]
+  let allIdx = idx3;
+  let allDecUpd = decUpd;
+  let allEncUpd = encUpd;
+  let allDVals = dVals;
+  let gBdec = g.op("ReduceSum", [gRec, ax0], { keepdims: 0 });
+
+  // ---- AuxK
+  if (kAux > 0) {
+    // Live latents are pushed far below any pre-activation, so TopK picks dead ones first; any live
+    // latent still picked (fewer dead than kAux) has a hugely negative value that ReLU zeroes.
+    const masked = g.op("Add", [pre, g.op("Mul", [g.op("Sub", [dead, g.constF([1])]), g.constF([1e30])])]);
+    const [aVals, aIdx] = g.opMulti("TopK", [masked, g.constI64([kAux])], 2, { axis: -1, largest: 1, sorted: 0 });
+    const aActs = g.op("Relu", [aVals!]);
+    const aActive = g.op("Cast", [g.op("Greater", [aVals!, zeroF])], { to: F });
+    const aDecRows = g.op("Gather", [P.W_dec, aIdx!], { axis: 0 });
+    const eHat = g.op("Squeeze", [g.op("MatMul", [g.op("Unsqueeze", [aActs, ax1]), aDecRows]), ax1]);
+    const e = g.op("Neg", [err]); // the detached residual x - x̂: no gradient flows into it below
+    const aErr = g.op("Sub", [eHat, e]);
+    const eCentered = g.op("Sub", [e, g.op("ReduceMean", [e], { axes: [0], keepdims: 1 })]);
+    // A tiny floor keeps the ratio finite when the residual is constant over the batch.
+    const denom = g.op("Max", [sumSq(eCentered), g.constF([1e-12])]);
+    const auxLoss = g.op("Mul", [g.op("Div", [sumSq(aErr), denom]), g.op("Squeeze", [auxCoef])]);
+    g.op("Identity", [auxLoss], {}, { outputs: ["aux_loss"] });
+    const gAux = g.op("Div", [g.op("Mul", [aErr, g.op("Mul", [two, auxCoef])]), denom]); // [B, d]
+    const aDActs = g.op("Squeeze", [g.op("MatMul", [aDecRows, g.op("Unsqueeze", [gAux, ax2])]), ax2]);
+    const aDVals = g.op("Mul", [aDActs, aActive]);
+    const aDecUpd = g.op("Mul", [g.op("Unsqueeze", [aActs, ax2]), g.op("Unsqueeze", [gAux, ax1])]);
+    const aEncUpd = g.op("Mul", [g.op("Unsqueeze", [aDVals, ax2]), g.op("Unsqueeze", [xc, ax1])]);
+    const aEncRows = g.op("Gather", [P.W_encT, aIdx!], { axis: 0 });
+    dXc = g.op("Add", [dXc, g.op("Squeeze", [g.op("MatMul", [g.op("Unsqueeze", [aDVals, ax1]), aEncRows]), ax1])]);
+    allIdx = g.op("Concat", [idx3, g.op("Unsqueeze", [aIdx!, ax2])], { axis: 1 });
+    allDecUpd = g.op("Concat", [decUpd, aDecUpd], { axis: 1 });
+    allEncUpd = g.op("Concat", [encUpd, aEncUpd], { axis: 1 });
+    allDVals = g.op("Concat", [dVals, aDVals], { axis: 1 });
+  } else {
+    g.op("Identity", [g.constF([0])], {}, { outputs: ["aux_loss_1"] });
+    g.op("Squeeze", ["aux_loss_1"], {}, { outputs: ["aux_loss"] });
+  }
+
+  const zerosLike = (p: string) => g.op("Expand", [zeroF, g.op("Shape", [p])]);
+  const grads: Record<SaeParamName, string> = {
+    W_dec: g.op("ScatterND", [zerosLike(P.W_dec), allIdx, allDecUpd], { reduction: "add" }),
+    W_encT: g.op("ScatterND", [zerosLike(P.W_encT), allIdx, allEncUpd], { reduction: "add" }),
+    b_enc: g.op("ScatterND", [zerosLike(P.b_enc), allIdx, allDVals], { reduction: "add" }),
+    b_dec: (gBdec = g.op("Sub", [gBdec, g.op("ReduceSum", [dXc, ax0], { keepdims: 0 })])),
+  };
+
+  g.output("mse", F, []);
+  g.output("var", F, []);
+  g.output("aux_loss", F, []);
+  g.output("l0", F, []);
+  g.output("fired", F, [S]);
+  const shapesOf = paramShapes(shapes);
+  if (mode === "grads") {
+    for (const p of SAE_PARAMS) {
+      g.op("Identity", [grads[p]], {}, { outputs: [`grad_${p}`] });
+      g.output(`grad_${p}`, F, shapesOf[p]);
+    }
+    return { model: g.build({ opset: 17 }).model };
+  }
+
+  // ---- decoder-row projection: drop the gradient component that would change a row's norm
+  const rowDot = g.op("ReduceSum", [g.op("Mul", [grads.W_dec, P.W_dec]), ax1], { keepdims: 1 }); // [S, 1]
+  grads.W_dec = g.op("Sub", [grads.W_dec, g.op("Mul", [rowDot, P.W_dec])]);
+
+  // ---- Adam
+  const alpha = g.input("alpha", F, [1]);
+  const epsHat = g.input("eps_hat", F, [1]);
+  const beta1 = g.input("beta1", F, [1]);
+  const beta2 = g.input("beta2", F, [1]);
+  const one = g.constF([1]);
+  const oneMinusB1 = g.op("Sub", [one, beta1]);
+  const oneMinusB2 = g.op("Sub", [one, beta2]);
+  for (const p of SAE_PARAMS) {
+    const m = g.input(`m_${p}`, F, shapesOf[p]);
+    const v = g.input(`v_${p}`, F, shapesOf[p]);
+    const grad = grads[p];
+    const m2 = g.op("Add", [g.op("Mul", [m, beta1]), g.op("Mul", [grad, oneMinusB1])], {}, { outputs: [`new_m_${p}`] });
+    const v2 = g.op("Add", [g.op("Mul", [v, beta2]), g.op("Mul", [g.op("Mul", [grad, grad]), oneMinusB2])], {}, { outputs: [`new_v_${p}`] });
+    const step = g.op("Div", [g.op("Mul", [m2, alpha]), g.op("Add", [g.op("Sqrt", [v2]), epsHat])]);
+    let updated = g.op("Sub", [P[p], step]);
+    if (p === "W_dec") {
+      const norm = g.op("Sqrt", [g.op("ReduceSum", [g.op("Mul", [updated, updated]), ax1], { keepdims: 1 })]);
+      updated = g.op("Div", [updated, g.op("Max", [norm, g.constF([1e-12])])]);
+    }
+    g.op("Identity", [updated], {}, { outputs: [`new_${p}`] });
+    g.output(`new_${p}`, F, shapesOf[p]);
+    g.output(`new_m_${p}`, F, shapesOf[p]);
+    g.output(`new_v_${p}`, F, shapesOf[p]);
+  }
+  return { model: g.build({ opset: 17 }).model };
+}
