@@ -1,0 +1,118 @@
+// SAE training-step benchmark: safesail's onnxruntime TopK step (src/sae/step.ts) against a PyTorch
+// reference of the same step on the same shapes and the same starting numbers (bench/sae_torch.py), and
+// against the tfjs autodiff version (src/sae/tfjs-step.ts, gradients only, i.e. a lower bound on its step).
+//
+//   npx tsx bench/sae.ts [--shape qwen|toy|D,S,K,B] [--steps 10] [--threads N] [--no-tfjs] [--json FILE]
+//
+// Shapes: qwen = d 896, 8,960 latents, k 64, batch 1024 (Qwen2.5-0.5B's width, expansion 10);
+// toy = d 256, 2,560 latents, k 32, batch 1024 (the toy model). Prints tokens/s per engine and the
+// ratio safesail / torch (> 1: safesail faster). Torch runs first in a child process, then safesail.
+// Not a CI test; figures go to bench/README.md.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createSae } from "../src/sae/sae.ts";
+import { SaeStepRunner, zeroAdamState } from "../src/sae/step.ts";
+import { mulberry32 } from "../src/util/prng.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const { values } = parseArgs({
+  options: {
+    shape: { type: "string", default: "qwen" },
+    steps: { type: "string", default: "10" },
+    threads: { type: "string" },
+    "no-tfjs": { type: "boolean", default: false },
+    json: { type: "string" },
+  },
+});
+const SHAPES: Record<string, [number, number, number, number]> = { qwen: [896, 8960, 64, 1024], toy: [256, 2560, 32, 1024] };
+const [d, S, k, B] = SHAPES[values.shape!] ?? (values.shape!.split(",").map(Number) as [number, number, number, number]);
+const steps = Number(values.steps);
+const threads = values.threads ? Number(values.threads) : os.availableParallelism();
+
+const sae = createSae({ dIn: d, dSae: S, k }, { seed: 1 });
+const rand = mulberry32(2);
+const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+const x = Float32Array.from({ length: B * d }, () => gauss());
+for (let j = 0; j < d; j++) sae.params.b_dec[j] = 0.1 * gauss();
+
+// ---- torch
+const dir = mkdtempSync(join(os.tmpdir(), "safesail-bench-sae-"));
+let torch: { threads: number; torch: string; dense: { first_loss: number; tokens_per_s: number; step_s: number }; gather: { first_loss: number; tokens_per_s: number; step_s: number } } | null = null;
+try {
+  writeFileSync(join(dir, "shapes.json"), JSON.stringify({ d, S, k, B }));
+  const raw = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  writeFileSync(join(dir, "x.f32"), raw(x));
+  for (const n of ["W_encT", "b_enc", "W_dec", "b_dec"] as const) writeFileSync(join(dir, `${n}.f32`), raw(sae.params[n]));
+  const r = spawnSync("/usr/bin/python3", [join(ROOT, "bench/sae_torch.py"), "--data", dir, "--steps", String(steps), "--threads", String(threads)], {
+    env: { ...process.env, OPENBLAS_CORETYPE: "SkylakeX" },
+    encoding: "utf8",
+    maxBuffer: 16 << 20,
+  });
+  if (r.status !== 0) console.error(`torch reference failed (is Debian's python3-torch installed? bash bench/setup.sh):\n${r.stderr}`);
+  else torch = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// ---- safesail (onnxruntime)
+const runner = new SaeStepRunner({ dIn: d, dSae: S, k }, 0, threads);
+const p = { ...sae.params, W_encT: sae.params.W_encT.slice(), b_enc: sae.params.b_enc.slice(), W_dec: sae.params.W_dec.slice(), b_dec: sae.params.b_dec.slice() };
+const state = zeroAdamState(p);
+const hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 6.25e-10 };
+const first = await runner.trainStep(p, state, x, B, hyper, null, 0);
+await runner.trainStep(p, state, x, B, hyper, null, 0);
+const times: number[] = [];
+for (let i = 0; i < steps; i++) {
+  const t0 = performance.now();
+  await runner.trainStep(p, state, x, B, hyper, null, 0);
+  times.push((performance.now() - t0) / 1000);
+}
+await runner.dispose();
+const median = (a: number[]) => [...a].sort((u, v) => u - v)[Math.floor(a.length / 2)]!;
+const ortStep = median(times);
+
+// ---- tfjs autodiff (gradients only)
+let tfjsStep: number | null = null;
+if (!values["no-tfjs"]) {
+  const { getTf } = await import("../src/engine/tfjs.ts");
+  const { tfjsSaeGradients } = await import("../src/sae/tfjs-step.ts");
+  const { tf, backend } = await getTf();
+  tfjsSaeGradients(tf, sae.params, x, B, { k });
+  const tt: number[] = [];
+  for (let i = 0; i < Math.min(3, steps); i++) {
+    const t0 = performance.now();
+    tfjsSaeGradients(tf, sae.params, x, B, { k });
+    tt.push((performance.now() - t0) / 1000);
+  }
+  tfjsStep = median(tt);
+  console.error(`tfjs backend: ${backend}`);
+}
+
+const result = {
+  shape: { d, latents: S, k, batch: B },
+  threads,
+  safesail: { step_s: ortStep, tokens_per_s: B / ortStep, first_loss: first.mse },
+  torch: torch && { version: torch.torch, dense: torch.dense, gather: torch.gather },
+  tfjs_grad_only: tfjsStep && { step_s: tfjsStep, tokens_per_s: B / tfjsStep },
+  ratio_vs_torch_dense: torch ? torch.dense.step_s / ortStep : null,
+  ratio_vs_torch_gather: torch ? torch.gather.step_s / ortStep : null,
+  first_loss_rel_diff: torch ? Math.abs(first.mse - torch.dense.first_loss) / torch.dense.first_loss : null,
+};
+const f = (v: number) => v.toFixed(0).padStart(8);
+console.log(`TopK SAE step, d ${d}, ${S} latents, k ${k}, batch ${B}, ${threads} threads`);
+console.log(`  safesail (onnxruntime)   ${f(B / ortStep)} tokens/s  (${(ortStep * 1000).toFixed(0)} ms/step)`);
+if (torch) {
+  console.log(`  torch ${torch.torch} dense      ${f(torch.dense.tokens_per_s)} tokens/s  (${(torch.dense.step_s * 1000).toFixed(0)} ms/step)   ratio ${result.ratio_vs_torch_dense!.toFixed(2)}x`);
+  console.log(`  torch gather decoder     ${f(torch.gather.tokens_per_s)} tokens/s  (${(torch.gather.step_s * 1000).toFixed(0)} ms/step)   ratio ${result.ratio_vs_torch_gather!.toFixed(2)}x`);
+  console.log(`  first-step loss: safesail ${first.mse.toFixed(5)}, torch ${torch.dense.first_loss.toFixed(5)} (rel diff ${result.first_loss_rel_diff!.toExponential(1)})`);
+}
+if (tfjsStep) console.log(`  tfjs autodiff (grads)    ${f(B / tfjsStep)} tokens/s  (${(tfjsStep * 1000).toFixed(0)} ms for gradients alone)`);
+if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
+if (torch && result.first_loss_rel_diff! > 1e-4) {
+  console.error("first-step losses disagree");
+  process.exitCode = 1;
+}
