@@ -1,0 +1,104 @@
+// evalSae on a real (random, tiny) model: an SAE that reconstructs exactly must score like the clean
+// model, one that reconstructs nothing like zero ablation; the clean cross-entropy is recomputed from the
+// plain-loop reference forward; sparsity counts are checked by hand.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRandomModel } from "../src/model/random.ts";
+import { referenceForward } from "../src/model/reference.ts";
+import { loadModel, type Model } from "../src/model/runtime.ts";
+import { evalSae } from "../src/sae/eval.ts";
+import { createSae, type Sae } from "../src/sae/sae.ts";
+
+const root = mkdtempSync(join(tmpdir(), "safesail-sae-eval-"));
+let model: Model;
+const D = 32;
+const HOOK = "blocks.1.hook_mlp_out";
+const docs = [
+  [5, 17, 99, 3, 250, 41, 7, 8, 120],
+  [200, 13, 13, 77, 1, 290],
+];
+
+/** An SAE whose latents are ±e_i with k = D: TopK-ReLU keeps |x_i| on the right sign, so x̂ = x exactly. */
+function exactSae(): Sae {
+  const sae = createSae({ dIn: D, dSae: 2 * D, k: D, hookName: HOOK });
+  sae.params.W_dec.fill(0);
+  for (let i = 0; i < D; i++) {
+    sae.params.W_dec[i * D + i] = 1;
+    sae.params.W_dec[(D + i) * D + i] = -1;
+  }
+  sae.params.W_encT = sae.params.W_dec.slice();
+  sae.params.b_enc.fill(0);
+  sae.params.b_dec.fill(0);
+  return sae;
+}
+
+beforeAll(async () => {
+  const dir = join(root, "m");
+  await createRandomModel(dir, { architecture: "Qwen2ForCausalLM", hidden: D, layers: 3, heads: 4, kvHeads: 2, intermediate: 64, vocab: 300, seed: 3 });
+  model = await loadModel(dir);
+});
+afterAll(async () => {
+  await model?.dispose();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("evalSae", () => {
+  it("scores an exact reconstruction like the clean model (FVU 0, CE recovered 1, KL 0)", async () => {
+    const r = await evalSae(exactSae(), model, docs);
+    expect(r.fvu).toBeLessThan(1e-10);
+    expect(r.explained_variance).toBeCloseTo(1, 8);
+    expect(r.ce_loss_sae).toBeCloseTo(r.ce_loss_clean, 5);
+    expect(r.kl_sae).toBeLessThan(1e-6);
+    expect(r.ce_loss_recovered).toBeCloseTo(1, 4);
+    expect(r.tokens).toBe(15);
+    expect(r.predictions).toBe(13);
+    // Exactly D latents are positive per token (one of ±e_i per dimension, x_i never exactly 0).
+    expect(r.l0).toBe(D);
+  });
+
+  it("scores a reconstruction of zeros like zero ablation (CE recovered 0)", async () => {
+    const sae = exactSae();
+    sae.params.W_dec.fill(0);
+    const r = await evalSae(sae, model, docs);
+    expect(r.ce_loss_sae).toBeCloseTo(r.ce_loss_zero_ablation, 5);
+    expect(r.ce_loss_recovered).toBeCloseTo(0, 4);
+    expect(r.fvu).toBeGreaterThan(1);
+    expect(r.ce_loss_zero_ablation).not.toBeCloseTo(r.ce_loss_clean, 2);
+  });
+
+  it("computes the clean cross-entropy as the plain-loop reference forward does", async () => {
+    const r = await evalSae(exactSae(), model, docs);
+    let ce = 0;
+    let n = 0;
+    for (const doc of docs) {
+      const ref = referenceForward(model.config, model.weights, [doc]);
+      const V = model.config.vocabSize;
+      for (let t = 0; t < doc.length - 1; t++) {
+        const row = Array.from(ref.logits.data.subarray(t * V, (t + 1) * V));
+        const max = Math.max(...row);
+        const lse = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+        ce += lse - row[doc[t + 1]!]!;
+        n++;
+      }
+    }
+    expect(r.ce_loss_clean).toBeCloseTo(ce / n, 4);
+  });
+
+  it("counts dead and dense latents", async () => {
+    // k = 1 over 2D latents: per token only the largest |x_i| fires; most latents never fire.
+    const sae = exactSae();
+    sae.config.k = 1;
+    const r = await evalSae(sae, model, docs, { denseThreshold: 0.5 });
+    expect(r.l0).toBe(1);
+    expect(r.dead_fraction).toBeGreaterThan(0.5);
+    expect(r.dense_fraction).toBeLessThanOrEqual(1 / (2 * D));
+  });
+
+  it("names a bad hook or width", async () => {
+    await expect(evalSae(exactSae(), model, docs, { hookName: "blocks.9.hook_mlp_out" })).rejects.toThrow(/no hook "blocks.9.hook_mlp_out"/);
+    const wide = createSae({ dIn: 16, k: 2, hookName: HOOK });
+    await expect(evalSae(wide, model, docs)).rejects.toThrow(/reads 16 values per token but blocks.1.hook_mlp_out has 32/);
+  });
+});
