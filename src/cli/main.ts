@@ -1,6 +1,7 @@
 // `safesail` entry point: dispatches to one module per command group, each thin over src/ modules.
 import { SafesailError } from "../errors.ts";
 import { demoCommand } from "./demo.ts";
+import { harvestCommand } from "./harvest.ts";
 import { kernelCommand } from "./kernel.ts";
 import { generateCommand, infoCommand, logitsCommand } from "./model.ts";
 import { notebooksCommand } from "./notebooks.ts";
@@ -14,6 +15,8 @@ commands:
                                            next-token logits and hook activations
   generate MODEL --prompt T [--chat] [--max-new-tokens N] [--seed S] [--temperature X] [--top-p P] [--json]
                                            generate text (KV cache; greedy unless --temperature)
+  harvest MODEL --corpus FILE --layers 0,2 --out DIR [--site mlp_out] [--max-tokens N] [--chat] [--dtype BF16] ...
+                                           activations of a corpus into a resumable store (safesail harvest --help)
   demo [MODEL]                             generation with a hook read-out on the embedded default model
   kernel run CONNECTION_FILE               the Jupyter kernel (started by Jupyter from the kernelspec)
   kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
@@ -31,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
   info: infoCommand,
   logits: logitsCommand,
   generate: generateCommand,
+  harvest: harvestCommand,
   demo: demoCommand,
   kernel: kernelCommand,
   notebooks: notebooksCommand,

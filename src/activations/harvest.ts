@@ -1,0 +1,594 @@
+// Harvest: run a model over a corpus and write the activations of several layers at one site, in one pass,
+// into an activation store (format: ./format.ts).
+//
+//   const store = await harvest(model, "data/corpus.jsonl", { layers: [1, 2, 3], site: "mlp_out", out: "work/acts" });
+//   const reader = store.reader(2);   // -> the SAE trainer
+//
+// Three properties drive the design:
+//
+// * Exactness. The stored rows are bit for bit what `model.runWithCache([doc], hooks)` gives for each
+//   document alone. Left-padded batches would be faster but are not exact (attention then reduces over a
+//   longer, partly masked row, which rounds differently), so documents are batched only with documents of
+//   the same length, unpadded. To find such partners without holding the corpus, documents are read in
+//   windows (at most `window_docs` documents or `window_tokens` tokens), grouped by length inside the
+//   window, and the results written back in corpus order.
+//
+// * Bounded memory. The corpus is streamed; memory holds one window's activations plus one chunk being
+//   filled, whatever the corpus size.
+//
+// * Restartability. Chunks are written atomically and the manifest after each one. A restart with the same
+//   arguments checks that model, corpus and options are the same (else it refuses, naming what differs),
+//   re-reads the corpus from the window the last chunk ended in (recorded in the chunk entry), re-runs that
+//   window exactly as before, and drops the rows already stored. The remaining chunks and the final
+//   manifest are then byte-identical to those of an uninterrupted run.
+
+import { open, readdir, rm, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import * as path from "node:path";
+import { ArgumentError, FormatError, describeValue } from "../errors.ts";
+import type { Model } from "../model/runtime.ts";
+import { buildHeader, encodeTensor, openSafetensors, type SafetensorsDtype, type TensorData } from "../model/safetensors.ts";
+import { silentProgress, type Progress } from "../progress.ts";
+import { withAtomicFile, writeJsonAtomic } from "../util/atomic.ts";
+import { documentIds, openCorpus, type CorpusEntry, type CorpusFileFormat, type CorpusInput } from "./corpus.ts";
+import {
+  MANIFEST_FILE,
+  SITES,
+  STORE_DTYPES,
+  STORE_FORMAT,
+  STORE_VERSION,
+  TOKEN_TENSORS,
+  chunkFileName,
+  hookFor,
+  readManifest,
+  withTotals,
+  type ChunkEntry,
+  type HarvestOptionsRecord,
+  type Site,
+  type StoreDtype,
+  type StoreManifest,
+  type StreamCursor,
+} from "./format.ts";
+import { ActivationStore } from "./store.ts";
+
+export interface HarvestOptions {
+  /** Layer indices (any order; stored sorted, duplicates dropped). */
+  layers: number[];
+  /** Hook site; default "mlp_out" (the Safe-SAIL site). */
+  site?: Site;
+  /** Store folder. An existing incomplete store with the same settings is resumed. */
+  out: string;
+  /** Stop after this many tokens (the last document is cut to fit). Default: the whole corpus. */
+  maxTokens?: number;
+  /** Documents longer than this are cut. Default min(1024, the model's max_position_embeddings). */
+  maxDocTokens?: number;
+  /** Rows per chunk file. Default 16384. */
+  chunkTokens?: number;
+  /** Most tokens per forward pass (documents of one length batched together). Default 2048. */
+  batchTokens?: number;
+  /** Storage of the activation tensors. Default "F32". */
+  dtype?: StoreDtype;
+  /** Wrap plain-text documents in the chat template as a user turn. */
+  chat?: boolean;
+  /** Corpus file format; default from the extension (.jsonl/.ndjson/.json -> jsonl, else text). */
+  format?: CorpusFileFormat;
+  /** Replace an existing store in `out` instead of resuming it. */
+  overwrite?: boolean;
+  progress?: Progress;
+  /** Aborting stops after the current batch; complete chunks stay, and a later call resumes. */
+  signal?: AbortSignal;
+  /** Called after each chunk is durably written (and the manifest updated). */
+  onChunk?: (entry: ChunkEntry, index: number) => void | Promise<void>;
+}
+
+export const HARVEST_DEFAULTS = { site: "mlp_out" as Site, chunkTokens: 16384, batchTokens: 2048, dtype: "F32" as StoreDtype, maxDocTokens: 1024, windowDocs: 64 };
+
+interface WindowDoc {
+  index: number;
+  ids: number[];
+  truncated: boolean;
+  /** Per hook: `[ids.length, D]` rows, filled by the forward pass. */
+  rows: Float32Array[];
+}
+
+export async function harvest(model: Model, corpusInput: CorpusInput, opts: HarvestOptions): Promise<ActivationStore> {
+  const cfg = model.config;
+  const D = cfg.hiddenSize;
+  const site = opts.site ?? HARVEST_DEFAULTS.site;
+  if (!SITES.includes(site)) throw new ArgumentError(`site: unknown site ${describeValue(site)}; expected one of ${SITES.join(", ")}`, { field: "site" });
+  const layers = checkLayers(opts.layers, cfg.numLayers);
+  const hooks = layers.map((l) => hookFor(l, site));
+  if (typeof opts.out !== "string" || opts.out === "") throw new ArgumentError(`out: a folder path is required`, { field: "out" });
+  const out = path.resolve(opts.out);
+  const dtype = opts.dtype ?? HARVEST_DEFAULTS.dtype;
+  if (!STORE_DTYPES.includes(dtype)) throw new ArgumentError(`dtype: must be one of ${STORE_DTYPES.join(", ")}, got ${describeValue(dtype)}`, { field: "dtype" });
+  const chunkTokens = positiveInt(opts.chunkTokens, "chunkTokens", HARVEST_DEFAULTS.chunkTokens);
+  const batchTokens = positiveInt(opts.batchTokens, "batchTokens", HARVEST_DEFAULTS.batchTokens);
+  const maxDocTokens = positiveInt(opts.maxDocTokens, "maxDocTokens", Math.min(HARVEST_DEFAULTS.maxDocTokens, cfg.maxPositionEmbeddings));
+  const maxTokens = opts.maxTokens === undefined ? null : positiveInt(opts.maxTokens, "maxTokens", 0);
+  const chat = opts.chat ?? false;
+  const progress = opts.progress ?? silentProgress;
+  const signal = opts.signal;
+
+  const corpus = await openCorpus(corpusInput, { format: opts.format });
+  if (corpus.documents === 0) throw new ArgumentError(`corpus: ${corpus.path ?? "the document list"} holds no documents`, { field: "corpus" });
+
+  const options: HarvestOptionsRecord = {
+    chat,
+    corpus_format: corpus.format,
+    max_tokens: maxTokens,
+    max_doc_tokens: maxDocTokens,
+    chunk_tokens: chunkTokens,
+    batch_tokens: batchTokens,
+    window_docs: HARVEST_DEFAULTS.windowDocs,
+    window_tokens: 4 * batchTokens,
+  };
+  const fresh: StoreManifest = {
+    format: STORE_FORMAT,
+    version: STORE_VERSION,
+    complete: false,
+    model: { path: model.dir, architecture: cfg.architecture, fingerprint: await modelFingerprint(model), num_layers: cfg.numLayers, vocab_size: cfg.vocabSize },
+    site,
+    layers,
+    hooks,
+    d_model: D,
+    dtype,
+    corpus: { path: corpus.path, sha256: corpus.sha256, documents: corpus.documents },
+    options,
+    tokens: 0,
+    special_tokens: 0,
+    documents: 0,
+    truncated_documents: 0,
+    limit_reached: false,
+    chunks: [],
+  };
+
+  const resumed = await prepareOut(out, fresh, opts.overwrite ?? false);
+  if (resumed?.complete) return new ActivationStore(out, resumed);
+  let manifest = resumed ?? fresh;
+  if (!resumed) await writeJsonAtomic(path.join(out, MANIFEST_FILE), manifest);
+
+  // Where the stream stands: everything before `cursor` is stored; re-reading starts at `windowStart`.
+  const last = manifest.chunks[manifest.chunks.length - 1];
+  const cursor: StreamCursor = last ? { ...last.end } : { doc: 0, offset: 0 };
+  const windowStart = last ? last.window : 0;
+
+  const isSpecial = specialTokenTest(model);
+  const writer = new ChunkWriter(out, manifest, hooks, D, dtype, chunkTokens, opts.onChunk, signal);
+  const useTokens = maxTokens !== null;
+  progress.start(`harvest ${hooks.length > 1 ? `${hooks.length} layers` : hooks[0]}`, useTokens ? maxTokens : corpus.documents);
+  const report = () => progress.update(useTokens ? writer.totalTokens : writer.totalDocuments, `${writer.totalTokens} tokens, ${writer.totalDocuments} documents`);
+  report();
+
+  const entries = corpus.entries(windowStart)[Symbol.asyncIterator]();
+  let pending: CorpusEntry | null = null;
+  const nextEntry = async (): Promise<CorpusEntry | null> => {
+    if (pending) {
+      const e = pending;
+      pending = null;
+      return e;
+    }
+    const r = await entries.next();
+    return r.done ? null : r.value;
+  };
+  // Tokens in the stream before the current window; for the first window of a restart it follows from the
+  // stored total minus what that window contributes before the cursor.
+  let streamBefore: number | null = last ? null : 0;
+  let limitReached = false;
+  let corpusDone = false;
+
+  try {
+    while (!corpusDone && !limitReached) {
+      signal?.throwIfAborted();
+      // 1. Read and tokenize one window.
+      const docs: WindowDoc[] = [];
+      let windowTokens = 0;
+      while (docs.length < options.window_docs && windowTokens < options.window_tokens) {
+        const entry = await nextEntry();
+        if (!entry) {
+          corpusDone = true;
+          break;
+        }
+        let ids = documentIds(model, entry, { chat });
+        if (ids.length === 0) continue;
+        const truncated = ids.length > maxDocTokens;
+        if (truncated) ids = ids.slice(0, maxDocTokens);
+        docs.push({ index: entry.index, ids, truncated, rows: [] });
+        windowTokens += ids.length;
+      }
+      if (docs.length === 0) break;
+      if (streamBefore === null) {
+        let before = cursor.offset;
+        for (const d of docs) if (d.index < cursor.doc) before += d.ids.length;
+        streamBefore = writer.totalTokens - before;
+      }
+
+      // 2. The max-tokens cut: the document that crosses the limit is shortened, later ones dropped.
+      if (maxTokens !== null && streamBefore + windowTokens >= maxTokens) {
+        let room = maxTokens - streamBefore;
+        let keep = 0;
+        let cut = false;
+        while (keep < docs.length && room > 0) {
+          const d = docs[keep]!;
+          if (d.ids.length > room) {
+            d.ids = d.ids.slice(0, room);
+            cut = true;
+          }
+          room -= d.ids.length;
+          keep++;
+        }
+        if (keep < docs.length) cut = true;
+        docs.length = keep;
+        // Exactly at the limit at the end of a window: the limit counts as reached only if more follows.
+        if (!cut && !corpusDone) {
+          pending = await nextEntry();
+          cut = pending !== null;
+        }
+        limitReached = cut;
+        corpusDone = true; // nothing more is read either way
+      }
+      streamBefore += docs.reduce((s, d) => s + d.ids.length, 0);
+
+      // 3. Forward passes: same-length documents together, at most batchTokens tokens per pass; batches
+      //    whose rows are all stored already (a restart's first window) are skipped.
+      const done = (d: WindowDoc) => d.index < cursor.doc || (d.index === cursor.doc && d.ids.length <= cursor.offset);
+      for (const batch of batchesOf(docs, batchTokens)) {
+        if (batch.every(done)) continue;
+        signal?.throwIfAborted();
+        const T = batch[0]!.ids.length;
+        const { cache } = await model.forward(batch.map((d) => d.ids), { cache: hooks, logits: "none" });
+        batch.forEach((d, b) => {
+          d.rows = hooks.map((h) => cache[h]!.data.subarray(b * T * D, (b + 1) * T * D));
+        });
+      }
+
+      // 4. Rows back in corpus order, into chunks.
+      for (const d of docs) {
+        if (done(d)) continue;
+        const from = d.index === cursor.doc ? cursor.offset : 0;
+        await writer.push(d, from, isSpecial, docs[0]!.index);
+        d.rows = [];
+        report();
+      }
+    }
+    await writer.finish(limitReached);
+  } finally {
+    await entries.return?.();
+  }
+  manifest = writer.manifest;
+  if (manifest.tokens === 0) {
+    await rm(path.join(out, MANIFEST_FILE), { force: true });
+    throw new ArgumentError(`corpus: ${corpus.path ?? "the document list"} gives no tokens`, { field: "corpus" });
+  }
+  progress.finish(`${manifest.tokens} tokens, ${manifest.documents} documents, ${manifest.chunks.length} chunks`);
+  return new ActivationStore(out, manifest);
+}
+
+function positiveInt(v: number | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!Number.isSafeInteger(v) || v < 1) throw new ArgumentError(`${name}: must be a positive integer, got ${describeValue(v)}`, { field: name });
+  return v;
+}
+
+function checkLayers(layers: unknown, numLayers: number): number[] {
+  if (!Array.isArray(layers) || layers.length === 0) throw new ArgumentError(`layers: give at least one layer index (0..${numLayers - 1})`, { field: "layers" });
+  for (const l of layers) {
+    if (!Number.isInteger(l) || l < 0 || l >= numLayers) {
+      throw new ArgumentError(`layers: ${describeValue(l)} is not a layer of the model (it has ${numLayers} layers, 0..${numLayers - 1})`, { field: "layers" });
+    }
+  }
+  return [...new Set(layers as number[])].sort((a, b) => a - b);
+}
+
+/** Groups of equal-length documents, in order of first appearance, each at most `batchTokens` tokens (at least one document). */
+function batchesOf(docs: WindowDoc[], batchTokens: number): WindowDoc[][] {
+  const byLength = new Map<number, WindowDoc[]>();
+  for (const d of docs) {
+    let g = byLength.get(d.ids.length);
+    if (!g) byLength.set(d.ids.length, (g = []));
+    g.push(d);
+  }
+  const out: WindowDoc[][] = [];
+  for (const [T, group] of byLength) {
+    const per = Math.max(1, Math.floor(batchTokens / T));
+    for (let i = 0; i < group.length; i += per) out.push(group.slice(i, i + per));
+  }
+  return out;
+}
+
+/**
+ * Special tokens (chat markers, BOS/EOS) are flagged per row rather than dropped, so the store keeps the
+ * exact token stream and readers choose. A token is special when the tokenizer drops it on
+ * `skipSpecialTokens` decoding, or when it is one of the config's BOS/EOS ids.
+ */
+function specialTokenTest(model: Model): (id: number) => boolean {
+  const fixed = new Set<number>(model.config.eosTokenIds);
+  if (model.config.bosTokenId !== null) fixed.add(model.config.bosTokenId);
+  const tok = model.tokenizer;
+  const known = new Map<number, boolean>();
+  return (id) => {
+    let s = known.get(id);
+    if (s === undefined) {
+      s = fixed.has(id) || (tok !== null && tok.decode([id]) !== "" && tok.decode([id], { skipSpecialTokens: true }) === "");
+      known.set(id, s);
+    }
+    return s;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model fingerprint
+
+const FINGERPRINT_FILES = ["config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "chat_template.json"];
+const SAMPLE_BYTES = 1 << 20;
+
+/**
+ * A cheap identity of the model for the resume check: sha256 over config.json, the tokenizer files and, for
+ * each weight file, its size, its safetensors header and the first and last MiB of its data. Headers alone
+ * would not tell two random initialisations of one shape apart; the sampled data does, without reading
+ * gigabytes. (A change that touches only the middle of a weight file goes unnoticed: the manifest records
+ * a fingerprint, not a full hash.)
+ */
+export async function modelFingerprint(model: Model): Promise<string> {
+  const h = createHash("sha256");
+  for (const name of FINGERPRINT_FILES) {
+    const file = path.join(model.dir, name);
+    if (!existsSync(file)) continue;
+    const fh = await open(file, "r");
+    try {
+      h.update(`${name}\0`).update(await fh.readFile()).update("\0");
+    } finally {
+      await fh.close();
+    }
+  }
+  const files = [...new Set(model.weights.names().map((n) => model.weights.ref(n).file))].sort();
+  for (const file of files) {
+    const st = openSafetensors(file);
+    const fh = await open(file, "r");
+    try {
+      const read = async (pos: number, len: number) => {
+        const buf = Buffer.alloc(len);
+        let got = 0;
+        while (got < len) {
+          const { bytesRead } = await fh.read(buf, got, len - got, pos + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        return buf.subarray(0, got);
+      };
+      h.update(`${path.basename(file)}\0${st.fileSize}\0`);
+      h.update(await read(0, st.dataStart));
+      const dataLen = st.fileSize - st.dataStart;
+      h.update(await read(st.dataStart, Math.min(SAMPLE_BYTES, dataLen)));
+      if (dataLen > SAMPLE_BYTES) h.update(await read(st.fileSize - Math.min(SAMPLE_BYTES, dataLen - SAMPLE_BYTES), Math.min(SAMPLE_BYTES, dataLen - SAMPLE_BYTES)));
+    } finally {
+      await fh.close();
+    }
+  }
+  return h.digest("hex");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The output folder
+
+const isChunkFile = (n: string) => /^chunk-\d{5,}\.safetensors$/.test(n);
+const isOurTemp = (n: string) => /^\.(chunk-\d{5,}\.safetensors|manifest\.json)\.tmp-/.test(n);
+
+/** Returns the manifest to resume from, or null for a fresh start (after clearing what `overwrite` replaces). */
+async function prepareOut(out: string, fresh: StoreManifest, overwrite: boolean): Promise<StoreManifest | null> {
+  let names: string[];
+  try {
+    names = await readdir(out);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    if ((err as NodeJS.ErrnoException).code === "ENOTDIR") throw new ArgumentError(`out: ${out} is a file, not a folder`, { field: "out", file: out });
+    throw err;
+  }
+  const ours = (n: string) => n === MANIFEST_FILE || isChunkFile(n) || isOurTemp(n);
+  const remove = async (pred: (n: string) => boolean) => {
+    for (const n of names) if (pred(n)) await rm(path.join(out, n), { force: true });
+  };
+  const advice = `use a new --out (out) or --overwrite (overwrite) to replace it`;
+  if (overwrite) {
+    await remove(ours);
+    return null;
+  }
+  if (!names.includes(MANIFEST_FILE)) {
+    const others = names.filter((n) => !ours(n));
+    if (others.length > 0) {
+      throw new ArgumentError(`out: ${out} is not empty and holds no activation store (found ${others.slice(0, 3).join(", ")}${others.length > 3 ? ", ..." : ""}); choose a new or empty folder`, { field: "out", file: out });
+    }
+    await remove(ours);
+    return null;
+  }
+  let existing: StoreManifest;
+  try {
+    existing = await readManifest(out);
+  } catch (err) {
+    throw new ArgumentError(`out: ${out} holds an unreadable store manifest (${(err as Error).message}); ${advice}`, { field: "out", file: out, cause: err });
+  }
+  const diffs = identityDiff(existing, fresh);
+  if (diffs.length > 0) {
+    throw new ArgumentError(`out: ${out} holds a harvest with different settings (${diffs.join("; ")}); ${advice}`, { field: "out", file: out });
+  }
+  for (const c of existing.chunks) {
+    const file = path.join(out, c.file);
+    const size = await stat(file).then((s) => s.size, () => -1);
+    if (size !== c.bytes) {
+      throw new FormatError(`${file}: ${size < 0 ? "missing" : `${size} bytes, the manifest says ${c.bytes}`}; the store cannot be resumed, ${advice}`, { file });
+    }
+  }
+  // Leftovers of the interrupted run: temp files, and a chunk renamed into place just before the kill
+  // whose manifest update never happened (it is written again, identically).
+  const listed = new Set(existing.chunks.map((c) => c.file));
+  await remove((n) => isOurTemp(n) || (isChunkFile(n) && !listed.has(n)));
+  return existing;
+}
+
+/** The settings that decide a store's bytes, compared field by field ("site: was mlp_out, now attn_out"). */
+function identityDiff(a: StoreManifest, b: StoreManifest): string[] {
+  const pick = (m: StoreManifest): Record<string, unknown> => ({
+    "format version": m.version,
+    model: m.model.fingerprint,
+    site: m.site,
+    layers: m.layers,
+    dtype: m.dtype,
+    d_model: m.d_model,
+    "corpus sha256": m.corpus.sha256,
+    ...Object.fromEntries(Object.entries(m.options).map(([k, v]) => [k, v])),
+  });
+  const pa = pick(a);
+  const pb = pick(b);
+  const diffs: string[] = [];
+  for (const k of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
+    const x = JSON.stringify(pa[k]);
+    const y = JSON.stringify(pb[k]);
+    if (x !== y) diffs.push(`${k}: was ${x ?? "unset"}, now ${y ?? "unset"}`);
+  }
+  return diffs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunk writing
+
+class ChunkWriter {
+  private readonly acts: Float32Array[];
+  private readonly tokenIds: Int32Array;
+  private readonly docIds: Int32Array;
+  private readonly positions: Int32Array;
+  private readonly special: Uint8Array;
+  private n = 0;
+  private start: StreamCursor = { doc: 0, offset: 0 };
+  private end: StreamCursor = { doc: 0, offset: 0 };
+  private window = 0;
+  private documents = 0;
+  private truncated = 0;
+  private specialCount = 0;
+
+  constructor(
+    private readonly out: string,
+    public manifest: StoreManifest,
+    private readonly hooks: string[],
+    private readonly D: number,
+    private readonly dtype: StoreDtype,
+    private readonly chunkTokens: number,
+    private readonly onChunk?: HarvestOptions["onChunk"],
+    private readonly signal?: AbortSignal,
+  ) {
+    this.acts = hooks.map(() => new Float32Array(chunkTokens * D));
+    this.tokenIds = new Int32Array(chunkTokens);
+    this.docIds = new Int32Array(chunkTokens);
+    this.positions = new Int32Array(chunkTokens);
+    this.special = new Uint8Array(chunkTokens);
+  }
+
+  get totalTokens(): number {
+    return this.manifest.tokens + this.n;
+  }
+
+  get totalDocuments(): number {
+    return this.manifest.documents + this.documents;
+  }
+
+  /** Appends rows `from..` of a document, closing chunks as they fill. */
+  async push(doc: WindowDoc, from: number, isSpecial: (id: number) => boolean, window: number): Promise<void> {
+    const D = this.D;
+    const len = doc.ids.length;
+    let o = from;
+    while (o < len) {
+      if (this.n === 0) this.start = { doc: doc.index, offset: o };
+      if (o === 0) {
+        this.documents++;
+        if (doc.truncated) this.truncated++;
+      }
+      const take = Math.min(len - o, this.chunkTokens - this.n);
+      for (let h = 0; h < this.hooks.length; h++) this.acts[h]!.set(doc.rows[h]!.subarray(o * D, (o + take) * D), this.n * D);
+      for (let t = 0; t < take; t++) {
+        const id = doc.ids[o + t]!;
+        const sp = isSpecial(id);
+        this.tokenIds[this.n + t] = id;
+        this.docIds[this.n + t] = doc.index;
+        this.positions[this.n + t] = o + t;
+        this.special[this.n + t] = sp ? 1 : 0;
+        if (sp) this.specialCount++;
+      }
+      this.n += take;
+      o += take;
+      this.end = { doc: doc.index, offset: o };
+      this.window = window;
+      if (this.n === this.chunkTokens) {
+        await this.flush();
+        // Stop right after a durable chunk; the rows of this window not yet flushed are redone on resume.
+        this.signal?.throwIfAborted();
+      }
+    }
+  }
+
+  async finish(limitReached: boolean): Promise<void> {
+    if (this.n > 0) await this.flush();
+    this.manifest = { ...this.manifest, complete: true, limit_reached: limitReached };
+    if (this.manifest.tokens > 0) await writeJsonAtomic(path.join(this.out, MANIFEST_FILE), this.manifest);
+  }
+
+  private async flush(): Promise<void> {
+    const n = this.n;
+    const index = this.manifest.chunks.length;
+    const file = chunkFileName(index);
+    const tensors: { name: string; dtype: SafetensorsDtype; shape: number[]; data: TensorData }[] = [
+      ...this.hooks.map((name, h) => ({ name, dtype: this.dtype as SafetensorsDtype, shape: [n, this.D], data: this.acts[h]!.subarray(0, n * this.D) })),
+      { name: TOKEN_TENSORS.tokenIds, dtype: "I32", shape: [n], data: this.tokenIds.subarray(0, n) },
+      { name: TOKEN_TENSORS.docIds, dtype: "I32", shape: [n], data: this.docIds.subarray(0, n) },
+      { name: TOKEN_TENSORS.positions, dtype: "I32", shape: [n], data: this.positions.subarray(0, n) },
+      { name: TOKEN_TENSORS.special, dtype: "U8", shape: [n], data: this.special.subarray(0, n) },
+    ];
+    const written = await writeChunkFile(path.join(this.out, file), tensors, { format: STORE_FORMAT, chunk: String(index) });
+    const entry: ChunkEntry = {
+      file,
+      tokens: n,
+      special: this.specialCount,
+      documents: this.documents,
+      truncated_documents: this.truncated,
+      bytes: written.bytes,
+      sha256: written.sha256,
+      tensors: written.tensors,
+      start: this.start,
+      end: this.end,
+      window: this.window,
+    };
+    this.manifest = withTotals({ ...this.manifest, chunks: [...this.manifest.chunks, entry] });
+    await writeJsonAtomic(path.join(this.out, MANIFEST_FILE), this.manifest);
+    this.n = 0;
+    this.documents = 0;
+    this.truncated = 0;
+    this.specialCount = 0;
+    await this.onChunk?.(entry, index);
+  }
+}
+
+/** Writes a safetensors file atomically and returns its size, its sha256 and each tensor's sha256. */
+async function writeChunkFile(
+  file: string,
+  tensors: { name: string; dtype: SafetensorsDtype; shape: number[]; data: TensorData }[],
+  metadata: Record<string, string>,
+): Promise<{ bytes: number; sha256: string; tensors: Record<string, string> }> {
+  const { prefix } = buildHeader(tensors, metadata);
+  const whole = createHash("sha256").update(prefix);
+  const perTensor: Record<string, string> = {};
+  let bytes = 0;
+  await withAtomicFile(file, async (handle) => {
+    const put = async (b: Uint8Array) => {
+      let done = 0;
+      while (done < b.byteLength) done += (await handle.write(b, done, b.byteLength - done)).bytesWritten;
+      bytes += b.byteLength;
+    };
+    await put(prefix);
+    for (const t of tensors) {
+      const enc = encodeTensor(t.name, t.dtype, t.shape, t.data);
+      whole.update(enc);
+      perTensor[t.name] = createHash("sha256").update(enc).digest("hex");
+      await put(enc);
+    }
+  });
+  return { bytes, sha256: whole.digest("hex"), tensors: perTensor };
+}

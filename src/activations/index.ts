@@ -1,0 +1,6 @@
+// The activations stage in one import for notebooks and later stages:
+//   import { harvest, openActivationStore } from "./src/activations/index.ts";
+export { harvest, modelFingerprint, HARVEST_DEFAULTS, type HarvestOptions } from "./harvest.ts";
+export { openActivationStore, ActivationStore, LayerReader, type ActivationReader, type BatchOptions, type ReaderOptions, type StoreChunk } from "./store.ts";
+export { openCorpus, documentIds, type Corpus, type CorpusDoc, type CorpusInput, type CorpusEntry, type CorpusFileFormat } from "./corpus.ts";
+export { SITES, STORE_DTYPES, STORE_FORMAT, STORE_VERSION, hookFor, type Site, type StoreDtype, type StoreManifest, type ChunkEntry } from "./format.ts";
