@@ -5,6 +5,7 @@ import { harvestCommand } from "./harvest.ts";
 import { kernelCommand } from "./kernel.ts";
 import { generateCommand, infoCommand, logitsCommand } from "./model.ts";
 import { notebooksCommand } from "./notebooks.ts";
+import { evalSaeCommand, trainSaeCommand } from "./sae.ts";
 import { toyCommand } from "./toy.ts";
 
 const USAGE = `usage: safesail <command> [options]
@@ -17,6 +18,10 @@ commands:
                                            generate text (KV cache; greedy unless --temperature)
   harvest MODEL --corpus FILE --layers 0,2 --out DIR [--site mlp_out] [--max-tokens N] [--chat] [--dtype BF16] ...
                                            activations of a corpus into a resumable store (safesail harvest --help)
+  train-sae --acts DIR --layer L --k K --out DIR [--expansion 10] [--tokens N | --steps N] [--batch 1024] [--lr X]
+                                           train a TopK-ReLU SAE on stored activations (SAELens layout; resumable)
+  eval-sae SAE_DIR --model MODEL --corpus FILE [--chat] [--max-docs N] [--json]
+                                           MSE, FVU, L0, dead/dense latents, CE with the SAE spliced in, KL
   demo [MODEL]                             generation with a hook read-out on the embedded default model
   kernel run CONNECTION_FILE               the Jupyter kernel (started by Jupyter from the kernelspec)
   kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
@@ -35,6 +40,8 @@ const COMMANDS: Record<string, Command> = {
   logits: logitsCommand,
   generate: generateCommand,
   harvest: harvestCommand,
+  "train-sae": trainSaeCommand,
+  "eval-sae": evalSaeCommand,
   demo: demoCommand,
   kernel: kernelCommand,
   notebooks: notebooksCommand,
