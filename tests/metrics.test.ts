@@ -133,3 +133,32 @@ describe("probes", () => {
     expect(r.kSparseF1).toHaveLength(4);
   });
 });
+
+describe("precision-recall filter", () => {
+  it("tags features by precision and recall on hand-built activations", async () => {
+    const { precisionRecallFilter } = await import("../src/metrics/filter.ts");
+    // 6 samples: 2 violence, 2 terror, 2 benign; 4 features.
+    const labels = ["violence", "violence", "terror", "terror", "benign", "benign"];
+    const V = [
+      // f0: violence only (p 1, r 1)   f1: everything (p 1/3)   f2: one terror sample (p 1, r 0.5)   f3: never
+      [1, 1, 0, 0],
+      [1, 1, 0, 0],
+      [0, 1, 2, 0],
+      [0, 1, 0, 0],
+      [0, 1, 0, 0],
+      [0, 1, 0, 0],
+    ].flat();
+    const r = precisionRecallFilter(V, labels, 4, { minPrecision: 0.6, minRecall: 0.5, layer: 3 });
+    expect(r.kept.map((k) => [k.name, k.tag_list])).toEqual([
+      ["3_0", ["violence"]],
+      ["3_2", ["terror"]],
+    ]);
+    expect(r.kept[1]!.precision.terror).toBe(1);
+    expect(r.kept[1]!.recall.terror).toBe(0.5);
+    expect(r.keptPerDomain).toEqual({ pornography: 0, politics: 0, violence: 1, terror: 1 });
+    // A stricter recall drops f2; a threshold above 1 drops f0 and f1.
+    expect(precisionRecallFilter(V, labels, 4, { minRecall: 0.6 }).kept.map((k) => k.index)).toEqual([0]);
+    expect(precisionRecallFilter(V, labels, 4, { threshold: 1.5, minRecall: 0.5 }).kept.map((k) => k.index)).toEqual([2]);
+    expect(() => precisionRecallFilter(V.slice(1), labels, 4)).toThrow(/23 activations for 6 samples x 4 features/);
+  });
+});

@@ -1,0 +1,117 @@
+// The configuration-choice report of one SAE (or the raw hook) on concept-contrastive pairs: L0,t over a
+// threshold grid, I_CDF, and the probe baselines, per concept, averaged per domain and overall.
+//
+//   const report = await contrastiveMetrics(model, sae, pairs, { thresholds: [0, 0.5, 1, 2] });
+//   report.domains.violence.l0t   // [{ t, value }, ...] means over the domain's concepts
+import type { Model } from "../model/runtime.ts";
+import type { Progress } from "../progress.ts";
+import type { Sae } from "../sae/sae.ts";
+import { contrastiveFromMatrices, type ThresholdMetrics } from "./contrastive.ts";
+import { pooledFeatures, type Pooling } from "./features.ts";
+import { probeBaselines } from "./probes.ts";
+
+/** The fields of a contrastive pair these metrics read (data/contrastive-pairs.jsonl has more). */
+export interface PairLike {
+  domain: string;
+  concept: string;
+  lang?: string;
+  positive: string;
+  negative: string;
+}
+
+export interface ConceptMetrics {
+  domain: string;
+  concept: string;
+  pairs: number;
+  byThreshold: ThresholdMetrics[];
+  /** k-sparse probing test F1 for k = 1..maxK, and the 1-d probe's test F1 (null with fewer than 4 pairs). */
+  kSparseF1: number[] | null;
+  oneDF1: number | null;
+}
+
+export interface AggregateMetrics {
+  concepts: number;
+  /** Means over concepts, per threshold. */
+  l0t: { t: number; value: number }[];
+  icdf: { t: number; value: number }[];
+  kSparseF1: number[];
+  oneDF1: number;
+}
+
+export interface ContrastiveReport {
+  hookName: string;
+  basis: "sae" | "raw";
+  features: number;
+  thresholds: number[];
+  minFrequency: number;
+  concepts: ConceptMetrics[];
+  domains: Record<string, AggregateMetrics>;
+  overall: AggregateMetrics;
+}
+
+export interface ContrastiveMetricsOptions {
+  thresholds?: number[];
+  minFrequency?: number;
+  hookName?: string;
+  chat?: boolean;
+  pool?: Pooling;
+  /** Only pairs of these languages (default all). */
+  languages?: string[];
+  /** Probes: largest k (default 16) and split seed. */
+  maxK?: number;
+  seed?: number;
+  progress?: Progress;
+}
+
+function aggregate(items: ConceptMetrics[], thresholds: number[]): AggregateMetrics {
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  const probed = items.filter((c) => c.kSparseF1 !== null);
+  const maxK = Math.max(0, ...probed.map((c) => c.kSparseF1!.length));
+  return {
+    concepts: items.length,
+    l0t: thresholds.map((t, i) => ({ t, value: mean(items.map((c) => c.byThreshold[i]!.l0)) })),
+    icdf: thresholds.map((t, i) => ({ t, value: mean(items.map((c) => c.byThreshold[i]!.icdf)) })),
+    kSparseF1: Array.from({ length: maxK }, (_, k) => mean(probed.map((c) => c.kSparseF1![k] ?? NaN).filter(Number.isFinite))),
+    oneDF1: mean(probed.map((c) => c.oneDF1!)),
+  };
+}
+
+/** See the file comment. `sae` null measures the raw hook dimensions (the baseline basis). */
+export async function contrastiveMetrics(model: Model, sae: Sae | null, pairs: readonly PairLike[], opts: ContrastiveMetricsOptions = {}): Promise<ContrastiveReport> {
+  const thresholds = opts.thresholds ?? [0, 0.5, 1, 2];
+  const minFrequency = opts.minFrequency ?? 0.5;
+  const chosen = opts.languages ? pairs.filter((p) => p.lang !== undefined && opts.languages!.includes(p.lang)) : [...pairs];
+  const pooled = await pooledFeatures(model, sae, chosen.flatMap((p) => [p.positive, p.negative]), {
+    hookName: opts.hookName,
+    chat: opts.chat,
+    pool: opts.pool,
+    progress: opts.progress,
+    label: "contrastive pairs",
+  });
+  const m = pooled.features;
+  const groups = new Map<string, number[]>();
+  chosen.forEach((p, i) => {
+    const key = `${p.domain}\u0000${p.concept}`;
+    const g = groups.get(key) ?? [];
+    g.push(i);
+    groups.set(key, g);
+  });
+  const concepts: ConceptMetrics[] = [];
+  for (const [key, idx] of groups) {
+    const [domain, concept] = key.split("\u0000") as [string, string];
+    const n = idx.length;
+    const P = new Float32Array(n * m);
+    const N = new Float32Array(n * m);
+    idx.forEach((pi, r) => {
+      P.set(pooled.values.subarray(2 * pi * m, (2 * pi + 1) * m), r * m);
+      N.set(pooled.values.subarray((2 * pi + 1) * m, (2 * pi + 2) * m), r * m);
+    });
+    const c = contrastiveFromMatrices(P, N, n, m, { thresholds, minFrequency });
+    const probes = n >= 4 ? probeBaselines(P, N, n, m, { maxK: opts.maxK, seed: opts.seed }) : null;
+    concepts.push({ domain, concept, pairs: n, byThreshold: c.byThreshold, kSparseF1: probes?.kSparseF1 ?? null, oneDF1: probes?.oneD.testF1 ?? null });
+  }
+  concepts.sort((a, b) => a.domain.localeCompare(b.domain) || a.concept.localeCompare(b.concept));
+  const domains: Record<string, AggregateMetrics> = {};
+  for (const d of [...new Set(concepts.map((c) => c.domain))]) domains[d] = aggregate(concepts.filter((c) => c.domain === d), thresholds);
+  return { hookName: pooled.hookName, basis: pooled.basis, features: m, thresholds, minFrequency, concepts, domains, overall: aggregate(concepts, thresholds) };
+}

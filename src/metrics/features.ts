@@ -1,0 +1,76 @@
+// Pooled feature activations of whole queries: run the model on each query (chat-formatted by default),
+// read the hook, encode with the SAE (or keep the raw hook dimensions), pool over the query's tokens.
+// The matrices this returns feed every metric in src/metrics/ (contrastive pairs, probes, the filter).
+import { ArgumentError } from "../errors.ts";
+import type { Model } from "../model/runtime.ts";
+import { silentProgress, type Progress } from "../progress.ts";
+import { encodeTopK, type Sae } from "../sae/sae.ts";
+
+export type Pooling = "max" | "mean";
+
+export interface PoolOptions {
+  /** Hook to read; default the SAE's own hook. Required for raw features. */
+  hookName?: string;
+  /** Wrap each query in the chat template as a user turn, with the assistant header (default true). */
+  chat?: boolean;
+  pool?: Pooling;
+  progress?: Progress;
+  label?: string;
+}
+
+export interface PooledFeatures {
+  /** [queries, features] row-major */
+  values: Float32Array;
+  queries: number;
+  features: number;
+  hookName: string;
+  /** "sae" (latents) or "raw" (hook dimensions). */
+  basis: "sae" | "raw";
+}
+
+/**
+ * Pooled activations of `queries` in the SAE's latent basis (`sae` given) or the raw hook basis (`sae`
+ * null). A latent's activation at a token is its TopK-ReLU value (0 when not kept).
+ */
+export async function pooledFeatures(model: Model, sae: Sae | null, queries: readonly string[], opts: PoolOptions = {}): Promise<PooledFeatures> {
+  const hook = opts.hookName ?? sae?.config.hookName ?? null;
+  if (!hook) throw new ArgumentError("pooledFeatures: no hook given and the SAE names none", { field: "hookName" });
+  if (!model.hookNames().includes(hook)) throw new ArgumentError(`pooledFeatures: the model has no hook "${hook}"`, { field: "hookName" });
+  const D = model.config.hiddenSize;
+  if (sae && sae.config.dIn !== D) throw new ArgumentError(`pooledFeatures: the SAE reads ${sae.config.dIn} values per token but ${hook} has ${D}`, { field: "sae" });
+  const m = sae ? sae.config.dSae : D;
+  const pool = opts.pool ?? "max";
+  const values = new Float32Array(queries.length * m);
+  const progress = opts.progress ?? silentProgress;
+  progress.start(opts.label ?? "features", queries.length);
+  for (let q = 0; q < queries.length; q++) {
+    const ids = model.promptIds(opts.chat === false ? { prompt: queries[q]!, chat: false } : { prompt: queries[q]!, chat: true });
+    const { cache } = await model.runWithCache([ids], [hook], { logits: "none" });
+    const x = cache[hook]!.data;
+    const T = ids.length;
+    const row = values.subarray(q * m, (q + 1) * m);
+    if (sae) {
+      const code = encodeTopK(sae, x, T);
+      if (pool === "max") {
+        for (let i = 0; i < code.indices.length; i++) {
+          const s = code.indices[i]!;
+          if (code.values[i]! > row[s]!) row[s] = code.values[i]!;
+        }
+      } else {
+        for (let i = 0; i < code.indices.length; i++) row[code.indices[i]!]! += code.values[i]! / T;
+      }
+    } else {
+      for (let d = 0; d < D; d++) row[d] = pool === "max" ? -Infinity : 0;
+      for (let t = 0; t < T; t++) {
+        for (let d = 0; d < D; d++) {
+          const v = x[t * D + d]!;
+          if (pool === "max") row[d] = Math.max(row[d]!, v);
+          else row[d]! += v / T;
+        }
+      }
+    }
+    progress.update(q + 1);
+  }
+  progress.finish();
+  return { values, queries: queries.length, features: m, hookName: hook, basis: sae ? "sae" : "raw" };
+}
