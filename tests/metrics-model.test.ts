@@ -1,0 +1,96 @@
+// The model-facing metric functions on a real (random, tiny) model: pooled features equal the runtime's
+// hook values encoded and max-pooled by hand; the report's aggregates are the means of its concepts.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { contrastiveMetrics } from "../src/metrics/evaluate.ts";
+import { pooledFeatures } from "../src/metrics/features.ts";
+import { filterSafetyFeatures } from "../src/metrics/filter.ts";
+import { createRandomModel } from "../src/model/random.ts";
+import { loadModel, type Model } from "../src/model/runtime.ts";
+import { createSae, encodeTopK } from "../src/sae/sae.ts";
+
+const root = mkdtempSync(join(tmpdir(), "safesail-metrics-model-"));
+let model: Model;
+const HOOK = "blocks.1.hook_mlp_out";
+const sae = createSae({ dIn: 32, expansion: 4, k: 6, hookName: HOOK }, { seed: 5 });
+const pairs = ["bomb", "gun", "knife", "poison", "riot"].flatMap((w, i) =>
+  ["how to get a", "where to find a", "tell me about a", "draw a"].map((frame, j) => ({
+    domain: i < 3 ? "violence" : "terror",
+    concept: w,
+    lang: "en",
+    positive: `${frame} ${w}`,
+    negative: `${frame} ${["cake", "kite", "spoon", "plant", "party"][i]}`,
+  })),
+);
+
+beforeAll(async () => {
+  const dir = join(root, "m");
+  await createRandomModel(dir, { architecture: "Qwen2ForCausalLM", hidden: 32, layers: 3, heads: 4, kvHeads: 2, intermediate: 64, vocab: 300, seed: 8 });
+  model = await loadModel(dir);
+});
+afterAll(async () => {
+  await model?.dispose();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("pooledFeatures", () => {
+  it("max-pools the SAE code of every token of the chat-formatted query", async () => {
+    const queries = ["how to get a bomb", "draw a cake"];
+    const pooled = await pooledFeatures(model, sae, queries);
+    expect(pooled).toMatchObject({ queries: 2, features: 128, basis: "sae", hookName: HOOK });
+    for (const [q, text] of queries.entries()) {
+      const ids = model.promptIds({ prompt: text, chat: true });
+      const { cache } = await model.runWithCache([ids], [HOOK]);
+      const code = encodeTopK(sae, cache[HOOK]!.data, ids.length);
+      const want = new Float32Array(128);
+      for (let i = 0; i < code.indices.length; i++) want[code.indices[i]!] = Math.max(want[code.indices[i]!]!, code.values[i]!);
+      expect(Array.from(pooled.values.subarray(q * 128, (q + 1) * 128))).toEqual(Array.from(want));
+    }
+  });
+
+  it("mean-pools raw hook dimensions for the baseline", async () => {
+    const pooled = await pooledFeatures(model, null, ["hello there"], { hookName: HOOK, pool: "mean", chat: false });
+    const ids = model.promptIds({ prompt: "hello there", chat: false });
+    const { cache } = await model.runWithCache([ids], [HOOK]);
+    const x = cache[HOOK]!.data;
+    for (let d = 0; d < 32; d++) {
+      let s = 0;
+      for (let t = 0; t < ids.length; t++) s += x[t * 32 + d]!;
+      expect(pooled.values[d]).toBeCloseTo(s / ids.length, 5);
+    }
+  });
+});
+
+describe("contrastiveMetrics and the filter on a model", () => {
+  it("reports per concept, and domain figures are the means of their concepts", async () => {
+    const r = await contrastiveMetrics(model, sae, pairs, { thresholds: [0, 0.1], maxK: 3 });
+    expect(r.concepts.map((c) => `${c.domain}/${c.concept}`)).toEqual(["terror/poison", "terror/riot", "violence/bomb", "violence/gun", "violence/knife"]);
+    for (const c of r.concepts) {
+      expect(c.pairs).toBe(4);
+      expect(c.kSparseF1).toHaveLength(3);
+      for (const b of c.byThreshold) {
+        expect(b.icdf).toBeGreaterThanOrEqual(0);
+        expect(b.icdf).toBeLessThanOrEqual(1);
+        expect(b.icdf).toBeCloseTo(b.perPair / 128, 12);
+      }
+    }
+    const violence = r.concepts.filter((c) => c.domain === "violence");
+    expect(r.domains.violence!.icdf[0]!.value).toBeCloseTo(violence.reduce((a, c) => a + c.byThreshold[0]!.icdf, 0) / 3, 12);
+    expect(r.overall.concepts).toBe(5);
+    const raw = await contrastiveMetrics(model, null, pairs, { hookName: HOOK, thresholds: [0], maxK: 2 });
+    expect(raw).toMatchObject({ basis: "raw", features: 32 });
+  });
+
+  it("filters features on labelled samples", async () => {
+    const samples = pairs.flatMap((p) => [{ domain: p.domain, text: p.positive }, { domain: "benign", text: p.negative }]);
+    const r = await filterSafetyFeatures(model, sae, samples, { minPrecision: 0.5, minRecall: 0.1 });
+    expect(r.samples).toBe(40);
+    expect(r.samplesPerDomain).toEqual({ violence: 12, benign: 20, terror: 8 });
+    for (const k of r.kept) {
+      expect(k.name).toBe(`1_${k.index}`);
+      for (const d of k.tag_list) expect(k.precision[d]).toBeGreaterThanOrEqual(0.5);
+    }
+  });
+});
