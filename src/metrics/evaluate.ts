@@ -7,7 +7,8 @@ import type { Model } from "../model/runtime.ts";
 import type { Progress } from "../progress.ts";
 import type { Sae } from "../sae/sae.ts";
 import { contrastiveFromMatrices, type ThresholdMetrics } from "./contrastive.ts";
-import { pooledFeatures, type Pooling } from "./features.ts";
+import { ArgumentError } from "../errors.ts";
+import { pooledFeatures, type PooledFeatures, type Pooling } from "./features.ts";
 import { probeBaselines } from "./probes.ts";
 
 /** The fields of a contrastive pair these metrics read (data/contrastive-pairs.jsonl has more). */
@@ -78,16 +79,32 @@ function aggregate(items: ConceptMetrics[], thresholds: number[]): AggregateMetr
 
 /** See the file comment. `sae` null measures the raw hook dimensions (the baseline basis). */
 export async function contrastiveMetrics(model: Model, sae: Sae | null, pairs: readonly PairLike[], opts: ContrastiveMetricsOptions = {}): Promise<ContrastiveReport> {
-  const thresholds = opts.thresholds ?? [0, 0.5, 1, 2];
-  const minFrequency = opts.minFrequency ?? 0.5;
-  const chosen = opts.languages ? pairs.filter((p) => p.lang !== undefined && opts.languages!.includes(p.lang)) : [...pairs];
-  const pooled = await pooledFeatures(model, sae, chosen.flatMap((p) => [p.positive, p.negative]), {
+  const chosen = selectPairs(pairs, opts.languages);
+  const pooled = await pooledFeatures(model, sae, pairQueries(chosen), {
     hookName: opts.hookName,
     chat: opts.chat,
     pool: opts.pool,
     progress: opts.progress,
     label: "contrastive pairs",
   });
+  return contrastiveReport(pooled, chosen, opts);
+}
+
+/** Pairs of the given languages (all when `languages` is undefined). */
+export function selectPairs<T extends PairLike>(pairs: readonly T[], languages?: readonly string[]): T[] {
+  return languages ? pairs.filter((p) => p.lang !== undefined && languages.includes(p.lang)) : [...pairs];
+}
+
+/** The queries to pool for `pairs`, in the order `contrastiveReport` expects: positive, negative, ... */
+export function pairQueries(pairs: readonly PairLike[]): string[] {
+  return pairs.flatMap((p) => [p.positive, p.negative]);
+}
+
+/** The report from pooled features of `pairQueries(pairs)` (computed once, reused across thresholds or SAEs). */
+export function contrastiveReport(pooled: PooledFeatures, chosen: readonly PairLike[], opts: Omit<ContrastiveMetricsOptions, "languages" | "hookName" | "chat" | "pool" | "progress"> = {}): ContrastiveReport {
+  const thresholds = opts.thresholds ?? [0, 0.5, 1, 2];
+  const minFrequency = opts.minFrequency ?? 0.5;
+  if (pooled.queries !== 2 * chosen.length) throw new ArgumentError(`contrastiveReport: ${pooled.queries} pooled queries for ${chosen.length} pairs (expected 2 per pair)`, { field: "pooled" });
   const m = pooled.features;
   const groups = new Map<string, number[]>();
   chosen.forEach((p, i) => {

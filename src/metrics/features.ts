@@ -28,36 +28,48 @@ export interface PooledFeatures {
   basis: "sae" | "raw";
 }
 
-/**
- * Pooled activations of `queries` in the SAE's latent basis (`sae` given) or the raw hook basis (`sae`
- * null). A latent's activation at a token is its TopK-ReLU value (0 when not kept).
- */
-export async function pooledFeatures(model: Model, sae: Sae | null, queries: readonly string[], opts: PoolOptions = {}): Promise<PooledFeatures> {
-  const hook = opts.hookName ?? sae?.config.hookName ?? null;
-  if (!hook) throw new ArgumentError("pooledFeatures: no hook given and the SAE names none", { field: "hookName" });
-  if (!model.hookNames().includes(hook)) throw new ArgumentError(`pooledFeatures: the model has no hook "${hook}"`, { field: "hookName" });
-  const D = model.config.hiddenSize;
-  if (sae && sae.config.dIn !== D) throw new ArgumentError(`pooledFeatures: the SAE reads ${sae.config.dIn} values per token but ${hook} has ${D}`, { field: "sae" });
-  const m = sae ? sae.config.dSae : D;
-  const pool = opts.pool ?? "max";
-  const values = new Float32Array(queries.length * m);
+/** Per query: the hook's activations `[tokens, dModel]` (what pooling works from; cache it across SAEs). */
+export interface QueryActivations {
+  hookName: string;
+  dModel: number;
+  /** One `[tokens, dModel]` block per query. */
+  perQuery: Float32Array[];
+}
+
+/** Runs the model once per query and keeps the hook's activations (chat-formatted unless `chat: false`). */
+export async function queryActivations(model: Model, queries: readonly string[], hookName: string, opts: Pick<PoolOptions, "chat" | "progress" | "label"> = {}): Promise<QueryActivations> {
+  if (!model.hookNames().includes(hookName)) throw new ArgumentError(`pooledFeatures: the model has no hook "${hookName}"`, { field: "hookName" });
   const progress = opts.progress ?? silentProgress;
   progress.start(opts.label ?? "features", queries.length);
+  const perQuery: Float32Array[] = [];
   for (let q = 0; q < queries.length; q++) {
     const ids = model.promptIds(opts.chat === false ? { prompt: queries[q]!, chat: false } : { prompt: queries[q]!, chat: true });
-    const { cache } = await model.runWithCache([ids], [hook], { logits: "none" });
-    const x = cache[hook]!.data;
-    const T = ids.length;
+    const { cache } = await model.runWithCache([ids], [hookName], { logits: "none" });
+    perQuery.push(cache[hookName]!.data);
+    progress.update(q + 1);
+  }
+  progress.finish();
+  return { hookName, dModel: model.config.hiddenSize, perQuery };
+}
+
+/** Pools stored query activations in the SAE's latent basis (`sae`) or the raw basis (`sae` null). */
+export function poolActivations(acts: QueryActivations, sae: Sae | null, pool: Pooling = "max"): PooledFeatures {
+  const D = acts.dModel;
+  if (sae && sae.config.dIn !== D) throw new ArgumentError(`pooledFeatures: the SAE reads ${sae.config.dIn} values per token but ${acts.hookName} has ${D}`, { field: "sae" });
+  const m = sae ? sae.config.dSae : D;
+  const values = new Float32Array(acts.perQuery.length * m);
+  acts.perQuery.forEach((x, q) => {
+    const T = x.length / D;
     const row = values.subarray(q * m, (q + 1) * m);
     if (sae) {
       const code = encodeTopK(sae, x, T);
-      if (pool === "max") {
-        for (let i = 0; i < code.indices.length; i++) {
-          const s = code.indices[i]!;
+      for (let i = 0; i < code.indices.length; i++) {
+        const s = code.indices[i]!;
+        if (pool === "max") {
           if (code.values[i]! > row[s]!) row[s] = code.values[i]!;
+        } else {
+          row[s]! += code.values[i]! / T;
         }
-      } else {
-        for (let i = 0; i < code.indices.length; i++) row[code.indices[i]!]! += code.values[i]! / T;
       }
     } else {
       for (let d = 0; d < D; d++) row[d] = pool === "max" ? -Infinity : 0;
@@ -69,8 +81,17 @@ export async function pooledFeatures(model: Model, sae: Sae | null, queries: rea
         }
       }
     }
-    progress.update(q + 1);
-  }
-  progress.finish();
-  return { values, queries: queries.length, features: m, hookName: hook, basis: sae ? "sae" : "raw" };
+  });
+  return { values, queries: acts.perQuery.length, features: m, hookName: acts.hookName, basis: sae ? "sae" : "raw" };
+}
+
+/**
+ * Pooled activations of `queries` in the SAE's latent basis (`sae` given) or the raw hook basis (`sae`
+ * null). A latent's activation at a token is its TopK-ReLU value (0 when not kept).
+ */
+export async function pooledFeatures(model: Model, sae: Sae | null, queries: readonly string[], opts: PoolOptions = {}): Promise<PooledFeatures> {
+  const hook = opts.hookName ?? sae?.config.hookName ?? null;
+  if (!hook) throw new ArgumentError("pooledFeatures: no hook given and the SAE names none", { field: "hookName" });
+  if (sae && sae.config.dIn !== model.config.hiddenSize) throw new ArgumentError(`pooledFeatures: the SAE reads ${sae.config.dIn} values per token but ${hook} has ${model.config.hiddenSize}`, { field: "sae" });
+  return poolActivations(await queryActivations(model, queries, hook, opts), sae, opts.pool);
 }

@@ -9,7 +9,7 @@ import type { Model } from "../model/runtime.ts";
 import type { Progress } from "../progress.ts";
 import type { Sae } from "../sae/sae.ts";
 import { SAFETY_DOMAINS } from "../toy/types.ts";
-import { pooledFeatures, type Pooling } from "./features.ts";
+import { pooledFeatures, type PooledFeatures, type Pooling } from "./features.ts";
 
 export interface LabelledSample {
   domain: string;
@@ -103,6 +103,11 @@ export function precisionRecallFilter(
 export async function filterSafetyFeatures(model: Model, sae: Sae, samples: readonly LabelledSample[], opts: FilterOptions = {}): Promise<FilterResult> {
   if (samples.length === 0) throw new ArgumentError("filter: no samples", { field: "samples" });
   const pooled = await pooledFeatures(model, sae, samples.map((s) => s.text), { hookName: opts.hookName, chat: opts.chat, pool: opts.pool, progress: opts.progress, label: "filter samples" });
+  return filterFromPooled(pooled, samples, opts);
+}
+
+/** The filter on pooled features of `samples` (in order). */
+export function filterFromPooled(pooled: PooledFeatures, samples: readonly LabelledSample[], opts: Omit<FilterOptions, "hookName" | "chat" | "pool" | "progress"> = {}): FilterResult {
   const layerMatch = /^blocks\.(\d+)\./.exec(pooled.hookName);
   const r = precisionRecallFilter(pooled.values, samples.map((s) => s.domain), pooled.features, { ...opts, layer: layerMatch ? Number(layerMatch[1]) : null });
   return {
