@@ -1,0 +1,163 @@
+// The configuration sweep of Safe-SAIL's stage 1: for every hook site x layer x k, train a TopK SAE on
+// harvested activations, measure it on the contrastive pairs (L0,t, I_CDF, probes) and count the safety
+// features the precision-recall filter keeps; then ask how well each metric's ranking of the
+// configurations agrees with that count (Spearman), as the paper does.
+//
+//   const sweep = await sweepConfigurations(model, { corpus, pairs, samples, sites: ["mlp_out"], layers: [1, 2], ks: [8, 32], workDir });
+//   sweep.rows            // one plain record per configuration (arquero: aq.from(sweep.rows))
+//   sweep.agreement       // Spearman of each metric with the number of filtered safety features
+//
+// Each (site, layer) runs the model once over the pairs and the filter samples (activations kept in
+// memory), and each site harvests the corpus once for all its layers; SAEs for every k reuse both.
+import * as path from "node:path";
+import { harvest } from "../activations/harvest.ts";
+import type { CorpusInput } from "../activations/corpus.ts";
+import { hookFor, type Site } from "../activations/format.ts";
+import type { Model } from "../model/runtime.ts";
+import { silentProgress, type Progress } from "../progress.ts";
+import { trainSae } from "../sae/train.ts";
+import { spearman } from "./contrastive.ts";
+import { contrastiveReport, pairQueries, selectPairs, type PairLike } from "./evaluate.ts";
+import { poolActivations, queryActivations } from "./features.ts";
+import { filterFromPooled, type LabelledSample } from "./filter.ts";
+
+export interface SweepOptions {
+  /** Text the SAEs are trained on (harvested once per site). */
+  corpus: CorpusInput;
+  /** Harvest the corpus with the chat template (default true). */
+  chat?: boolean;
+  pairs: readonly PairLike[];
+  /** Domain-labelled samples for the precision-recall filter. */
+  samples: readonly LabelledSample[];
+  sites: readonly Site[];
+  layers: readonly number[];
+  ks: readonly number[];
+  expansion?: number;
+  /** SAE training: tokens (default one pass over the harvest), batch size (default 512), learning rate. */
+  trainTokens?: number;
+  batchSize?: number;
+  lr?: number;
+  maxTokens?: number;
+  /** Threshold grid of L0,t and I_CDF, and the one t the rows report (default the first). */
+  thresholds?: number[];
+  reportThreshold?: number;
+  minFrequency?: number;
+  /** Pair languages used (default all). */
+  languages?: string[];
+  /** Filter settings. */
+  minPrecision?: number;
+  minRecall?: number;
+  /** Folder for the harvests and the trained SAEs (one subfolder each). */
+  workDir: string;
+  seed?: number;
+  progress?: Progress;
+}
+
+export interface SweepRow {
+  site: Site;
+  layer: number;
+  k: number;
+  hook: string;
+  /** Training figures (mean of the last 10 steps). */
+  fvu: number;
+  l0: number;
+  deadFraction: number;
+  /** At the report threshold, means over all concepts. */
+  l0t: number;
+  icdf: number;
+  /** Best test F1 of k-sparse probing over k = 1..16, and the 1-d probe's (means over concepts). */
+  kSparseF1: number;
+  oneDF1: number;
+  /** Features kept by the precision-recall filter, all domains and per domain. */
+  safetyFeatures: number;
+  pornography: number;
+  politics: number;
+  violence: number;
+  terror: number;
+  saeDir: string;
+}
+
+export interface SweepResult {
+  rows: SweepRow[];
+  /** Raw-activation baselines per (site, layer): the same probes on the hook dimensions. */
+  baselines: { site: Site; layer: number; kSparseF1: number; oneDF1: number; l0t: number; icdf: number }[];
+  /** Spearman rank correlation of each metric with `safetyFeatures` over the rows. */
+  agreement: Record<"l0t" | "icdf" | "kSparseF1" | "oneDF1", number>;
+  reportThreshold: number;
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+export async function sweepConfigurations(model: Model, opts: SweepOptions): Promise<SweepResult> {
+  const progress = opts.progress ?? silentProgress;
+  const thresholds = opts.thresholds ?? [0, 0.5, 1, 2];
+  const tReport = opts.reportThreshold ?? thresholds[0]!;
+  const ti = thresholds.indexOf(tReport);
+  const pairs = selectPairs(opts.pairs, opts.languages);
+  const queries = pairQueries(pairs);
+  const sampleTexts = opts.samples.map((s) => s.text);
+  const rows: SweepRow[] = [];
+  const baselines: SweepResult["baselines"] = [];
+  for (const site of opts.sites) {
+    const store = await harvest(model, opts.corpus, {
+      layers: [...opts.layers],
+      site,
+      out: path.join(opts.workDir, `acts-${site}`),
+      chat: opts.chat ?? true,
+      maxTokens: opts.maxTokens,
+      progress,
+    });
+    for (const layer of opts.layers) {
+      const hook = hookFor(layer, site);
+      const pairActs = await queryActivations(model, queries, hook, { progress, label: `pairs ${hook}` });
+      const sampleActs = await queryActivations(model, sampleTexts, hook, { progress, label: `filter samples ${hook}` });
+      const raw = contrastiveReport(poolActivations(pairActs, null), pairs, { thresholds, minFrequency: opts.minFrequency, seed: opts.seed });
+      baselines.push({ site, layer, kSparseF1: Math.max(...raw.overall.kSparseF1), oneDF1: raw.overall.oneDF1, l0t: raw.overall.l0t[ti]!.value, icdf: raw.overall.icdf[ti]!.value });
+      for (const k of opts.ks) {
+        const saeDir = path.join(opts.workDir, `sae-${site}-L${layer}-k${k}`);
+        const run = await trainSae(store.reader(layer), {
+          k,
+          expansion: opts.expansion,
+          tokens: opts.trainTokens,
+          batchSize: opts.batchSize ?? 512,
+          lr: opts.lr,
+          seed: opts.seed,
+          hookName: hook,
+          modelName: model.dir,
+          out: saeDir,
+          progress,
+        });
+        const report = contrastiveReport(poolActivations(pairActs, run.sae), pairs, { thresholds, minFrequency: opts.minFrequency, seed: opts.seed });
+        const filtered = filterFromPooled(poolActivations(sampleActs, run.sae), opts.samples, { minPrecision: opts.minPrecision, minRecall: opts.minRecall });
+        const last = run.history.slice(-10);
+        rows.push({
+          site,
+          layer,
+          k,
+          hook,
+          fvu: mean(last.map((h) => h.fvu)),
+          l0: mean(last.map((h) => h.l0)),
+          deadFraction: run.deadFraction,
+          l0t: report.overall.l0t[ti]!.value,
+          icdf: report.overall.icdf[ti]!.value,
+          kSparseF1: Math.max(...report.overall.kSparseF1),
+          oneDF1: report.overall.oneDF1,
+          safetyFeatures: filtered.kept.length,
+          pornography: filtered.keptPerDomain.pornography ?? 0,
+          politics: filtered.keptPerDomain.politics ?? 0,
+          violence: filtered.keptPerDomain.violence ?? 0,
+          terror: filtered.keptPerDomain.terror ?? 0,
+          saeDir,
+        });
+      }
+    }
+  }
+  const target = rows.map((r) => r.safetyFeatures);
+  const agreement = {
+    l0t: spearman(rows.map((r) => r.l0t), target),
+    icdf: spearman(rows.map((r) => r.icdf), target),
+    kSparseF1: spearman(rows.map((r) => r.kSparseF1), target),
+    oneDF1: spearman(rows.map((r) => r.oneDF1), target),
+  };
+  return { rows, baselines, agreement, reportThreshold: tReport };
+}
