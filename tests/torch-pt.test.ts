@@ -190,6 +190,7 @@ const op = {
   binpersid: [0x51],
   newfalse: [0x89],
   none: [0x4e],
+  pop: [0x30],
   int1: (n: number) => [0x4b, n],
   binput: (i: number) => [0x71, i],
   longBinput: (i: number) => [0x72, i & 0xff, (i >>> 8) & 0xff, (i >>> 16) & 0xff, i >>> 24],
@@ -561,9 +562,9 @@ describe("hostile pickles", () => {
     expect(() => readTorchBytes(torchZip(cycle), "cycle.pt")).toThrow(/cycle\.pt: .*cycle/);
 
     // L0 = []; L(i+1) = [L(i), L(i)], 60 levels: 2^60 leaves if copied.
-    const parts: Ops = [op.proto, op.emptyList, op.binput(0)];
-    for (let i = 1; i <= 60; i++) parts.push(op.emptyList, op.binget(i - 1), op.append, op.binget(i - 1), op.append, op.binput(i));
-    parts.push(op.stop);
+    const parts: Ops = [op.proto, op.emptyList, op.binput(0), op.pop];
+    for (let i = 1; i <= 60; i++) parts.push(op.emptyList, op.binget(i - 1), op.append, op.binget(i - 1), op.append, op.binput(i), op.pop);
+    parts.push(op.binget(60), op.stop);
     const v = readTorchBytes(torchZip(pickle(...parts)), "laughs.pt") as TorchValue[];
     expect(v.length).toBe(2);
     expect(v[0]).toBe(v[1]);

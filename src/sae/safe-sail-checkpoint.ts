@@ -8,8 +8,10 @@
 //   pre_encoder_bias._bias_reference   [n, d_in]  (also accepted: [d_in])   subtracted before encoding
 //   encoder.weight                     [n, d_sae, d_in]                     acts = x' . W^T + b
 //   encoder.bias                       [n, d_sae] (also accepted: [d_sae])
-//   decoder.weight                     [n, d_in, d_sae]  (sparse_autoencoder's UnitNormDecoder)
-//                                      or [n, d_sae, d_in]; told apart by which dimension equals d_in.
+//   decoder.weight                     [n, d_in, d_sae]  (sparse_autoencoder's UnitNormDecoder:
+//                                      n_components, decoded, learnt) or [n, d_sae, d_in] (as some
+//                                      earlier versions and other trainers keep it); told apart by
+//                                      which dimension equals d_in.
 //                                      When d_in == d_sae the shapes cannot tell: `decoderLayout` decides,
 //                                      default "d_in,d_sae" (the library's convention).
 //   post_decoder_bias._bias_reference  [n, d_in]  (also accepted: [d_in])   added after decoding

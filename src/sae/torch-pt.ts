@@ -81,7 +81,7 @@ export interface TorchReadOptions {
   maxZipEntries?: number;
   /** Most tensor bytes materialised in all (default: 4 x the file size + 64 MiB). */
   maxTensorBytes?: number;
-  /** Check each member's CRC-32 when it is read whole (default true). */
+  /** Check each member's CRC-32 as it is read (default true; members are always read whole). */
   verifyCrc?: boolean;
 }
 
