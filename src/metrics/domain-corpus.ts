@@ -1,0 +1,191 @@
+// A domain-labelled query corpus for Safe-SAIL's precision-recall joint filter (src/metrics/filter.ts): user-style
+// queries, each labelled with one safety domain (pornography, politics, violence, terror) or "benign", and with
+// the concept it comes from ("explosives", "cooking", "hard negative: kill weeds", ...).
+//
+// Sources, all from committed tables:
+// - the toy corpus's phrase tables (src/toy/corpus-data/): every request frame (training and held-out) filled with
+//   every filler of every concept, for harmful concepts and for benign everyday topics, hard negatives included
+//   ("plan an attack in chess", "the history of the bomb shelter");
+// - the contrastive pair tables (./pairs.ts): every positive query they can make, as extra harmful queries.
+// Per (language, domain) the generator draws `perDomainPerLang` distinct queries, round-robin over the domain's
+// concepts (benign: `hardNegativeFraction` of them from hard negatives, the rest from everyday topics), and adds a
+// polite prefix or suffix from the toy table now and then.
+//
+// Safety policy (same as the toy corpus): queries name a concept, never a method, substance, quantity or step of
+// any harmful act. All randomness is mulberry32 (src/util/prng.ts), one stream per (seed, language, domain).
+
+import { promises as fsp } from "node:fs";
+import { ArgumentError, describeValue } from "../errors.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { mulberry32 } from "../util/prng.ts";
+import { conceptFillers, corpusTable, requestFrames } from "../toy/corpus.ts";
+import { SAFETY_DOMAINS, TOY_LANGUAGES, type SafetyDomain, type ToyLanguage } from "../toy/types.ts";
+import { deriveSeed, fieldReader, fillFrame, pairCandidates, parseJsonlRecords, shuffleInPlace, type RecordContext } from "./pairs.ts";
+
+export const DOMAIN_CORPUS_GENERATOR = "safesail-domain-corpus/1";
+
+export type DomainLabel = SafetyDomain | "benign";
+export const DOMAIN_LABELS: readonly DomainLabel[] = [...SAFETY_DOMAINS, "benign"];
+
+export interface DomainSample {
+  /** `{lang}-{domain}-{nnn}`, unique. */
+  id: string;
+  lang: ToyLanguage;
+  domain: DomainLabel;
+  /** Harmful concept id ("explosives"), everyday topic ("cooking"), or "hard negative: ..." for benign look-alikes. */
+  concept: string;
+  /** The user query. */
+  text: string;
+}
+
+export interface DomainCorpusOptions {
+  seed: number;
+  /** Samples per (language, domain label), the five labels alike (default 80). */
+  perDomainPerLang?: number;
+  /** Share of the benign samples drawn from hard negatives (default 0.25). */
+  hardNegativeFraction?: number;
+  /** Chance of a polite prefix, and independently of a suffix, on a sample (default 0.15). */
+  decorateRate?: number;
+  /** Languages (default all five toy languages). */
+  langs?: readonly ToyLanguage[];
+}
+
+interface Group {
+  concept: string;
+  texts: string[];
+}
+
+const LATIN: ReadonlySet<ToyLanguage> = new Set(["en", "it", "vi"]);
+
+/** Every query the tables make for each concept of a language, grouped by domain label and hard-negative-ness. */
+function conceptGroups(lang: ToyLanguage): { harmful: Record<SafetyDomain, Group[]>; everyday: Group[]; hard: Group[] } {
+  const frames = requestFrames(lang);
+  const byConcept = new Map<string, { domain: DomainLabel; hard: boolean; texts: Set<string> }>();
+  for (const e of conceptFillers(lang)) {
+    const entry = byConcept.get(e.concept) ?? { domain: e.domain, hard: e.hard, texts: new Set<string>() };
+    byConcept.set(e.concept, entry);
+    for (const kind of ["act", "write", "about"] as const) {
+      const fillers = [...e.fillers[kind].train, ...e.fillers[kind].held];
+      for (const frame of [...frames[kind].train, ...frames[kind].held]) for (const f of fillers) entry.texts.add(fillFrame(frame, f));
+    }
+    if (e.domain !== "benign") for (const c of pairCandidates(lang, e.concept)) entry.texts.add(c.positive);
+  }
+  const harmful = Object.fromEntries(SAFETY_DOMAINS.map((d) => [d, [] as Group[]])) as Record<SafetyDomain, Group[]>;
+  const everyday: Group[] = [];
+  const hard: Group[] = [];
+  for (const [concept, e] of byConcept) {
+    const g = { concept, texts: [...e.texts] };
+    if (e.domain !== "benign") harmful[e.domain].push(g);
+    else (e.hard ? hard : everyday).push(g);
+  }
+  return { harmful, everyday, hard };
+}
+
+/** Up to `n` distinct texts, round-robin over shuffled groups (each shuffled), skipping texts already in `seen`. */
+function drawRoundRobin(rng: () => number, groups: readonly Group[], n: number, seen: ReadonlySet<string>): { concept: string; text: string }[] {
+  const lists = shuffleInPlace(rng, groups.map((g) => ({ concept: g.concept, texts: shuffleInPlace(rng, g.texts.filter((t) => !seen.has(t))) })));
+  const out: { concept: string; text: string }[] = [];
+  const pos = lists.map(() => 0);
+  while (out.length < n && lists.some((l, i) => pos[i]! < l.texts.length)) {
+    for (let i = 0; i < lists.length && out.length < n; i++) {
+      const l = lists[i]!;
+      if (pos[i]! < l.texts.length) out.push({ concept: l.concept, text: l.texts[pos[i]!++]! });
+    }
+  }
+  return out;
+}
+
+function decorate(rng: () => number, lang: ToyLanguage, text: string, rate: number): string {
+  const t = corpusTable(lang);
+  let out = text;
+  if (rng() < rate) {
+    const prefix = t.prefixes[Math.floor(rng() * t.prefixes.length)]!;
+    if (t.joiner === "") out = prefix + out;
+    else out = `${prefix} ${LATIN.has(lang) && /[,:]$/.test(prefix) ? out.charAt(0).toLowerCase() + out.slice(1) : out}`;
+  }
+  if (rng() < rate) {
+    const suffix = t.suffixes[Math.floor(rng() * t.suffixes.length)]!;
+    out = t.joiner === "" ? out + suffix : `${out} ${suffix}`;
+  }
+  return out;
+}
+
+/** The domain-labelled corpus: `perDomainPerLang` queries per (language, domain label) where the tables allow. */
+export function generateDomainCorpus(opts: DomainCorpusOptions): DomainSample[] {
+  const { seed } = opts;
+  const per = opts.perDomainPerLang ?? 80;
+  const hardFraction = opts.hardNegativeFraction ?? 0.25;
+  const rate = opts.decorateRate ?? 0.15;
+  if (!Number.isFinite(seed)) throw new ArgumentError(`generateDomainCorpus: seed must be a number, got ${describeValue(seed)}`, { field: "seed" });
+  if (!Number.isInteger(per) || per < 0) throw new ArgumentError(`generateDomainCorpus: perDomainPerLang must be a non-negative integer, got ${describeValue(per)}`, { field: "perDomainPerLang" });
+  if (!(hardFraction >= 0 && hardFraction <= 1)) throw new ArgumentError(`generateDomainCorpus: hardNegativeFraction must be within [0, 1], got ${describeValue(hardFraction)}`, { field: "hardNegativeFraction" });
+  if (!(rate >= 0 && rate <= 1)) throw new ArgumentError(`generateDomainCorpus: decorateRate must be within [0, 1], got ${describeValue(rate)}`, { field: "decorateRate" });
+  const out: DomainSample[] = [];
+  for (const lang of opts.langs ?? TOY_LANGUAGES) {
+    if (!TOY_LANGUAGES.includes(lang)) throw new ArgumentError(`generateDomainCorpus: unknown language ${describeValue(lang)}`, { field: "langs" });
+    const groups = conceptGroups(lang);
+    const seen = new Set<string>();
+    for (const domain of DOMAIN_LABELS) {
+      const rng = mulberry32(deriveSeed(seed, "domain-corpus", lang, domain));
+      let drawn: { concept: string; text: string }[];
+      if (domain === "benign") {
+        const nHard = groups.hard.length > 0 ? Math.round(per * hardFraction) : 0;
+        const hard = drawRoundRobin(rng, groups.hard, nHard, seen);
+        drawn = [...hard, ...drawRoundRobin(rng, groups.everyday, per - hard.length, seen)];
+      } else {
+        drawn = drawRoundRobin(rng, groups.harmful[domain], per, seen);
+      }
+      let k = 0;
+      for (const d of drawn) {
+        let text = decorate(rng, lang, d.text, rate);
+        if (seen.has(text)) text = d.text;
+        if (seen.has(text)) continue;
+        seen.add(text);
+        out.push({ id: `${lang}-${domain}-${String(k++).padStart(3, "0")}`, lang, domain, concept: d.concept, text });
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// JSONL files.
+
+export function domainCorpusJsonl(samples: readonly DomainSample[]): string {
+  return samples.map((s) => JSON.stringify({ id: s.id, lang: s.lang, domain: s.domain, concept: s.concept, text: s.text }) + "\n").join("");
+}
+
+const SAMPLE_FIELDS = ["id", "lang", "domain", "concept", "text"] as const;
+
+/** Validates one parsed record as a DomainSample. */
+export function validateDomainSample(value: Record<string, unknown>, ctx: RecordContext): DomainSample {
+  const str = fieldReader(value, ctx, SAMPLE_FIELDS);
+  const id = str("id");
+  const lang = str("lang");
+  if (!TOY_LANGUAGES.includes(lang as ToyLanguage)) ctx.fail("lang", `unknown language ${describeValue(lang)} (expected one of ${TOY_LANGUAGES.join(", ")})`);
+  const domain = str("domain");
+  if (!DOMAIN_LABELS.includes(domain as DomainLabel)) ctx.fail("domain", `unknown domain ${describeValue(domain)} (expected one of ${DOMAIN_LABELS.join(", ")})`);
+  const concept = str("concept");
+  const text = str("text");
+  return { id, lang: lang as ToyLanguage, domain: domain as DomainLabel, concept, text };
+}
+
+/** Parses and validates domain-corpus JSONL text; duplicate ids are rejected too. */
+export function parseDomainCorpus(text: string, file: string): DomainSample[] {
+  const ids = new Set<string>();
+  return parseJsonlRecords(text, file, (value, ctx) => {
+    const s = validateDomainSample(value, ctx);
+    if (ids.has(s.id)) ctx.fail("id", `duplicate id ${describeValue(s.id)}`);
+    ids.add(s.id);
+    return s;
+  });
+}
+
+export async function readDomainCorpus(file: string): Promise<DomainSample[]> {
+  return parseDomainCorpus(await fsp.readFile(file, "utf8"), file);
+}
+
+/** Writes samples as JSONL, atomically. */
+export async function writeDomainCorpus(file: string, samples: readonly DomainSample[]): Promise<void> {
+  await writeFileAtomic(file, domainCorpusJsonl(samples));
+}
