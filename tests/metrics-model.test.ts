@@ -94,3 +94,43 @@ describe("contrastiveMetrics and the filter on a model", () => {
     }
   });
 });
+
+describe("sweepConfigurations", () => {
+  it("trains one SAE per site x layer x k, measures each, and correlates the metrics with the filter count", async () => {
+    const { sweepConfigurations } = await import("../src/metrics/sweep.ts");
+    const { spearman } = await import("../src/metrics/contrastive.ts");
+    const corpus = pairs.flatMap((p) => [p.positive, p.negative, `${p.positive} and ${p.negative}`]);
+    const samples = pairs.flatMap((p) => [{ domain: p.domain, text: p.positive }, { domain: "benign", text: p.negative }]);
+    const r = await sweepConfigurations(model, {
+      corpus,
+      pairs,
+      samples,
+      sites: ["mlp_out", "resid_post"],
+      layers: [0, 2],
+      ks: [2, 8],
+      expansion: 4,
+      trainTokens: 3000,
+      batchSize: 64,
+      lr: 3e-3,
+      thresholds: [0, 0.1],
+      minPrecision: 0.5,
+      minRecall: 0.1,
+      workDir: join(root, "sweep"),
+    });
+    expect(r.rows.map((x) => `${x.site}/${x.layer}/${x.k}`)).toEqual([
+      "mlp_out/0/2", "mlp_out/0/8", "mlp_out/2/2", "mlp_out/2/8",
+      "resid_post/0/2", "resid_post/0/8", "resid_post/2/2", "resid_post/2/8",
+    ]);
+    for (const row of r.rows) {
+      expect(row.l0).toBeLessThanOrEqual(row.k);
+      // A feature may carry several domain tags: the per-domain counts add up to at least the total.
+      expect(row.pornography + row.politics + row.violence + row.terror).toBeGreaterThanOrEqual(row.safetyFeatures);
+      expect(row.icdf).toBeGreaterThanOrEqual(0);
+    }
+    expect(r.baselines).toHaveLength(4);
+    const target = r.rows.map((x) => x.safetyFeatures);
+    const same = (a: number, b: number) => (Number.isNaN(a) ? Number.isNaN(b) : a === b);
+    expect(same(r.agreement.icdf, spearman(r.rows.map((x) => x.icdf), target))).toBe(true);
+    expect(same(r.agreement.l0t, spearman(r.rows.map((x) => x.l0t), target))).toBe(true);
+  }, 120_000);
+});

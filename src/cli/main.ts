@@ -3,6 +3,7 @@ import { SafesailError } from "../errors.ts";
 import { demoCommand } from "./demo.ts";
 import { harvestCommand } from "./harvest.ts";
 import { kernelCommand } from "./kernel.ts";
+import { filterCommand, metricsCommand } from "./metrics.ts";
 import { generateCommand, infoCommand, logitsCommand } from "./model.ts";
 import { notebooksCommand } from "./notebooks.ts";
 import { evalSaeCommand, trainSaeCommand } from "./sae.ts";
@@ -22,6 +23,10 @@ commands:
                                            train a TopK-ReLU SAE on stored activations (SAELens layout; resumable)
   eval-sae SAE_DIR --model MODEL --corpus FILE [--chat] [--max-docs N] [--json]
                                            MSE, FVU, L0, dead/dense latents, CE with the SAE spliced in, KL
+  metrics --sae DIR --model MODEL --pairs FILE [--thresholds 0,0.5,1,2] [--languages en,zh] [--raw] [--json]
+                                           L0,t, I_CDF and probe baselines per concept and domain (docs/metrics.md)
+  filter --sae DIR --model MODEL --corpus FILE [--min-precision 0.6] [--min-recall 0.2] [--json]
+                                           safety features kept by the precision-recall filter, with domain tags
   demo [MODEL]                             generation with a hook read-out on the embedded default model
   kernel run CONNECTION_FILE               the Jupyter kernel (started by Jupyter from the kernelspec)
   kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
@@ -42,6 +47,8 @@ const COMMANDS: Record<string, Command> = {
   harvest: harvestCommand,
   "train-sae": trainSaeCommand,
   "eval-sae": evalSaeCommand,
+  metrics: metricsCommand,
+  filter: filterCommand,
   demo: demoCommand,
   kernel: kernelCommand,
   notebooks: notebooksCommand,

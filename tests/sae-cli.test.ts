@@ -1,0 +1,81 @@
+// The SAE commands as users run them: harvest -> train-sae -> eval-sae on a real (random, tiny) model,
+// real files, real processes; resume by rerunning; the eval JSON contract of the issue; named errors.
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRandomModel } from "../src/model/random.ts";
+import { loadSae } from "../src/sae/saelens.ts";
+import { mulberry32 } from "../src/util/prng.ts";
+
+const BIN = resolve(import.meta.dirname, "../bin/safesail.js");
+const root = mkdtempSync(join(tmpdir(), "safesail-sae-cli-"));
+const modelDir = join(root, "model");
+const corpus = join(root, "corpus.txt");
+const acts = join(root, "acts");
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    execFile(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  await createRandomModel(modelDir, { architecture: "Qwen2ForCausalLM", hidden: 32, layers: 3, heads: 4, kvHeads: 2, intermediate: 64, vocab: 300, seed: 6 });
+  const words = ["safety", "the", "model", "refuses", "bread", "is", "baked", "at", "home", "weapons", "are", "dangerous", "hello"];
+  const rand = mulberry32(3);
+  const lines = Array.from({ length: 120 }, () => Array.from({ length: 4 + Math.floor(rand() * 12) }, () => words[Math.floor(rand() * words.length)]).join(" "));
+  writeFileSync(corpus, lines.join("\n") + "\n");
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe("harvest -> train-sae -> eval-sae", () => {
+  it("trains an SAE on stored activations, resumes by rerunning, and evaluates it with the issue's JSON keys", async () => {
+    let r = await run(["harvest", modelDir, "--corpus", corpus, "--layers", "1,2", "--site", "mlp_out", "--out", acts]);
+    expect(r.code, r.stderr).toBe(0);
+
+    const out = join(root, "sae-l1-k4");
+    r = await run(["train-sae", "--acts", acts, "--layer", "1", "--k", "4", "--expansion", "4", "--steps", "40", "--batch", "64", "--lr", "0.003", "--out", out, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ stop_reason: "done", steps: 40, total_steps: 40 });
+    expect(summary.l0).toBeLessThanOrEqual(4);
+    expect(summary.fvu).toBeLessThan(1);
+    const sae = await loadSae(out);
+    expect(sae.config).toMatchObject({ dIn: 32, dSae: 128, k: 4, hookName: "blocks.1.hook_mlp_out" });
+    const weights = readFileSync(join(out, "sae_weights.safetensors"));
+    // Rerunning the finished job resumes at step 40 and changes nothing.
+    r = await run(["train-sae", "--acts", acts, "--layer", "1", "--k", "4", "--expansion", "4", "--steps", "40", "--batch", "64", "--lr", "0.003", "--out", out, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(out, "sae_weights.safetensors")).equals(weights)).toBe(true);
+
+    r = await run(["eval-sae", out, "--model", modelDir, "--corpus", corpus, "--max-docs", "10", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    for (const key of ["mse", "fvu", "explained_variance", "l0", "dead_fraction", "dense_fraction", "ce_loss_clean", "ce_loss_sae", "ce_loss_zero_ablation", "ce_loss_recovered", "kl_sae"]) {
+      expect(typeof report[key], key).toBe("number");
+      expect(Number.isFinite(report[key]), key).toBe(true);
+    }
+    expect(report.documents).toBe(10);
+    expect(report.explained_variance).toBeCloseTo(1 - report.fvu, 10);
+    expect(report.l0).toBeLessThanOrEqual(4);
+  }, 120_000);
+
+  it("names missing or bad arguments and a missing store", async () => {
+    let r = await run(["train-sae", "--acts", acts, "--layer", "1", "--out", join(root, "x")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("--k is required");
+    r = await run(["train-sae", "--acts", acts, "--layer", "1", "--k", "zero", "--out", join(root, "x")]);
+    expect(r.stderr).toContain('--k must be an integer >= 1, got "zero"');
+    r = await run(["train-sae", "--acts", join(root, "nowhere"), "--layer", "1", "--k", "4", "--out", join(root, "x")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/nowhere/);
+    r = await run(["eval-sae", join(root, "nowhere"), "--model", modelDir, "--corpus", corpus]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cfg\.json: not found/);
+    expect(existsSync(join(root, "x"))).toBe(false);
+  }, 60_000);
+});
