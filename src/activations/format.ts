@@ -131,6 +131,18 @@ export function withTotals(m: StoreManifest): StoreManifest {
   return { ...m, tokens, special_tokens: special, documents, truncated_documents: truncated };
 }
 
+/**
+ * The manifest as written: indented JSON, but one line per chunk entry. It is rewritten after every chunk,
+ * so its size times the chunk count is what a harvest spends on it; compact entries keep that small (and
+ * the file easy to scan).
+ */
+export function formatManifest(m: StoreManifest): string {
+  const PLACEHOLDER = "\u0000chunks\u0000";
+  const head = JSON.stringify({ ...m, chunks: PLACEHOLDER }, null, 2);
+  const chunks = m.chunks.length === 0 ? "[]" : `[\n${m.chunks.map((c) => `    ${JSON.stringify(c)}`).join(",\n")}\n  ]`;
+  return `${head.replace(JSON.stringify(PLACEHOLDER), chunks)}\n`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading and checking a manifest
 

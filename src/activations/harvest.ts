@@ -30,7 +30,7 @@ import { ArgumentError, FormatError, describeValue } from "../errors.ts";
 import type { Model } from "../model/runtime.ts";
 import { buildHeader, encodeTensor, openSafetensors, type SafetensorsDtype, type TensorData } from "../model/safetensors.ts";
 import { silentProgress, type Progress } from "../progress.ts";
-import { withAtomicFile, writeJsonAtomic } from "../util/atomic.ts";
+import { withAtomicFile, writeFileAtomic } from "../util/atomic.ts";
 import { documentIds, openCorpus, type CorpusEntry, type CorpusFileFormat, type CorpusInput } from "./corpus.ts";
 import {
   MANIFEST_FILE,
@@ -40,6 +40,7 @@ import {
   STORE_VERSION,
   TOKEN_TENSORS,
   chunkFileName,
+  formatManifest,
   hookFor,
   readManifest,
   withTotals,
@@ -147,7 +148,7 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
   const resumed = await prepareOut(out, fresh, opts.overwrite ?? false);
   if (resumed?.complete) return new ActivationStore(out, resumed);
   let manifest = resumed ?? fresh;
-  if (!resumed) await writeJsonAtomic(path.join(out, MANIFEST_FILE), manifest);
+  if (!resumed) await writeFileAtomic(path.join(out, MANIFEST_FILE), formatManifest(manifest));
 
   // Where the stream stands: everything before `cursor` is stored; re-reading starts at `windowStart`.
   const last = manifest.chunks[manifest.chunks.length - 1];
@@ -162,13 +163,7 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
   report();
 
   const entries = corpus.entries(windowStart)[Symbol.asyncIterator]();
-  let pending: CorpusEntry | null = null;
   const nextEntry = async (): Promise<CorpusEntry | null> => {
-    if (pending) {
-      const e = pending;
-      pending = null;
-      return e;
-    }
     const r = await entries.next();
     return r.done ? null : r.value;
   };
@@ -221,10 +216,7 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
         if (keep < docs.length) cut = true;
         docs.length = keep;
         // Exactly at the limit at the end of a window: the limit counts as reached only if more follows.
-        if (!cut && !corpusDone) {
-          pending = await nextEntry();
-          cut = pending !== null;
-        }
+        if (!cut && !corpusDone) cut = (await nextEntry()) !== null;
         limitReached = cut;
         corpusDone = true; // nothing more is read either way
       }
@@ -528,7 +520,7 @@ class ChunkWriter {
   async finish(limitReached: boolean): Promise<void> {
     if (this.n > 0) await this.flush();
     this.manifest = { ...this.manifest, complete: true, limit_reached: limitReached };
-    if (this.manifest.tokens > 0) await writeJsonAtomic(path.join(this.out, MANIFEST_FILE), this.manifest);
+    if (this.manifest.tokens > 0) await writeFileAtomic(path.join(this.out, MANIFEST_FILE), formatManifest(this.manifest));
   }
 
   private async flush(): Promise<void> {
@@ -557,7 +549,7 @@ class ChunkWriter {
       window: this.window,
     };
     this.manifest = withTotals({ ...this.manifest, chunks: [...this.manifest.chunks, entry] });
-    await writeJsonAtomic(path.join(this.out, MANIFEST_FILE), this.manifest);
+    await writeFileAtomic(path.join(this.out, MANIFEST_FILE), formatManifest(this.manifest));
     this.n = 0;
     this.documents = 0;
     this.truncated = 0;
