@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 describe("pooledFeatures", () => {
-  it("max-pools the SAE code of every token of the chat-formatted query", async () => {
+  it("max-pools the SAE code of every token of the chat-formatted query (onnxruntime encoder vs the JS one)", async () => {
     const queries = ["how to get a bomb", "draw a cake"];
     const pooled = await pooledFeatures(model, sae, queries);
     expect(pooled).toMatchObject({ queries: 2, features: 128, basis: "sae", hookName: HOOK });
@@ -46,7 +46,9 @@ describe("pooledFeatures", () => {
       const code = encodeTopK(sae, cache[HOOK]!.data, ids.length);
       const want = new Float32Array(128);
       for (let i = 0; i < code.indices.length; i++) want[code.indices[i]!] = Math.max(want[code.indices[i]!]!, code.values[i]!);
-      expect(Array.from(pooled.values.subarray(q * 128, (q + 1) * 128))).toEqual(Array.from(want));
+      // Pooling encodes on onnxruntime (BLAS rounding), the check with the plain-JS encoder.
+      const got = pooled.values.subarray(q * 128, (q + 1) * 128);
+      for (let s = 0; s < 128; s++) expect(Math.abs(got[s]! - want[s]!), `latent ${s}`).toBeLessThan(1e-5);
     }
   });
 

@@ -159,6 +159,24 @@ describe("inference encode/decode", () => {
   });
 });
 
+describe("onnxruntime encoder", () => {
+  it("gives the plain-JS TopK code, in descending order", async () => {
+    const { encodeTopKOrt } = await import("../src/sae/encode-ort.ts");
+    const { sae, x, B, k } = fixture(16, 80, 5, 40, 11);
+    const js = encodeTopK(sae, x, B);
+    const ort = await encodeTopKOrt(sae, x, B);
+    for (let t = 0; t < B; t++) {
+      const a = new Map(Array.from(js.indices.subarray(t * k, (t + 1) * k), (s, j) => [s, js.values[t * k + j]!]));
+      for (let j = 0; j < k; j++) {
+        expect(a.has(ort.indices[t * k + j]!), `token ${t}`).toBe(true);
+        expect(ort.values[t * k + j]).toBeCloseTo(a.get(ort.indices[t * k + j]!)!, 5);
+        if (j > 0) expect(ort.values[t * k + j]!).toBeLessThanOrEqual(ort.values[t * k + j - 1]!);
+      }
+    }
+    expect((await encodeTopKOrt(sae, x, 0)).indices).toHaveLength(0);
+  });
+});
+
 describe("trainSae", () => {
   const d = 32;
   const { data, directions } = syntheticActivations({ d, features: 64, active: 3, rows: 12000, seed: 5 });

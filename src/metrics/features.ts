@@ -4,7 +4,8 @@
 import { ArgumentError } from "../errors.ts";
 import type { Model } from "../model/runtime.ts";
 import { silentProgress, type Progress } from "../progress.ts";
-import { encodeTopK, type Sae } from "../sae/sae.ts";
+import { encodeTopKOrt } from "../sae/encode-ort.ts";
+import type { Sae } from "../sae/sae.ts";
 
 export type Pooling = "max" | "mean";
 
@@ -52,26 +53,53 @@ export async function queryActivations(model: Model, queries: readonly string[],
   return { hookName, dModel: model.config.hiddenSize, perQuery };
 }
 
-/** Pools stored query activations in the SAE's latent basis (`sae`) or the raw basis (`sae` null). */
-export function poolActivations(acts: QueryActivations, sae: Sae | null, pool: Pooling = "max"): PooledFeatures {
+/** Tokens encoded per onnxruntime call when pooling (bounds the [tokens, dSae] pre-activation buffer). */
+const ENCODE_BLOCK_TOKENS = 4096;
+
+/**
+ * Pools stored query activations in the SAE's latent basis (`sae`, encoded on onnxruntime in blocks of
+ * tokens) or the raw basis (`sae` null).
+ */
+export async function poolActivations(acts: QueryActivations, sae: Sae | null, pool: Pooling = "max"): Promise<PooledFeatures> {
   const D = acts.dModel;
   if (sae && sae.config.dIn !== D) throw new ArgumentError(`pooledFeatures: the SAE reads ${sae.config.dIn} values per token but ${acts.hookName} has ${D}`, { field: "sae" });
   const m = sae ? sae.config.dSae : D;
-  const values = new Float32Array(acts.perQuery.length * m);
-  acts.perQuery.forEach((x, q) => {
-    const T = x.length / D;
-    const row = values.subarray(q * m, (q + 1) * m);
-    if (sae) {
-      const code = encodeTopK(sae, x, T);
-      for (let i = 0; i < code.indices.length; i++) {
-        const s = code.indices[i]!;
-        if (pool === "max") {
-          if (code.values[i]! > row[s]!) row[s] = code.values[i]!;
-        } else {
-          row[s]! += code.values[i]! / T;
-        }
+  const Q = acts.perQuery.length;
+  const values = new Float32Array(Q * m);
+  if (sae) {
+    const k = sae.config.k;
+    for (let q0 = 0; q0 < Q; ) {
+      // A block of whole queries, about ENCODE_BLOCK_TOKENS tokens.
+      let q1 = q0;
+      let tokens = 0;
+      while (q1 < Q && (q1 === q0 || tokens + acts.perQuery[q1]!.length / D <= ENCODE_BLOCK_TOKENS)) tokens += acts.perQuery[q1++]!.length / D;
+      const x = new Float32Array(tokens * D);
+      let at = 0;
+      for (let q = q0; q < q1; q++) {
+        x.set(acts.perQuery[q]!, at);
+        at += acts.perQuery[q]!.length;
       }
-    } else {
+      const code = await encodeTopKOrt(sae, x, tokens);
+      let t = 0;
+      for (let q = q0; q < q1; q++) {
+        const T = acts.perQuery[q]!.length / D;
+        const row = values.subarray(q * m, (q + 1) * m);
+        for (let i = t * k; i < (t + T) * k; i++) {
+          const s = code.indices[i]!;
+          if (pool === "max") {
+            if (code.values[i]! > row[s]!) row[s] = code.values[i]!;
+          } else {
+            row[s]! += code.values[i]! / T;
+          }
+        }
+        t += T;
+      }
+      q0 = q1;
+    }
+  } else {
+    acts.perQuery.forEach((x, q) => {
+      const T = x.length / D;
+      const row = values.subarray(q * m, (q + 1) * m);
       for (let d = 0; d < D; d++) row[d] = pool === "max" ? -Infinity : 0;
       for (let t = 0; t < T; t++) {
         for (let d = 0; d < D; d++) {
@@ -80,9 +108,9 @@ export function poolActivations(acts: QueryActivations, sae: Sae | null, pool: P
           else row[d]! += v / T;
         }
       }
-    }
-  });
-  return { values, queries: acts.perQuery.length, features: m, hookName: acts.hookName, basis: sae ? "sae" : "raw" };
+    });
+  }
+  return { values, queries: Q, features: m, hookName: acts.hookName, basis: sae ? "sae" : "raw" };
 }
 
 /**

@@ -111,7 +111,7 @@ export async function sweepConfigurations(model: Model, opts: SweepOptions): Pro
       const hook = hookFor(layer, site);
       const pairActs = await queryActivations(model, queries, hook, { progress, label: `pairs ${hook}` });
       const sampleActs = await queryActivations(model, sampleTexts, hook, { progress, label: `filter samples ${hook}` });
-      const raw = contrastiveReport(poolActivations(pairActs, null), pairs, { thresholds, minFrequency: opts.minFrequency, seed: opts.seed });
+      const raw = contrastiveReport(await poolActivations(pairActs, null), pairs, { thresholds, minFrequency: opts.minFrequency, seed: opts.seed });
       baselines.push({ site, layer, kSparseF1: Math.max(...raw.overall.kSparseF1), oneDF1: raw.overall.oneDF1, l0t: raw.overall.l0t[ti]!.value, icdf: raw.overall.icdf[ti]!.value });
       for (const k of opts.ks) {
         const saeDir = path.join(opts.workDir, `sae-${site}-L${layer}-k${k}`);
@@ -127,8 +127,8 @@ export async function sweepConfigurations(model: Model, opts: SweepOptions): Pro
           out: saeDir,
           progress,
         });
-        const report = contrastiveReport(poolActivations(pairActs, run.sae), pairs, { thresholds, minFrequency: opts.minFrequency, seed: opts.seed });
-        const filtered = filterFromPooled(poolActivations(sampleActs, run.sae), opts.samples, { minPrecision: opts.minPrecision, minRecall: opts.minRecall });
+        const report = contrastiveReport(await poolActivations(pairActs, run.sae), pairs, { thresholds, minFrequency: opts.minFrequency, seed: opts.seed });
+        const filtered = filterFromPooled(await poolActivations(sampleActs, run.sae), opts.samples, { minPrecision: opts.minPrecision, minRecall: opts.minRecall });
         const last = run.history.slice(-10);
         rows.push({
           site,
