@@ -15,6 +15,7 @@ import type { DisplayOptions, JsonObject, KernelApi, MimeBundle } from "./types.
 export * from "./widgets/index.ts";
 export type { Comm, CommManager, CommMessage, DisplayApi, DisplayOptions, JsonObject, KernelApi, MimeBundle, SendOptions } from "./types.ts";
 export { MIMEBUNDLE };
+export { plot, plotBundle, PLOTLY_MIME, type PlotFigure, type PlotOptions } from "./plot.ts";
 
 /** @internal The global slot the kernel fills in at start. */
 export const KERNEL_API_KEY = Symbol.for("safesail.kernel.api");

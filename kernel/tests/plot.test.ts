@@ -1,0 +1,198 @@
+// plot() (kernel/src/plot.ts): the mime bundle (plotly JSON, an offline HTML fallback, a text summary), escaping of
+// untrusted figure text, plotly.js inlined once per kernel session; then through a real kernel with
+// `safesail notebooks run`.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Script, createContext, runInContext } from "node:vm";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { PLOTLY_MIME, plot, plotBundle, plotlyLibrary, resetPlotSession, scriptSafeJson } from "../src/plot.ts";
+import { setKernel } from "../src/widgets/kernel.ts";
+import { FakeKernel } from "./widgets-fake.ts";
+import { exec, ROOT } from "./widgets-helpers.ts";
+
+const HOSTILE = "</script><img src=x onerror=alert(1)>";
+// A string that occurs once in plotly.min.js (its banner comment).
+const LIBRARY_MARK = `plotly.js v${plotlyLibrary().version}`;
+
+const count = (text: string, needle: string | RegExp) => (typeof needle === "string" ? text.split(needle).length - 1 : (text.match(needle) ?? []).length);
+
+/** The <script> bodies of an HTML fragment, split the way an HTML parser splits them (at `</script`). */
+function scripts(html: string): string[] {
+  return [...html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script/gi)].map((m) => m[1]!);
+}
+
+/** Runs the drawing script with a fake page; returns what Plotly.newPlot received. */
+function drawWithFakePage(html: string): { el: unknown; data: unknown; layout: unknown; config: Record<string, unknown> } {
+  const divId = /<div id="([^"]+)"/.exec(html)![1]!;
+  const el = { id: divId, textContent: "" };
+  const calls: Array<{ el: unknown; data: unknown; layout: unknown; config: Record<string, unknown> }> = [];
+  const window: Record<string, unknown> = {
+    Plotly: {
+      newPlot: (e: unknown, data: unknown, layout: unknown, config: Record<string, unknown>) => {
+        calls.push({ el: e, data, layout, config });
+        return Promise.resolve();
+      },
+    },
+  };
+  const ctx = createContext({ window, document: { getElementById: (id: string) => (id === divId ? el : null) }, setTimeout, Object });
+  const body = scripts(html).at(-1)!;
+  runInContext(body, ctx);
+  expect(calls).toHaveLength(1);
+  expect(calls[0]!.el).toBe(el);
+  // Values made in the vm's realm: compare through JSON.
+  return JSON.parse(JSON.stringify(calls[0]!));
+}
+
+afterEach(() => {
+  setKernel(undefined);
+  resetPlotSession();
+});
+
+describe("plotBundle", () => {
+  const figure = {
+    data: [
+      { type: "scatter", mode: "lines", name: "k=32", x: [1, 2, 3], y: [0.5, 0.25, 0.125] },
+      { type: "bar", name: HOSTILE, x: ["a & b", "<b>", "\u2028line\u2029"], y: [1, 2, 3], hovertext: ["<!-- x", "<script>", "&amp;"] },
+    ],
+    layout: { title: { text: `FVU ${HOSTILE}` }, height: 300, yaxis: { type: "log" } },
+    config: { staticPlot: false },
+  };
+
+  it("carries plotly JSON, an HTML fallback with the library once, and a text summary", () => {
+    const b = plotBundle(figure, { includeLibrary: true, divId: "p1" });
+    expect(Object.keys(b).sort()).toEqual([PLOTLY_MIME, "text/html", "text/plain"].sort());
+    expect(b[PLOTLY_MIME]).toEqual(figure);
+    const html = b["text/html"] as string;
+    expect(count(html, LIBRARY_MARK)).toBe(1);
+    expect(count(html, "window.Plotly = Plotly")).toBe(1);
+    expect(html).toContain('if (typeof window.Plotly === "undefined") {');
+    expect(html).toContain('<div id="p1" class="safesail-plot" style="width:100%;height:300px"></div>');
+    expect(scripts(html)).toHaveLength(2);
+    // Both scripts are valid JavaScript (the \x3C rewriting of the library kept it parseable).
+    for (const s of scripts(html)) expect(() => new Script(s)).not.toThrow();
+    expect(b["text/plain"]).toBe(`<Plotly figure "FVU ${HOSTILE}": 2 traces (scatter, bar)>`);
+
+    const later = plotBundle(figure, { includeLibrary: false, divId: "p2" });
+    expect(count(later["text/html"] as string, LIBRARY_MARK)).toBe(0);
+    expect(scripts(later["text/html"] as string)).toHaveLength(1);
+    expect(later[PLOTLY_MIME]).toEqual(figure);
+  });
+
+  it("the figure JSON round-trips through the page script to Plotly.newPlot", () => {
+    for (const includeLibrary of [false, true]) {
+      const html = plotBundle(figure, { includeLibrary }) ["text/html"] as string;
+      const call = drawWithFakePage(html);
+      expect(call.data).toEqual(figure.data);
+      expect(call.layout).toEqual(figure.layout);
+      expect(call.config).toEqual({ responsive: true, displaylogo: false, staticPlot: false });
+    }
+  });
+
+  it("hostile text appears only escaped: no markup, no way out of the <script>", () => {
+    // The plot's own HTML (no library): the figure's strings only as JSON escapes.
+    const own = plotBundle(figure, { includeLibrary: false })["text/html"] as string;
+    expect(own).not.toContain(HOSTILE);
+    for (const raw of ["<img", "<!--", "<b>", "&amp;", "a & b"]) expect(own).not.toContain(raw);
+    expect(own).not.toMatch(/[\u2028\u2029]/);
+    expect(new Set([...own.matchAll(/<\/?([a-z]+)/gi)].map((m) => m[1]!.toLowerCase()))).toEqual(new Set(["div", "script"]));
+    expect(own).toContain("\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e");
+    expect(own).toContain("a \\u0026 b");
+    expect(own).toContain("\\u2028line\\u2029");
+    // With the library: outside the script bodies only this module's tags; inside them nothing that ends a
+    // script or enters the HTML parser's escaped states.
+    const full = plotBundle(figure, { includeLibrary: true })["text/html"] as string;
+    expect(count(full, /<script\b/gi)).toBe(2);
+    expect(count(full, /<\/script/gi)).toBe(2);
+    const outside = full.replace(/(<script\b[^>]*>)[\s\S]*?(<\/script>)/gi, "$1$2");
+    expect(new Set([...outside.matchAll(/<\/?([a-z]+)/gi)].map((m) => m[1]!.toLowerCase()))).toEqual(new Set(["div", "script"]));
+    for (const body of scripts(full)) expect(body).not.toMatch(/<!--|<\/?script/i);
+    expect(full).not.toContain(HOSTILE);
+    // The JSON text, escapes and all, parses back to the same value.
+    const s = scriptSafeJson({ a: HOSTILE, b: "\u2028<!--&" });
+    expect(s).not.toMatch(/[<>&\u2028\u2029]/);
+    expect(JSON.parse(s)).toEqual({ a: HOSTILE, b: "\u2028<!--&" });
+  });
+
+  it("the library script defines nothing when the page has Plotly already", () => {
+    const html = plotBundle(figure, { includeLibrary: true })["text/html"] as string;
+    const sentinel = { newPlot: () => Promise.resolve() };
+    const ctx = createContext({ window: { Plotly: sentinel } });
+    runInContext(scripts(html)[0]!, ctx);
+    expect((ctx.window as { Plotly: unknown }).Plotly).toBe(sentinel);
+    expect(plotlyLibrary().script).not.toMatch(/<(!--|\/?script)/i);
+  });
+
+  it("typed arrays, bigints and non-finite numbers become plain JSON; bad figures are refused", () => {
+    const b = plotBundle({ data: [{ y: new Float32Array([1, 0.5]), x: new BigInt64Array([1n, 2n]), z: [NaN, Infinity, 3n] }] }, { includeLibrary: false });
+    expect(b[PLOTLY_MIME]).toEqual({ data: [{ y: [1, 0.5], x: [1, 2], z: [null, null, 3] }], layout: {} });
+    expect(b["text/plain"]).toBe("<Plotly figure: 1 trace (scatter)>");
+    expect(() => plotBundle({} as never, { includeLibrary: false })).toThrow(/figure must be an object/);
+    const loop: Record<string, unknown> = {};
+    loop.self = loop;
+    expect(() => plotBundle({ data: [loop] }, { includeLibrary: false })).toThrow(/cannot be written as JSON/);
+    expect(() => plotBundle({ data: [] }, { includeLibrary: false, divId: 'x" onload="y' })).toThrow(/divId/);
+    expect((plotBundle({ data: [], layout: { height: "1;background:url(x)" } }, { includeLibrary: false })["text/html"] as string)).toContain("height:420px");
+  });
+});
+
+describe("plot", () => {
+  it("inlines plotly.js in the first plot of a session only; inline: true forces it; fresh div ids", () => {
+    const k = new FakeKernel();
+    setKernel(k);
+    plot({ data: [{ y: [1, 2] }] });
+    plot({ data: [{ y: [3] }] }, { displayId: "fvu" });
+    plot({ data: [{ y: [4] }] }, { inline: true });
+    expect(k.displays.map((d) => d.kind)).toEqual(["display", "display", "display"]);
+    expect(k.displays.map((d) => d.displayId)).toEqual([undefined, "fvu", undefined]);
+    const html = k.displays.map((d) => d.bundle!["text/html"] as string);
+    expect(html.map((h) => count(h, LIBRARY_MARK))).toEqual([1, 0, 1]);
+    const ids = html.map((h) => /<div id="([^"]+)"/.exec(h)![1]);
+    expect(new Set(ids).size).toBe(3);
+    expect(k.displays[1]!.bundle![PLOTLY_MIME]).toEqual({ data: [{ y: [3] }], layout: {} });
+  });
+
+  it("outside a kernel it says so", () => {
+    expect(() => plot({ data: [] })).toThrow(/not running in the safesail kernel/);
+  });
+});
+
+describe("plot in a real kernel", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "safesail-plot-"));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it("two plots from cells: the first carries the library, both carry their JSON, hostile names stay escaped", async () => {
+    const BIN = join(ROOT, "bin/safesail.js");
+    const prefix = join(tmp, "prefix");
+    const install = await exec(process.execPath, [BIN, "kernel", "install", "--prefix", prefix]);
+    expect(install.code, install.stderr).toBe(0);
+    const cells = [
+      `import { plot } from "safesail/kernel";\nplot({ data: [{ y: [1, 2, 3], name: ${JSON.stringify(HOSTILE)} }], layout: { title: { text: "first" } } });`,
+      `plot({ data: [{ x: [1, 2], y: new Float32Array([0.5, 0.25]), type: "bar" }] }, { displayId: "second" });`,
+    ];
+    const nbPath = join(tmp, "plots.ipynb");
+    writeFileSync(nbPath, JSON.stringify({
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: "safesail", display_name: "TypeScript (safesail)", language: "typescript" } },
+      cells: cells.map((source, i) => ({ id: `c${i}`, cell_type: "code", source, metadata: {}, outputs: [], execution_count: null })),
+    }));
+    const out = join(tmp, "out");
+    const r = await exec(process.execPath, [BIN, "notebooks", "run", nbPath, "--out", out, "--timeout", "120"], { ...process.env, JUPYTER_PATH: join(prefix, "share", "jupyter") });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const nb = JSON.parse(readFileSync(join(out, "plots.ipynb"), "utf8")) as { cells: Array<{ outputs: Array<{ output_type: string; data: Record<string, unknown> }> }> };
+    const shown = nb.cells.map((c) => c.outputs.filter((o) => o.output_type === "display_data"));
+    expect(shown.map((s) => s.length)).toEqual([1, 1]);
+    const text = (v: unknown) => (Array.isArray(v) ? v.join("") : String(v));
+    const [first, second] = shown.map((s) => s[0]!.data);
+    expect(first![PLOTLY_MIME]).toEqual({ data: [{ y: [1, 2, 3], name: HOSTILE }], layout: { title: { text: "first" } } });
+    expect(second![PLOTLY_MIME]).toEqual({ data: [{ x: [1, 2], y: [0.5, 0.25], type: "bar" }], layout: {} });
+    const html1 = text(first!["text/html"]);
+    const html2 = text(second!["text/html"]);
+    expect(count(html1, LIBRARY_MARK)).toBe(1);
+    expect(count(html2, LIBRARY_MARK)).toBe(0);
+    expect(html1).not.toContain("<img");
+    expect(drawWithFakePage(html1).data).toEqual([{ y: [1, 2, 3], name: HOSTILE }]);
+    expect(text(second!["text/plain"])).toBe("<Plotly figure: 1 trace (bar)>");
+  });
+});
