@@ -21,6 +21,7 @@ import { TOY_HELDOUT_FILE, TOY_MODEL_DIR, TOY_TRAINING, encodeCorpus, toyModelCo
 import { writeToyCard, readHeldOut } from "../toy/card.ts";
 import { TOY_CORPUS_SEED, generateCorpus, readCorpus, writeCorpus } from "../toy/corpus.ts";
 import { behaviourMarkdown, evaluateBehaviour } from "../toy/eval.ts";
+import { readCheckpointState } from "../toy/train-checkpoint.ts";
 import { trainToyModel } from "../toy/train.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
@@ -107,6 +108,8 @@ async function trainCommand(args: string[]): Promise<number> {
       signal: controller.signal,
       save: { dir: out, dtype: "F32" },
     });
+    // Training time of all runs together (a resumed run's own time is only its part).
+    const total = await readCheckpointState(work);
     const last = result.lossHistory.slice(-20);
     const finalLoss = last.reduce((a, r) => a + r.loss * r.tokens, 0) / Math.max(1, last.reduce((a, r) => a + r.tokens, 0));
     const log = {
@@ -126,6 +129,8 @@ async function trainCommand(args: string[]): Promise<number> {
       tokensSeen: result.tokensSeen,
       tokensPerSecond: Math.round(result.tokensPerSecond),
       trainMinutesThisRun: Math.round(result.trainMs / 600) / 100,
+      trainMinutesTotal: total ? Math.round(total.trainMs / 600) / 100 : Math.round(result.trainMs / 600) / 100,
+      resumedFrom: result.resumedFrom,
       backend: result.backend,
       workers: result.workers,
       truncatedSequences: result.truncatedSequences,

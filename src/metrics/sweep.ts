@@ -65,6 +65,11 @@ export interface SweepRow {
   /** At the report threshold, means over all concepts. */
   l0t: number;
   icdf: number;
+  /** The same over the whole threshold grid. */
+  l0tCurve: { t: number; value: number }[];
+  icdfCurve: { t: number; value: number }[];
+  /** I_CDF per domain at the report threshold. */
+  icdfByDomain: Record<string, number>;
   /** Best test F1 of k-sparse probing over k = 1..16, and the 1-d probe's (means over concepts). */
   kSparseF1: number;
   oneDF1: number;
@@ -140,6 +145,9 @@ export async function sweepConfigurations(model: Model, opts: SweepOptions): Pro
           deadFraction: run.deadFraction,
           l0t: report.overall.l0t[ti]!.value,
           icdf: report.overall.icdf[ti]!.value,
+          l0tCurve: report.overall.l0t,
+          icdfCurve: report.overall.icdf,
+          icdfByDomain: Object.fromEntries(Object.entries(report.domains).map(([d, a]) => [d, a.icdf[ti]!.value])),
           kSparseF1: Math.max(...report.overall.kSparseF1),
           oneDF1: report.overall.oneDF1,
           safetyFeatures: filtered.kept.length,

@@ -72,6 +72,9 @@ export interface TrainingLog {
   tokensSeen: number;
   tokensPerSecond: number;
   trainMinutesThisRun: number;
+  /** All runs together (absent in logs written before it existed). */
+  trainMinutesTotal?: number;
+  resumedFrom?: number;
   backend: string;
   workers: number;
   finalLoss: number;
@@ -198,9 +201,9 @@ export function toyCardMarkdown(args: {
       `batches of ${log.batchSize} rows × ${log.seqLen} tokens, conversations packed with block-diagonal attention; the loss counts only`,
       `the assistant answers and their \`<|im_end|>\` (${log.answerTokens.toLocaleString("en-US")} of ${log.corpusTokens.toLocaleString("en-US")} tokens).`,
       "",
-      `| steps | tokens seen | throughput | final loss (last 20 steps) | stop |`,
-      "|---|---|---|---|---|",
-      `| ${log.step} / ${log.totalSteps} | ${log.tokensSeen.toLocaleString("en-US")} | ${log.tokensPerSecond} tokens/s | ${log.finalLoss} nats/token | ${log.stopReason} |`,
+      `| steps | tokens seen | throughput | training time | final loss (last 20 steps) | stop |`,
+      "|---|---|---|---|---|---|",
+      `| ${log.step} / ${log.totalSteps} | ${log.tokensSeen.toLocaleString("en-US")} | ${log.tokensPerSecond} tokens/s | ${(log.trainMinutesTotal ?? log.trainMinutesThisRun).toFixed(1)} min${log.resumedFrom ? ` (resumed at step ${log.resumedFrom})` : ""} | ${log.finalLoss} nats/token | ${log.stopReason} |`,
       "",
       `Loss curve (step: loss): ${log.lossCurve.filter((_, i) => i % Math.max(1, Math.ceil(log.lossCurve.length / 16)) === 0 || i === log.lossCurve.length - 1).map((r) => `${r.step}: ${r.loss.toFixed(2)}`).join(", ")}.`,
       "",

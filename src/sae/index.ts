@@ -1,0 +1,8 @@
+// Stage 1a's SAE side in one import for notebooks: the TopK SAE, its training, evaluation and formats.
+export * from "./sae.ts";
+export { trainSae, type TrainSaeOptions, type TrainSaeResult, type SaeStepRecord, type ActivationSource } from "./train.ts";
+export { evalSae, type SaeEvalReport } from "./eval.ts";
+export { loadSae, saveSae } from "./saelens.ts";
+export { encodeTopKOrt } from "./encode-ort.ts";
+export { readSafeSailCheckpoint, readSafeSailIndices } from "./safe-sail-checkpoint.ts";
+export { readTorchFile, readTorchTensorDict, toFloat32 } from "./torch-pt.ts";
