@@ -13,6 +13,7 @@ import { dirname, extname, join, resolve } from "node:path";
 import vm from "node:vm";
 import { patchTslabSys, type CompilerHostPatch } from "./compiler-host.ts";
 import { log } from "./log.ts";
+import { expandShorthandProperties } from "./shorthand.ts";
 import { packagePathMap, PackageModules, REPO_ROOT } from "./modules.ts";
 
 type TslabTs = typeof import("@tslab/typescript-for-tslab");
@@ -263,7 +264,7 @@ export class Executor {
       const diags = quietly(() => this.conv().addModule(meta.module!, src, meta));
       return diags.length ? diagnosticsResult(diags) : { status: "ok", hasValue: false };
     }
-    const converted = quietly(() => this.conv().convert(this.prevDecl, src));
+    const converted = quietly(() => this.conv().convert(this.prevDecl, expandShorthandProperties(src)));
     for (const out of converted.sideOutputs ?? []) {
       this.sideModules.delete(out.path);
       this.sideOutputs.set(out.path, out.data);

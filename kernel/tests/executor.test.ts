@@ -53,6 +53,15 @@ describe("cursor positions", () => {
 });
 
 describe("executing cells", () => {
+  it("resolves shorthand properties that name variables of earlier cells", async () => {
+    const { expandShorthandProperties } = await import("../src/shorthand.ts");
+    expect(expandShorthandProperties("f({ a, b: 2, c })")).toBe("f({ a: a, b: 2, c: c })");
+    expect(expandShorthandProperties("({ a = 1 } = o)")).toBe("({ a = 1 } = o)");
+    expect(await ex.execute("const shortA = 5; const shortB = 'x';")).toEqual({ status: "ok", hasValue: false });
+    expect(await ex.execute("const o = { shortA, shortB, n: 1 }; o")).toEqual({ status: "ok", hasValue: true, value: { shortA: 5, shortB: "x", n: 1 } });
+    expect(await ex.execute("const { shortA: renamed } = { shortA }; renamed")).toMatchObject({ value: 5 });
+  });
+
   it("returns the last expression and keeps state between cells", async () => {
     expect(await ex.execute("let counter = 40; counter + 1")).toEqual({ status: "ok", hasValue: true, value: 41 });
     expect(await ex.execute("counter += 2; counter")).toMatchObject({ value: 42 });
