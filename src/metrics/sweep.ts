@@ -49,6 +49,11 @@ export interface SweepOptions {
   minRecall?: number;
   /** Folder for the harvests and the trained SAEs (one subfolder each). */
   workDir: string;
+  /**
+   * Rebuild the harvests and retrain the SAEs in workDir (default false: an interrupted sweep resumes,
+   * and a harvest made with another model or corpus is refused by name).
+   */
+  overwrite?: boolean;
   seed?: number;
   progress?: Progress;
 }
@@ -110,6 +115,7 @@ export async function sweepConfigurations(model: Model, opts: SweepOptions): Pro
       out: path.join(opts.workDir, `acts-${site}`),
       chat: opts.chat ?? true,
       maxTokens: opts.maxTokens,
+      overwrite: opts.overwrite,
       progress,
     });
     for (const layer of opts.layers) {
@@ -130,6 +136,7 @@ export async function sweepConfigurations(model: Model, opts: SweepOptions): Pro
           hookName: hook,
           modelName: model.dir,
           out: saeDir,
+          resume: !opts.overwrite,
           progress,
         });
         const report = contrastiveReport(await poolActivations(pairActs, run.sae), pairs, { thresholds, minFrequency: opts.minFrequency, seed: opts.seed });
