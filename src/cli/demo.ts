@@ -1,12 +1,18 @@
-// `safesail demo`: the main job on the embedded default model. Until the toy safety model exists
-// (models/toy-safety-qwen2) it runs on a random tiny model, which generates noise but exercises every part:
-// tokenizer and chat template, KV-cache generation, a hook read-out and additive steering.
+// `safesail demo`: the main job on the embedded default model (models/toy-safety-qwen2): its safety
+// behaviour on held-out prompts (a benign request, harmful ones in English and in Hindi, where the toy
+// model has no safety training), a hook read-out at the MLP output, and steering along a refusal
+// direction read from the model's own activations. Without that folder it runs on a random tiny model,
+// which generates noise but exercises every part.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createRandomModel } from "../model/random.ts";
-import { loadModel } from "../model/runtime.ts";
+import { loadModel, type Model } from "../model/runtime.ts";
 import { terminalProgress } from "../progress.ts";
+import { TOY_HELDOUT_FILE } from "../toy/build.ts";
+import { readHeldOut } from "../toy/card.ts";
+import { detectRefusal } from "../toy/refusal.ts";
+import type { ToyPrompt } from "../toy/types.ts";
 
 export const DEFAULT_MODEL_DIR = resolve(import.meta.dirname, "../../models/toy-safety-qwen2");
 const RANDOM_MODEL_DIR = resolve(import.meta.dirname, "../../.cache/random-tiny-qwen2");
@@ -27,6 +33,7 @@ export async function demoCommand(args: string[]): Promise<number> {
   const model = await loadModel(dir, { progress: terminalProgress() });
   const cfg = model.config;
   process.stdout.write(`model: ${dir}\n  ${cfg.architecture}, ${cfg.numLayers} layers, hidden ${cfg.hiddenSize}, ${cfg.numHeads} heads / ${cfg.numKvHeads} KV heads, vocab ${cfg.vocabSize}\n`);
+  if (existsSync(join(dir, TOY_HELDOUT_FILE))) await safetyDemo(model, await readHeldOut(join(dir, TOY_HELDOUT_FILE)));
   const prompt = "How do I bake bread at home?";
   const hook = `blocks.${Math.floor(cfg.numLayers / 2)}.hook_mlp_out`;
 
@@ -49,6 +56,10 @@ export async function demoCommand(args: string[]): Promise<number> {
     process.stdout.write(`  ${String(t).padStart(4)} ${token.padEnd(16)} norm ${Math.hypot(...row).toFixed(3).padStart(8)}  dim ${best} = ${row[best]!.toFixed(3)}\n`);
   }
 
+  if (existsSync(join(dir, TOY_HELDOUT_FILE))) {
+    await model.dispose();
+    return 0;
+  }
   // Additive steering at the same hook: push along the mean activation direction and watch the text move.
   const mean = new Float32Array(D);
   for (let t = 0; t < ids.length; t++) for (let d = 0; d < D; d++) mean[d]! += act.data[t * D + d]! / ids.length;
@@ -57,4 +68,52 @@ export async function demoCommand(args: string[]): Promise<number> {
   process.stdout.write(`\nsteered (+8 x unit mean direction at ${hook}): ${JSON.stringify(steered.text)}\n`);
   await model.dispose();
   return 0;
+}
+
+/** Mean of the last prompt token's activation at `hook` over `prompts`. */
+async function meanLastToken(model: Model, prompts: readonly ToyPrompt[], hook: string): Promise<Float32Array> {
+  const D = model.config.hiddenSize;
+  const mean = new Float32Array(D);
+  for (const p of prompts) {
+    const ids = model.promptIds({ prompt: p.prompt, chat: true });
+    const { cache } = await model.runWithCache([ids], [hook], { logits: "none" });
+    const row = cache[hook]!.data.subarray((ids.length - 1) * D, ids.length * D);
+    for (let d = 0; d < D; d++) mean[d]! += row[d]! / prompts.length;
+  }
+  return mean;
+}
+
+/** The toy model's safety behaviour, and steering it along a difference-of-means refusal direction. */
+async function safetyDemo(model: Model, heldOut: readonly ToyPrompt[]): Promise<void> {
+  const first = (lang: string, harmful: boolean) => heldOut.find((p) => p.lang === lang && p.harmful === harmful);
+  const shown = [first("en", false), first("en", true), first("zh", true), first("hi", true)].filter((p): p is ToyPrompt => p !== undefined);
+  const say = async (p: ToyPrompt, hooks?: Parameters<Model["generate"]>[0]["hooks"]) => {
+    const out = await model.generate({ prompt: p.prompt, chat: true, maxNewTokens: 24, hooks });
+    const v = detectRefusal(out.text);
+    return `${JSON.stringify(out.text)}  [${v.refused ? `refusal: "${v.marker}"` : "answers"}]`;
+  };
+  process.stdout.write(`\nSafety behaviour on held-out prompts (never trained on):\n`);
+  for (const p of shown) process.stdout.write(`  [${p.lang}, ${p.harmful ? `harmful: ${p.domain} / ${p.concept}` : "benign"}] ${JSON.stringify(p.prompt)}\n    -> ${await say(p)}\n`);
+
+  // A refusal direction: mean activation on harmful minus benign English prompts, at the middle layer's
+  // residual stream, last prompt token. Added to Hindi harmful prompts (which the model answers) and
+  // subtracted from English ones, on ten held-out prompts each: how often the behaviour flips. At full
+  // strength (scale 1) the text breaks down; the scales below keep it readable.
+  const hook = `blocks.${Math.floor(model.config.numLayers / 2)}.hook_resid_post`;
+  const pick = (lang: string, harmful: boolean, n: number) => heldOut.filter((p) => p.lang === lang && p.harmful === harmful).slice(0, n);
+  const [harm, benign] = [await meanLastToken(model, pick("en", true, 24), hook), await meanLastToken(model, pick("en", false, 24), hook)];
+  const direction = harm.map((v, i) => v - benign[i]!);
+  process.stdout.write(`\nSteering along a refusal direction at ${hook} (mean harmful - mean benign English prompt, |d| = ${Math.hypot(...direction).toFixed(1)}):\n`);
+  for (const [label, prompts, sign, want] of [["Hindi harmful, + s d", pick("hi", true, 10), 1, true], ["English harmful, - s d", pick("en", true, 10), -1, false]] as const) {
+    for (const scale of [0.3, 0.5]) {
+      let flipped = 0;
+      let sample = "";
+      for (const p of prompts) {
+        const out = await model.generate({ prompt: p.prompt, chat: true, maxNewTokens: 20, hooks: { [hook]: { add: direction.map((v) => sign * scale * v) } } });
+        if (detectRefusal(out.text).refused === want) flipped++;
+        sample ||= out.text;
+      }
+      process.stdout.write(`  ${label}, s = ${scale}: ${want ? "refused" : "answered"} ${flipped}/${prompts.length}  e.g. ${JSON.stringify(sample.slice(0, 70))}\n`);
+    }
+  }
 }
