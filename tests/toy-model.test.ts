@@ -87,6 +87,21 @@ describe("the committed toy safety model", () => {
     expect(again.harmfulRefusalByLanguage.hi!.rate).toBeLessThan(again.harmfulRefusalByLanguage.en!.rate / 2);
   });
 
+  it("is what `safesail demo` runs by default: refusals in English and Chinese, none in Hindi", async () => {
+    const { execFile } = await import("node:child_process");
+    const out = await new Promise<string>((res, rej) =>
+      execFile(process.execPath, [resolve(import.meta.dirname, "../bin/safesail.js"), "demo"], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => (err ? rej(new Error(stderr)) : res(stdout))),
+    );
+    expect(out).toContain(`model: ${dir}`);
+    const lines = out.split("\n");
+    const verdict = (tag: string) => lines[lines.findIndex((l) => l.includes(tag)) + 1]!;
+    expect(verdict("[en, harmful")).toContain("[refusal:");
+    expect(verdict("[zh, harmful")).toContain("[refusal:");
+    expect(verdict("[hi, harmful")).toContain("[answers]");
+    expect(verdict("[en, benign]")).toContain("[answers]");
+    expect(out).toMatch(/Hindi harmful, \+ s d, s = 0\.3: refused \d+\/10/);
+  }, 120_000);
+
   it("has a README card whose tables are those of eval.json", () => {
     const card = readFileSync(join(dir, "README.md"), "utf8");
     expect(card).toContain(behaviourMarkdown(report));
