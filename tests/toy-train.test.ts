@@ -11,6 +11,7 @@ import { ConfigError } from "../src/errors.ts";
 import { parseModelConfig } from "../src/model/config.ts";
 import { loadModel } from "../src/model/runtime.ts";
 import { forwardTensors, prepareTfjsInputs, type TfjsParams } from "../src/model/tfjs-forward.ts";
+import { tinyConfig } from "./helpers/mem-weights.ts";
 import type { ModelConfig } from "../src/model/types.ts";
 import { mulberry32 } from "../src/util/prng.ts";
 import { readCheckpointState } from "../src/toy/train-checkpoint.ts";
@@ -20,29 +21,9 @@ import { initParams, paramLayout, slotView } from "../src/toy/train-params.ts";
 import { lossAndGrads } from "../src/toy/train-step.ts";
 import { saveHfModel, trainToyModel, type TrainedParams, type TrainToyOptions } from "../src/toy/train.ts";
 
+/** The training tests' tiny model: tinyConfig's shapes with a 40-id vocabulary, tied embeddings, short context. */
 function cfgOf(overrides: Partial<ModelConfig> = {}): ModelConfig {
-  return {
-    architecture: "Qwen2ForCausalLM",
-    modelType: "qwen2",
-    vocabSize: 40,
-    hiddenSize: 32,
-    intermediateSize: 48,
-    numLayers: 2,
-    numHeads: 4,
-    numKvHeads: 2,
-    headDim: 8,
-    rmsNormEps: 1e-6,
-    ropeTheta: 10000,
-    ropeScaling: null,
-    maxPositionEmbeddings: 256,
-    tieWordEmbeddings: true,
-    attentionBias: true,
-    oProjBias: false,
-    mlpBias: false,
-    bosTokenId: 1,
-    eosTokenIds: [2],
-    ...overrides,
-  };
+  return tinyConfig({ vocabSize: 40, maxPositionEmbeddings: 256, tieWordEmbeddings: true, bosTokenId: 1, eosTokenIds: [2], ...overrides });
 }
 
 const LLAMA = cfgOf({ architecture: "LlamaForCausalLM", modelType: "llama", attentionBias: true, oProjBias: true, mlpBias: true, tieWordEmbeddings: false, numKvHeads: 4 });
