@@ -1,11 +1,11 @@
 // The activation store and `safesail harvest`: stored rows are exactly the runtime's hook values per
 // document, chunking and resuming never change a byte, the shuffling reader yields every row once per
 // epoch, and damage to a chunk is reported by file name.
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { documentIds, openCorpus, type CorpusDoc } from "../src/activations/corpus.ts";
 import { harvest, type HarvestOptions } from "../src/activations/harvest.ts";
@@ -15,8 +15,8 @@ import { createRandomModel } from "../src/model/random.ts";
 import { loadModel, type Model } from "../src/model/runtime.ts";
 import { openSafetensors, bf16ToF32, f32ToBf16 } from "../src/model/safetensors.ts";
 import { mulberry32 } from "../src/util/prng.ts";
+import { BIN, runCli } from "./helpers/cli.ts";
 
-const BIN = resolve(import.meta.dirname, "../bin/safesail.js");
 const root = mkdtempSync(join(tmpdir(), "safesail-acts-"));
 const D = 32;
 let modelDir: string;
@@ -36,13 +36,7 @@ function makeDocs(n: number, seed: number, maxWords = 12): string[] {
   });
 }
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = runCli;
 
 /** Every file of a folder, name -> sha256 of its bytes (deep-comparing megabytes of Buffers is slow). */
 function folderBytes(dir: string): Record<string, string> {

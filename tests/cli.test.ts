@@ -1,6 +1,5 @@
 // The `safesail` command as users and other issues rely on it: real processes, real files, a real loopback
 // HTTP server standing in for the hub.
-import { execFile } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync, statSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,19 +8,13 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRandomModel } from "../src/model/random.ts";
 import { loadModel } from "../src/model/runtime.ts";
+import { runCli } from "./helpers/cli.ts";
 
-const BIN = resolve(import.meta.dirname, "../bin/safesail.js");
 const root = mkdtempSync(join(tmpdir(), "safesail-cli-"));
 let modelDir: string;
 let files: string[];
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = runCli;
 
 beforeAll(async () => {
   modelDir = join(root, "tiny");

@@ -1,6 +1,5 @@
 // `safesail metrics` and `safesail filter` as users run them, on the committed data files (a slice) and a
 // random tiny model; their JSON equals the library's report; bad arguments are named.
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,8 +12,8 @@ import { createRandomModel } from "../src/model/random.ts";
 import { loadModel } from "../src/model/runtime.ts";
 import { createSae } from "../src/sae/sae.ts";
 import { loadSae, saveSae } from "../src/sae/saelens.ts";
+import { runCli } from "./helpers/cli.ts";
 
-const BIN = resolve(import.meta.dirname, "../bin/safesail.js");
 const DATA = resolve(import.meta.dirname, "../data");
 const root = mkdtempSync(join(tmpdir(), "safesail-metrics-cli-"));
 const modelDir = join(root, "model");
@@ -22,13 +21,7 @@ const saeDir = join(root, "sae");
 const pairsFile = join(root, "pairs.jsonl");
 const corpusFile = join(root, "domain.jsonl");
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = runCli;
 
 /** Every n-th line of a committed JSONL file (all domains and languages represented). */
 function slice(file: string, every: number): string {

@@ -1,27 +1,20 @@
 // The SAE commands as users run them: harvest -> train-sae -> eval-sae on a real (random, tiny) model,
 // real files, real processes; resume by rerunning; the eval JSON contract of the issue; named errors.
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRandomModel } from "../src/model/random.ts";
 import { loadSae } from "../src/sae/saelens.ts";
 import { mulberry32 } from "../src/util/prng.ts";
+import { runCli } from "./helpers/cli.ts";
 
-const BIN = resolve(import.meta.dirname, "../bin/safesail.js");
 const root = mkdtempSync(join(tmpdir(), "safesail-sae-cli-"));
 const modelDir = join(root, "model");
 const corpus = join(root, "corpus.txt");
 const acts = join(root, "acts");
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = runCli;
 
 beforeAll(async () => {
   await createRandomModel(modelDir, { architecture: "Qwen2ForCausalLM", hidden: 32, layers: 3, heads: 4, kvHeads: 2, intermediate: 64, vocab: 300, seed: 6 });

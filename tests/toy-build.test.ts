@@ -1,29 +1,22 @@
 // The toy model pipeline around the trainer: chat-formatted training data with answer-only loss masks
 // (checked against transformers.js' chat template and tokenizer), and `safesail toy` end to end on a
 // small corpus: corpus files -> training -> interruption-free resume -> eval -> model card.
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadTokenizer } from "../src/model/tokenizer.ts";
 import { decodeBpe, encodeBpe, writeTokenizer, type BpeModel } from "../src/toy/bpe.ts";
 import { encodeConversation, encodeCorpus, toyModelConfig, trainToyTokenizer } from "../src/toy/build.ts";
 import { TOY_CORPUS_SEED, generateCorpus, type CorpusResult } from "../src/toy/corpus.ts";
 import { countParams } from "../src/toy/train.ts";
+import { runCli } from "./helpers/cli.ts";
 
-const BIN = resolve(import.meta.dirname, "../bin/safesail.js");
 const root = mkdtempSync(join(tmpdir(), "safesail-toy-build-"));
 let corpus: CorpusResult;
 let bpe: BpeModel;
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    execFile(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = runCli;
 
 beforeAll(() => {
   corpus = generateCorpus({ seed: TOY_CORPUS_SEED });

@@ -176,7 +176,8 @@ async function cardCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-const USAGE = readFileSync(import.meta.filename, "utf8").split("\n").slice(2, 11).map((l) => l.slice(3)).join("\n");
+/** The usage text is this file's header comment (read only when it is shown, not at every CLI start). */
+const usage = () => readFileSync(import.meta.filename, "utf8").split("\n").slice(2, 11).map((l) => l.slice(3)).join("\n");
 
 export async function toyCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -190,7 +191,7 @@ export async function toyCommand(args: string[]): Promise<number> {
     case "card":
       return cardCommand(rest);
     default:
-      process.stderr.write(`usage:\n${USAGE}\n`);
+      process.stderr.write(`usage:\n${usage()}\n`);
       return 2;
   }
 }
