@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Tensor } from "@tensorflow/tfjs";
 import { getTf, requestedBackend, TF_BACKENDS, TF_BACKEND_ENV } from "../src/engine/tfjs.ts";
 import { computeInvFreq, referenceForward } from "../src/model/reference.ts";
-import { forwardTensors, hookNames, prepareTfjsInputs, TfjsForward, tfjsParamSpecs } from "../src/model/tfjs-forward.ts";
-import { HOOK_KINDS, type F32Tensor, type ForwardResult, type ModelConfig, type RopeScaling } from "../src/model/types.ts";
+import { forwardTensors, prepareTfjsInputs, TfjsForward, tfjsParamSpecs } from "../src/model/tfjs-forward.ts";
+import type { F32Tensor, ForwardResult, ModelConfig, RopeScaling } from "../src/model/types.ts";
+import { allHookNames, HOOK_KINDS, hookName, type HookKind } from "../src/model/hooks.ts";
 import { gaussian, MemWeights, mulberry32, randomIds, randomWeights, tinyConfig } from "./helpers/mem-weights.ts";
 
 // ---------------------------------------------------------------- comparison helpers
@@ -286,14 +287,14 @@ describe("referenceForward properties", () => {
 
   it("hooks satisfy the residual stream identities", () => {
     const r = referenceForward(cfg, weights, ids);
-    expect(Object.keys(r.hooks).sort()).toEqual(hookNames(cfg.numLayers).sort());
+    expect(Object.keys(r.hooks).sort()).toEqual(allHookNames(cfg.numLayers).sort());
     const embed = weights.get("model.embed_tokens.weight");
     const pre0 = r.hooks["blocks.0.hook_resid_pre"]!;
     ids.flat().forEach((id, n) => {
       for (let d = 0; d < cfg.hiddenSize; d++) expect(pre0.data[n * cfg.hiddenSize + d]).toBe(embed.data[id * cfg.hiddenSize + d]);
     });
     for (let i = 0; i < cfg.numLayers; i++) {
-      const hk = (kind: string): F32Tensor => r.hooks[`blocks.${i}.${kind}`]!;
+      const hk = (kind: HookKind): F32Tensor => r.hooks[hookName(i, kind)]!;
       for (const kind of HOOK_KINDS) expect(hk(kind).shape).toEqual([B, T, cfg.hiddenSize]);
       const sum = (a: F32Tensor, b: F32Tensor): F32Tensor => ({ shape: a.shape, data: a.data.map((v, j) => v + b.data[j]!) });
       expectClose(`layer ${i} resid_mid`, hk("hook_resid_mid"), sum(hk("hook_resid_pre"), hk("hook_attn_out")), 1e-6, 1e-6, 1e-6);

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRandomModel, type RandomModelOptions } from "../src/model/random.ts";
 import { referenceForward } from "../src/model/reference.ts";
 import { loadModel, positionsFromMask, type Model } from "../src/model/runtime.ts";
-import { HOOK_KINDS, type F32Tensor } from "../src/model/types.ts";
+import type { F32Tensor } from "../src/model/types.ts";
+import { HOOK_KINDS } from "../src/model/hooks.ts";
 
 const root = mkdtempSync(join(tmpdir(), "safesail-runtime-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -25,14 +25,12 @@ import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import * as path from "node:path";
 import { FormatError, describeValue } from "../errors.ts";
+import { hookName, isSite, SITES, type Site } from "../model/hooks.ts";
 
 export const STORE_FORMAT = "safesail-activations";
 export const STORE_VERSION = 1;
 export const MANIFEST_FILE = "manifest.json";
 
-/** Hook sites a store can hold, named as the runtime's hook points without the `hook_` prefix. */
-export const SITES = ["resid_pre", "attn_out", "resid_mid", "mlp_out", "resid_post"] as const;
-export type Site = (typeof SITES)[number];
 
 /** Storage dtypes of the activation tensors (token tensors are always I32 / U8). */
 export const STORE_DTYPES = ["F32", "F16", "BF16"] as const;
@@ -40,9 +38,8 @@ export type StoreDtype = (typeof STORE_DTYPES)[number];
 
 export const TOKEN_TENSORS = { tokenIds: "token_ids", docIds: "doc_ids", positions: "positions", special: "special" } as const;
 
-export function hookFor(layer: number, site: Site): string {
-  return `blocks.${layer}.hook_${site}`;
-}
+/** @deprecated since 0.2: use `hookName(layer, site)` from `safesail/model`. Kept one release. */
+export const hookFor = (layer: number, site: Site): string => hookName(layer, site);
 
 export function chunkFileName(index: number): string {
   return `chunk-${String(index).padStart(5, "0")}.safetensors`;
@@ -178,14 +175,14 @@ export function checkManifest(json: unknown, file: string): StoreManifest {
   if (m.format !== STORE_FORMAT) fail("format", `must be "${STORE_FORMAT}", got ${describeValue(m.format)}`);
   if (m.version !== STORE_VERSION) fail("version", `${describeValue(m.version)} is not supported (this reader knows version ${STORE_VERSION})`);
   if (typeof m.complete !== "boolean") fail("complete", `must be a boolean, got ${describeValue(m.complete)}`);
-  if (!SITES.includes(m.site as Site)) fail("site", `must be one of ${SITES.join(", ")}, got ${describeValue(m.site)}`);
+  if (!isSite(m.site)) fail("site", `must be one of ${SITES.join(", ")}, got ${describeValue(m.site)}`);
   if (!STORE_DTYPES.includes(m.dtype as StoreDtype)) fail("dtype", `must be one of ${STORE_DTYPES.join(", ")}, got ${describeValue(m.dtype)}`);
   if (!isInt(m.d_model, 1)) fail("d_model", `must be a positive integer, got ${describeValue(m.d_model)}`);
   if (!Array.isArray(m.layers) || m.layers.length === 0 || !m.layers.every((l) => isInt(l))) {
     fail("layers", `must be a non-empty array of layer indices, got ${describeValue(m.layers)}`);
   }
   const layers = m.layers as number[];
-  const hooks = layers.map((l) => hookFor(l, m.site as Site));
+  const hooks = layers.map((l) => hookName(l, m.site as Site));
   if (!Array.isArray(m.hooks) || m.hooks.length !== hooks.length || m.hooks.some((h, i) => h !== hooks[i])) {
     fail("hooks", `must be ${JSON.stringify(hooks)} (from site and layers), got ${describeValue(m.hooks)}`);
   }

@@ -28,25 +28,23 @@ import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { ArgumentError, FormatError, describeValue } from "../errors.ts";
 import type { Model } from "../model/runtime.ts";
+import { hookName, SITES, type Site } from "../model/hooks.ts";
 import { buildHeader, encodeTensor, openSafetensors, type SafetensorsDtype, type TensorData } from "../model/safetensors.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { withAtomicFile, writeFileAtomic } from "../util/atomic.ts";
 import { documentIds, openCorpus, type CorpusEntry, type CorpusFileFormat, type CorpusInput } from "./corpus.ts";
 import {
   MANIFEST_FILE,
-  SITES,
   STORE_DTYPES,
   STORE_FORMAT,
   STORE_VERSION,
   TOKEN_TENSORS,
   chunkFileName,
   formatManifest,
-  hookFor,
   readManifest,
   withTotals,
   type ChunkEntry,
   type HarvestOptionsRecord,
-  type Site,
   type StoreDtype,
   type StoreManifest,
   type StreamCursor,
@@ -99,7 +97,7 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
   const site = opts.site ?? HARVEST_DEFAULTS.site;
   if (!SITES.includes(site)) throw new ArgumentError(`site: unknown site ${describeValue(site)}; expected one of ${SITES.join(", ")}`, { field: "site" });
   const layers = checkLayers(opts.layers, cfg.numLayers);
-  const hooks = layers.map((l) => hookFor(l, site));
+  const hooks = layers.map((l) => hookName(l, site));
   if (typeof opts.out !== "string" || opts.out === "") throw new ArgumentError(`out: a folder path is required`, { field: "out" });
   const out = path.resolve(opts.out);
   const dtype = opts.dtype ?? HARVEST_DEFAULTS.dtype;

@@ -3,4 +3,5 @@
 export { harvest, modelFingerprint, HARVEST_DEFAULTS, type HarvestOptions } from "./harvest.ts";
 export { openActivationStore, ActivationStore, LayerReader, type ActivationReader, type BatchOptions, type ReaderOptions, type StoreChunk } from "./store.ts";
 export { openCorpus, documentIds, type Corpus, type CorpusDoc, type CorpusInput, type CorpusEntry, type CorpusFileFormat } from "./corpus.ts";
-export { SITES, STORE_DTYPES, STORE_FORMAT, STORE_VERSION, hookFor, type Site, type StoreDtype, type StoreManifest, type ChunkEntry } from "./format.ts";
+export { SITES, type Site } from "../model/hooks.ts";
+export { STORE_DTYPES, STORE_FORMAT, STORE_VERSION, hookFor, type StoreDtype, type StoreManifest, type ChunkEntry } from "./format.ts";

@@ -18,7 +18,8 @@ import * as path from "node:path";
 import { ArgumentError, FormatError, describeValue } from "../errors.ts";
 import { bytesToF32, openSafetensors, readTensorBytes } from "../model/safetensors.ts";
 import { mulberry32 } from "../util/prng.ts";
-import { TOKEN_TENSORS, hookFor, readManifest, sha256File, type ChunkEntry, type Site, type StoreDtype, type StoreManifest } from "./format.ts";
+import { TOKEN_TENSORS, readManifest, sha256File, type ChunkEntry, type StoreDtype, type StoreManifest } from "./format.ts";
+import { hookName, type Site } from "../model/hooks.ts";
 
 /** What the SAE trainer (and anything else that consumes rows) needs from a source of activations. */
 export interface ActivationReader {
@@ -194,7 +195,7 @@ export class ActivationStore {
   /** `[tokens, dModel]` of one layer in one chunk, as float32. */
   loadLayer(index: number, layer: number, verify: boolean): Float32Array {
     const n = this.entry(index).tokens;
-    const bytes = this.tensorBytes(index, hookFor(layer, this.site), this.dtype, [n, this.dModel], verify);
+    const bytes = this.tensorBytes(index, hookName(layer, this.site), this.dtype, [n, this.dModel], verify);
     return bytesToF32(bytes, this.dtype);
   }
 
@@ -247,7 +248,7 @@ export class LayerReader implements ActivationReader {
     private readonly opts: ReaderOptions,
   ) {
     this.dModel = store.dModel;
-    this.hook = hookFor(layer, store.site);
+    this.hook = hookName(layer, store.site);
     this.tokens = opts.dropSpecial ? store.tokens - store.manifest.special_tokens : store.tokens;
   }
 

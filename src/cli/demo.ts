@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { hookName } from "../model/hooks.ts";
 import { createRandomModel } from "../model/random.ts";
 import { loadModel, type Model } from "../model/runtime.ts";
 import { terminalProgress } from "../progress.ts";
@@ -35,7 +36,7 @@ export async function demoCommand(args: string[]): Promise<number> {
   process.stdout.write(`model: ${dir}\n  ${cfg.architecture}, ${cfg.numLayers} layers, hidden ${cfg.hiddenSize}, ${cfg.numHeads} heads / ${cfg.numKvHeads} KV heads, vocab ${cfg.vocabSize}\n`);
   if (existsSync(join(dir, TOY_HELDOUT_FILE))) await safetyDemo(model, await readHeldOut(join(dir, TOY_HELDOUT_FILE)));
   const prompt = "How do I bake bread at home?";
-  const hook = `blocks.${Math.floor(cfg.numLayers / 2)}.hook_mlp_out`;
+  const hook = hookName(Math.floor(cfg.numLayers / 2), "mlp_out");
 
   const t0 = performance.now();
   const out = await model.generate({ prompt, chat: true, maxNewTokens: 24 });
@@ -99,7 +100,7 @@ async function safetyDemo(model: Model, heldOut: readonly ToyPrompt[]): Promise<
   // residual stream, last prompt token. Added to Hindi harmful prompts (which the model answers) and
   // subtracted from English ones, on ten held-out prompts each: how often the behaviour flips. At full
   // strength (scale 1) the text breaks down; the scales below keep it readable.
-  const hook = `blocks.${Math.floor(model.config.numLayers / 2)}.hook_resid_post`;
+  const hook = hookName(Math.floor(model.config.numLayers / 2), "resid_post");
   const pick = (lang: string, harmful: boolean, n: number) => heldOut.filter((p) => p.lang === lang && p.harmful === harmful).slice(0, n);
   const [harm, benign] = [await meanLastToken(model, pick("en", true, 24), hook), await meanLastToken(model, pick("en", false, 24), hook)];
   const direction = harm.map((v, i) => v - benign[i]!);

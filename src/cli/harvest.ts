@@ -8,7 +8,8 @@
 // stops after the current batch; a second Ctrl-C exits at once (still safe: every write is atomic).
 import { parseArgs } from "node:util";
 import { harvest } from "../activations/harvest.ts";
-import { SITES, STORE_DTYPES, type Site, type StoreDtype } from "../activations/format.ts";
+import { STORE_DTYPES, type StoreDtype } from "../activations/format.ts";
+import { SITES, type Site } from "../model/hooks.ts";
 import { ArgumentError } from "../errors.ts";
 import { loadModel } from "../model/runtime.ts";
 import { terminalProgress } from "../progress.ts";

@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { ArgumentError } from "../errors.ts";
 import { terminalProgress } from "../progress.ts";
+import { hookName } from "../model/hooks.ts";
 import { loadModel, type Model } from "../model/runtime.ts";
 
 function requireModel(positionals: string[], command: string): string {
@@ -52,7 +53,7 @@ export function modelSummary(model: Model) {
     tokenizer: model.tokenizer !== null,
     chat_template: model.tokenizer?.hasChatTemplate ?? false,
     hook_points: model.hookNames().length,
-    hook_example: `blocks.${cfg.numLayers - 1}.hook_mlp_out`,
+    hook_example: hookName(cfg.numLayers - 1, "mlp_out"),
   };
 }
 

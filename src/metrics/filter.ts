@@ -5,6 +5,7 @@
 //   recall_j(D)    = #{s in D : a_j(s) > t} / #{s in D}
 // with a_j(s) the feature's activation pooled over sample s (docs/metrics.md).
 import { ArgumentError } from "../errors.ts";
+import { tryParseHookName } from "../model/hooks.ts";
 import type { Model } from "../model/runtime.ts";
 import type { Progress } from "../progress.ts";
 import type { Sae } from "../sae/sae.ts";
@@ -108,8 +109,8 @@ export async function filterSafetyFeatures(model: Model, sae: Sae, samples: read
 
 /** The filter on pooled features of `samples` (in order). */
 export function filterFromPooled(pooled: PooledFeatures, samples: readonly LabelledSample[], opts: Omit<FilterOptions, "hookName" | "chat" | "pool" | "progress"> = {}): FilterResult {
-  const layerMatch = /^blocks\.(\d+)\./.exec(pooled.hookName);
-  const r = precisionRecallFilter(pooled.values, samples.map((s) => s.domain), pooled.features, { ...opts, layer: layerMatch ? Number(layerMatch[1]) : null });
+  const layer = tryParseHookName(pooled.hookName)?.layer ?? null;
+  const r = precisionRecallFilter(pooled.values, samples.map((s) => s.domain), pooled.features, { ...opts, layer });
   return {
     hookName: pooled.hookName,
     samples: samples.length,

@@ -12,7 +12,7 @@
 import * as path from "node:path";
 import { harvest } from "../activations/harvest.ts";
 import type { CorpusInput } from "../activations/corpus.ts";
-import { hookFor, type Site } from "../activations/format.ts";
+import { hookName, type Site } from "../model/hooks.ts";
 import type { Model } from "../model/runtime.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { trainSae } from "../sae/train.ts";
@@ -119,7 +119,7 @@ export async function sweepConfigurations(model: Model, opts: SweepOptions): Pro
       progress,
     });
     for (const layer of opts.layers) {
-      const hook = hookFor(layer, site);
+      const hook = hookName(layer, site);
       const pairActs = await queryActivations(model, queries, hook, { progress, label: `pairs ${hook}` });
       const sampleActs = await queryActivations(model, sampleTexts, hook, { progress, label: `filter samples ${hook}` });
       const raw = contrastiveReport(await poolActivations(pairActs, null), pairs, { thresholds, minFrequency: opts.minFrequency, seed: opts.seed });

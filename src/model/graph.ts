@@ -9,36 +9,12 @@
 // an overridable initializer per hook: onnxruntime-node silently drops feeds for overridable initializers.)
 import { DataType, GraphBuilder, type ExternalBlob } from "../engine/onnx-builder.ts";
 import { computeInvFreq } from "./rope.ts";
-import { HOOK_KINDS, type HookKind, type ModelConfig } from "./types.ts";
+import { hookName, pointAt, pointIndex, SITES, type HookPoint, type Site } from "./hooks.ts";
+import type { ModelConfig } from "./types.ts";
 
-/** Where a hook point sits in the walk: block `layer`, point `kind`. */
-export interface HookPoint {
-  layer: number;
-  kind: HookKind;
-}
-
-export const hookName = (p: HookPoint): string => `blocks.${p.layer}.${p.kind}`;
-
-/** Parses `blocks.{i}.{kind}`; returns null for anything else. */
-export function parseHookName(name: string, numLayers: number): HookPoint | null {
-  const m = /^blocks\.(\d+)\.(hook_[a-z_]+)$/.exec(name);
-  if (!m) return null;
-  const layer = Number(m[1]);
-  const kind = m[2] as HookKind;
-  if (!(HOOK_KINDS as readonly string[]).includes(kind) || layer >= numLayers) return null;
-  return { layer, kind };
-}
-
-/** Total order of hook points: 5 per block. */
-export const pointIndex = (p: HookPoint): number => p.layer * HOOK_KINDS.length + HOOK_KINDS.indexOf(p.kind);
-export const pointAt = (index: number): HookPoint => ({
-  layer: Math.floor(index / HOOK_KINDS.length),
-  kind: HOOK_KINDS[index % HOOK_KINDS.length]!,
-});
-
-/** Kinds whose state is a residual plus a pending branch output (the branch is the hook value). */
-const BRANCH_KINDS: ReadonlySet<HookKind> = new Set(["hook_attn_out", "hook_mlp_out"]);
-export const isBranchPoint = (p: HookPoint): boolean => BRANCH_KINDS.has(p.kind);
+/** Sites whose state is a residual plus a pending branch output (the branch is the hook value). */
+const BRANCH_SITES: ReadonlySet<Site> = new Set(["attn_out", "mlp_out"]);
+export const isBranchPoint = (p: HookPoint): boolean => BRANCH_SITES.has(p.site);
 
 export interface SegmentSpec {
   /** null: start from `input_ids`; otherwise start right after this hook point (its value is an input). */
@@ -105,7 +81,7 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
   const I64 = DataType.INT64;
 
   const firstPoint = spec.start ? pointIndex(spec.start) + 1 : 0;
-  const lastPoint = spec.end ? pointIndex(spec.end) : L * HOOK_KINDS.length - 1;
+  const lastPoint = spec.end ? pointIndex(spec.end) : L * SITES.length - 1;
   if (lastPoint < firstPoint - 1) throw new Error(`segment end ${spec.end && hookName(spec.end)} is before its start`);
 
   const positionIds = g.input(SegmentIO.positionIds, I64, ["batch", "seq"]);
@@ -252,21 +228,21 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
 
   for (let idx = firstPoint; idx <= lastPoint; idx++) {
     const point = pointAt(idx);
-    switch (point.kind) {
-      case "hook_resid_pre":
+    switch (point.site) {
+      case "resid_pre":
         resid = hookAt(resid, point);
         break;
-      case "hook_attn_out":
+      case "attn_out":
         branch = hookAt(attention(resid, point.layer), point);
         break;
-      case "hook_resid_mid":
+      case "resid_mid":
         resid = hookAt(g.op("Add", [resid, branch!]), point);
         branch = null;
         break;
-      case "hook_mlp_out":
+      case "mlp_out":
         branch = hookAt(mlp(resid, point.layer), point);
         break;
-      case "hook_resid_post":
+      case "resid_post":
         resid = hookAt(g.op("Add", [resid, branch!]), point);
         branch = null;
         break;

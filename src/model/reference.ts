@@ -24,6 +24,7 @@
 // poison real positions.
 import { ArgumentError, ConfigError, NotFoundError } from "../errors.ts";
 import type { F32Tensor, ForwardResult, ModelConfig, WeightSource } from "./types.ts";
+import { hookName } from "./hooks.ts";
 
 /** Optional inputs of a forward pass besides the token ids. */
 export interface ForwardOptions {
@@ -243,11 +244,10 @@ export function referenceForward(cfg: ModelConfig, weights: WeightSource, ids: n
 
   for (let layer = 0; layer < cfg.numLayers; layer++) {
     const p = `model.layers.${layer}`;
-    const hook = `blocks.${layer}`;
     const bias = (name: string, enabled: boolean, size: number): Float32Array | null =>
       enabled ? readWeight(weights, `${p}.${name}.bias`, [size]) : null;
 
-    hooks[`${hook}.hook_resid_pre`] = toF32(x, hookShape);
+    hooks[hookName(layer, "resid_pre")] = toF32(x, hookShape);
 
     // --- self attention ---
     const h = rmsNorm(x, N, D, readWeight(weights, `${p}.input_layernorm.weight`, [D]), eps);
@@ -292,11 +292,11 @@ export function referenceForward(cfg: ModelConfig, weights: WeightSource, ids: n
       }
     }
     const attnOut = linear(attn, N, H * hd, readWeight(weights, `${p}.self_attn.o_proj.weight`, [D, H * hd]), bias("self_attn.o_proj", cfg.oProjBias, D), D);
-    hooks[`${hook}.hook_attn_out`] = toF32(attnOut, hookShape);
+    hooks[hookName(layer, "attn_out")] = toF32(attnOut, hookShape);
 
     const residMid = new Float64Array(N * D);
     for (let e = 0; e < N * D; e++) residMid[e] = x[e]! + attnOut[e]!;
-    hooks[`${hook}.hook_resid_mid`] = toF32(residMid, hookShape);
+    hooks[hookName(layer, "resid_mid")] = toF32(residMid, hookShape);
 
     // --- MLP ---
     const h2 = rmsNorm(residMid, N, D, readWeight(weights, `${p}.post_attention_layernorm.weight`, [D]), eps);
@@ -308,11 +308,11 @@ export function referenceForward(cfg: ModelConfig, weights: WeightSource, ids: n
       act[e] = (z / (1 + Math.exp(-z))) * up[e]!; // silu(z) = z * sigmoid(z)
     }
     const mlpOut = linear(act, N, I, readWeight(weights, `${p}.mlp.down_proj.weight`, [D, I]), bias("mlp.down_proj", cfg.mlpBias, D), D);
-    hooks[`${hook}.hook_mlp_out`] = toF32(mlpOut, hookShape);
+    hooks[hookName(layer, "mlp_out")] = toF32(mlpOut, hookShape);
 
     const residPost = new Float64Array(N * D);
     for (let e = 0; e < N * D; e++) residPost[e] = residMid[e]! + mlpOut[e]!;
-    hooks[`${hook}.hook_resid_post`] = toF32(residPost, hookShape);
+    hooks[hookName(layer, "resid_post")] = toF32(residPost, hookShape);
     x = residPost;
   }
 

@@ -10,10 +10,11 @@ import { createSession, ort, type SessionConfig } from "../engine/ort.ts";
 import { ArgumentError } from "../errors.ts";
 import type { Progress } from "../progress.ts";
 import { parseModelConfig } from "./config.ts";
-import { buildSegment, hookName, isBranchPoint, parseHookName, pointAt, pointIndex, SegmentIO, type HookPoint } from "./graph.ts";
+import { buildSegment, isBranchPoint, SegmentIO } from "./graph.ts";
+import { allHookNames, hookName, parseHookName, pointIndex, type HookPoint } from "./hooks.ts";
 import { resolveModel } from "./hub.ts";
 import { loadTokenizer, type Tokenizer } from "./tokenizer.ts";
-import { HOOK_KINDS, type F32Tensor, type ModelConfig, type WeightSource } from "./types.ts";
+import { type F32Tensor, type ModelConfig, type WeightSource } from "./types.ts";
 import { openWeights, validateWeights } from "./weights.ts";
 import { mulberry32 } from "../util/prng.ts";
 
@@ -151,7 +152,7 @@ export class Model {
 
   /** All hook names, in forward order. */
   hookNames(): string[] {
-    return Array.from({ length: this.config.numLayers * HOOK_KINDS.length }, (_, i) => hookName(pointAt(i)));
+    return allHookNames(this.config.numLayers);
   }
 
   encode(text: string): number[] {
@@ -333,14 +334,9 @@ export class Model {
   }
 
   private point(name: string, arg: string): HookPoint {
-    const p = parseHookName(name, this.config.numLayers);
-    if (!p) {
-      throw new ArgumentError(
-        `${arg}: unknown hook point "${name}"; expected blocks.{0..${this.config.numLayers - 1}}.{hook_resid_pre|hook_attn_out|hook_resid_mid|hook_mlp_out|hook_resid_post}`,
-      );
-    }
-    return p;
+    return parseHookName(name, { numLayers: this.config.numLayers, arg });
   }
+
 
   /** Token ids of a prompt: chat template applied when `chat` or `messages` is given. */
   promptIds(opts: Pick<GenerateOptions, "prompt" | "messages" | "chat" | "ids">): number[] {

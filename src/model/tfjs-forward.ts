@@ -32,7 +32,8 @@
 import { getTf, type Tf, type TfBackend } from "../engine/tfjs.ts";
 import { ConfigError, NotFoundError } from "../errors.ts";
 import { checkHeadLayout, computeInvFreq, normalizeForwardInputs, type ForwardOptions } from "./reference.ts";
-import { HOOK_KINDS, type F32Tensor, type ForwardResult, type ModelConfig, type WeightSource } from "./types.ts";
+import { type F32Tensor, type ForwardResult, type ModelConfig, type WeightSource } from "./types.ts";
+import { hookName } from "./hooks.ts";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D } from "@tensorflow/tfjs";
 
 /** One parameter of the tfjs forward and where it comes from. */
@@ -213,12 +214,6 @@ export interface ForwardTensorsResult {
   hooks: Record<string, Tensor3D>;
 }
 
-/** All hook names of a model with `numLayers` layers, layer by layer in execution order. */
-export function hookNames(numLayers: number): string[] {
-  const names: string[] = [];
-  for (let i = 0; i < numLayers; i++) for (const kind of HOOK_KINDS) names.push(`blocks.${i}.${kind}`);
-  return names;
-}
 
 function param(params: TfjsParams, name: string): Tensor {
   const t = params[name];
@@ -474,7 +469,7 @@ export function forwardTensors(tf: Tf, params: TfjsParams, cfg: ModelConfig, inp
   for (let i = 0; i < layers; i++) {
     const p = `blocks.${i}`;
     const bias = (name: string, on: boolean): string | null => (on ? `${p}.${name}` : null);
-    x = hookPoint(`${p}.hook_resid_pre`, x);
+    x = hookPoint(hookName(i, "resid_pre"), x);
 
     // Attention. Projections are 2-D matMuls on [N, D]; heads are split afterwards.
     const h = rmsNorm(x, `${p}.ln1.w`);
@@ -502,16 +497,16 @@ export function forwardTensors(tf: Tf, params: TfjsParams, cfg: ModelConfig, inp
       ctx = blockMatMul(tf, tf.reshape(probs, [B * KV, group * T, T]) as Tensor3D, vh);
     }
     const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [B, H, T, hd]), [0, 2, 1, 3]), [N, H * hd]) as Tensor2D;
-    const attnOut = hookPoint(`${p}.hook_attn_out`, linear(merged, `${p}.attn.W_O`, bias("attn.b_O", cfg.oProjBias)));
-    x = hookPoint(`${p}.hook_resid_mid`, tf.add(x, attnOut));
+    const attnOut = hookPoint(hookName(i, "attn_out"), linear(merged, `${p}.attn.W_O`, bias("attn.b_O", cfg.oProjBias)));
+    x = hookPoint(hookName(i, "resid_mid"), tf.add(x, attnOut));
 
     // MLP: down(silu(gate(h2)) * up(h2)).
     const h2 = rmsNorm(x, `${p}.ln2.w`);
     const gate = linear(h2, `${p}.mlp.W_gate`, bias("mlp.b_gate", cfg.mlpBias));
     const up = linear(h2, `${p}.mlp.W_in`, bias("mlp.b_in", cfg.mlpBias));
     const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as Tensor2D;
-    const mlpOut = hookPoint(`${p}.hook_mlp_out`, linear(act, `${p}.mlp.W_out`, bias("mlp.b_out", cfg.mlpBias)));
-    x = hookPoint(`${p}.hook_resid_post`, tf.add(x, mlpOut));
+    const mlpOut = hookPoint(hookName(i, "mlp_out"), linear(act, `${p}.mlp.W_out`, bias("mlp.b_out", cfg.mlpBias)));
+    x = hookPoint(hookName(i, "resid_post"), tf.add(x, mlpOut));
   }
 
   let logits: Tensor3D | null = null;

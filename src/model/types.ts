@@ -71,9 +71,6 @@ export interface WeightSource {
   get(name: string): F32Tensor;
 }
 
-/** Hook points, named as TransformerLens names them. */
-export const HOOK_KINDS = ["hook_resid_pre", "hook_attn_out", "hook_resid_mid", "hook_mlp_out", "hook_resid_post"] as const;
-export type HookKind = (typeof HOOK_KINDS)[number];
 
 /** Result of a forward pass that records hook activations: every hook value is `[batch, seq, hidden]`. */
 export interface ForwardResult {

@@ -9,6 +9,7 @@
 import { existsSync, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ConfigError, FormatError, NotFoundError, UnsupportedError } from "../errors.ts";
+import { tryParseHookName } from "../model/hooks.ts";
 import { openSafetensors, readTensorF32 } from "../model/safetensors.ts";
 import { writeSafetensors } from "../model/safetensors.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";
@@ -24,11 +25,6 @@ export function transpose(data: Float32Array, rows: number, cols: number): Float
   return out;
 }
 
-function layerOf(hookName: string | null): number | null {
-  const m = hookName === null ? null : /^blocks\.(\d+)\./.exec(hookName);
-  return m ? Number(m[1]) : null;
-}
-
 /** Writes `sae` into `dir` (created if needed). `extra` fields are merged into cfg.json (training metadata). */
 export async function saveSae(dir: string, sae: Sae, extra: Record<string, unknown> = {}): Promise<string[]> {
   const { dIn, dSae, k, hookName, modelName } = sae.config;
@@ -40,7 +36,8 @@ export async function saveSae(dir: string, sae: Sae, extra: Record<string, unkno
     b_enc: { dtype: "F32", shape: [dSae], data: sae.params.b_enc },
     b_dec: { dtype: "F32", shape: [dIn], data: sae.params.b_dec },
   });
-  const hookLayer = layerOf(hookName);
+  // SAEs on hooks outside the TransformerLens naming (other tools) keep hook_layer null.
+  const hookLayer = tryParseHookName(hookName)?.layer ?? null;
   const cfg = {
     architecture: "topk",
     d_in: dIn,

@@ -15,6 +15,7 @@ import type { Tf } from "../engine/tfjs.ts";
 import { computeInvFreq } from "../model/reference.ts";
 import { forwardTensors, matMul2d, type TfjsInputs, type TfjsParams } from "../model/tfjs-forward.ts";
 import type { ModelConfig } from "../model/types.ts";
+import { hookName } from "../model/hooks.ts";
 import type { PackedBatch } from "./train-data.ts";
 import { slotView, type ParamLayout } from "./train-params.ts";
 
@@ -124,7 +125,7 @@ export function lossAndGrads(tf: Tf, cfg: ModelConfig, layout: ParamLayout, para
   }
   const N = batch.batch * batch.seqLen;
   const D = cfg.hiddenSize;
-  const lastHook = `blocks.${cfg.numLayers - 1}.hook_resid_post`;
+  const lastHook = hookName(cfg.numLayers - 1, "resid_post");
   const created: Tensor[] = [];
   const keep = <T extends Tensor>(t: T): T => (created.push(t), t);
   try {
