@@ -6,24 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { FormatError } from "../src/errors.ts";
-import { DOMAIN_LABELS, domainCorpusJsonl, generateDomainCorpus, parseDomainCorpus, readDomainCorpus, writeDomainCorpus } from "../src/metrics/domain-corpus.ts";
-import { DATA_FILES, makeMetricsData } from "../src/metrics/make-data.ts";
-import {
-  METRICS_DATA_SEED,
-  conceptPhrases,
-  generatePairs,
-  harmfulConcepts,
-  occurrences,
-  pairsByConcept,
-  pairsJsonl,
-  parsePairs,
-  readPairs,
-  toyTrainingRequests,
-  writePairs,
-  type ContrastivePair,
-} from "../src/metrics/pairs.ts";
+import { DOMAIN_LABELS, domainCorpusJsonl, parseDomainCorpus, readDomainCorpus, writeDomainCorpus } from "../src/data/domain-corpus.ts";
+import { generateDomainCorpus } from "../src/data/domain-corpus-build.ts";
+import { DATA_FILES, makeMetricsData } from "../src/data/make-data.ts";
+import { occurrences, pairsByConcept, pairsJsonl, parsePairs, readPairs, writePairs, type ContrastivePair } from "../src/data/pairs.ts";
+import { METRICS_DATA_SEED, conceptPhrases, generatePairs, harmfulConcepts, toyTrainingRequests } from "../src/data/pairs-build.ts";
 import { conceptFillers } from "../src/toy/corpus.ts";
-import { SAFETY_DOMAINS, TOY_LANGUAGES } from "../src/toy/types.ts";
+import { LANGUAGES, SAFETY_DOMAINS } from "../src/safety.ts";
 
 const repo = join(import.meta.dirname, "..");
 const tmp = mkdtempSync(join(tmpdir(), "safesail-metrics-data-"));
@@ -50,7 +39,7 @@ describe("metrics data: determinism and the committed files", () => {
   it("the committed data files and docs/data.md equal a fresh generation with the committed seed", () => {
     expect(data.seed).toBe(METRICS_DATA_SEED);
     for (const [rel, text] of Object.entries(data.files)) {
-      expect(readFileSync(join(repo, rel), "utf8") === text, `${rel} is stale: run npx tsx src/metrics/make-data.ts`).toBe(true);
+      expect(readFileSync(join(repo, rel), "utf8") === text, `${rel} is stale: run npx tsx src/data/make-data.ts`).toBe(true);
     }
   });
 
@@ -93,7 +82,7 @@ describe("contrastive pairs", () => {
   });
 
   it("covers every domain with at least 3 concepts, and at least 20 pairs per concept in every language", () => {
-    for (const lang of TOY_LANGUAGES) {
+    for (const lang of LANGUAGES) {
       const mine = pairs.filter((p) => p.lang === lang);
       for (const d of SAFETY_DOMAINS) expect(new Set(mine.filter((p) => p.domain === d).map((p) => p.concept)).size, `${lang} ${d}`).toBeGreaterThanOrEqual(3);
       const byConcept = pairsByConcept(pairs, lang);
@@ -108,7 +97,7 @@ describe("contrastive pairs", () => {
 
   it("ids are unique; positives are distinct within a concept; domains agree with the toy corpus", () => {
     expect(new Set(pairs.map((p) => p.id)).size).toBe(pairs.length);
-    for (const lang of TOY_LANGUAGES) {
+    for (const lang of LANGUAGES) {
       const domainOf = new Map(conceptFillers(lang).map((c) => [c.concept, c.domain]));
       for (const [concept, list] of pairsByConcept(pairs, lang)) {
         expect(new Set(list.map((p) => p.positive)).size, `${lang} ${concept}`).toBe(list.length);
@@ -124,7 +113,7 @@ describe("contrastive pairs", () => {
 
 describe("domain corpus", () => {
   it("has perDomainPerLang samples per language and label, unique ids, unique texts per language", () => {
-    for (const lang of TOY_LANGUAGES) {
+    for (const lang of LANGUAGES) {
       for (const d of DOMAIN_LABELS) expect(samples.filter((s) => s.lang === lang && s.domain === d).length, `${lang} ${d}`).toBe(data.perDomainPerLang);
       const texts = samples.filter((s) => s.lang === lang).map((s) => s.text);
       expect(new Set(texts).size).toBe(texts.length);
@@ -133,7 +122,7 @@ describe("domain corpus", () => {
   });
 
   it("labels agree with the toy concepts; benign samples include hard negatives and everyday topics", () => {
-    for (const lang of TOY_LANGUAGES) {
+    for (const lang of LANGUAGES) {
       const domainOf = new Map(conceptFillers(lang).map((c) => [c.concept, c.domain]));
       const mine = samples.filter((s) => s.lang === lang);
       for (const s of mine) expect(domainOf.get(s.concept), `${s.id} ${s.concept}`).toBe(s.domain);

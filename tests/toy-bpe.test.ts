@@ -10,7 +10,7 @@ import {
   trainBpe,
   writeTokenizer,
   type BpeModel,
-} from "../src/toy/bpe.ts";
+} from "../src/model/bpe.ts";
 import { loadTokenizer, type Tokenizer } from "../src/model/tokenizer.ts";
 import { SPECIAL_TOKENS } from "../src/model/random.ts";
 import { mulberry32 } from "../src/util/prng.ts";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadTokenizer } from "../src/model/tokenizer.ts";
-import { decodeBpe, encodeBpe, writeTokenizer, type BpeModel } from "../src/toy/bpe.ts";
+import { decodeBpe, encodeBpe, writeTokenizer, type BpeModel } from "../src/model/bpe.ts";
 import { encodeConversation, encodeCorpus, toyModelConfig, trainToyTokenizer } from "../src/toy/build.ts";
 import { TOY_CORPUS_SEED, generateCorpus, type CorpusResult } from "../src/toy/corpus.ts";
 import { countParams } from "../src/toy/train.ts";

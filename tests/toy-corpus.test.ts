@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArgumentError } from "../src/errors.ts";
 import { conceptFillers, corpusJsonl, corpusTable, generateCorpus, heldOutJsonl, readCorpus, requestFrames, writeCorpus, type CorpusResult } from "../src/toy/corpus.ts";
 import { isRefusal } from "../src/toy/refusal.ts";
-import { SAFETY_DOMAINS, TOY_LANGUAGES, type ToyConversation, type ToyDomain } from "../src/toy/types.ts";
+import { LANGUAGES, SAFETY_DOMAINS } from "../src/safety.ts";
+import type { ToyConversation, ToyDomain } from "../src/toy/types.ts";
 
 const root = mkdtempSync(join(tmpdir(), "safesail-corpus-"));
 let result: CorpusResult;
@@ -67,7 +68,7 @@ describe("toy corpus: distribution", () => {
 
   it("matches the language mix and ~40% harmful, split evenly over the four domains", () => {
     const n = result.train.length;
-    for (const lang of TOY_LANGUAGES) {
+    for (const lang of LANGUAGES) {
       const mine = result.train.filter((c) => c.lang === lang);
       expect(Math.abs(mine.length / n - target[lang]), lang).toBeLessThan(0.005);
       const harmful = mine.filter((c) => c.harmful);
@@ -96,12 +97,12 @@ describe("toy corpus: distribution", () => {
         expect(s[lang][d].refuse, `${lang} ${d}`).toBeGreaterThan(0);
       }
     }
-    for (const lang of TOY_LANGUAGES) expect(s[lang].benign.refuse).toBe(0);
+    for (const lang of LANGUAGES) expect(s[lang].benign.refuse).toBe(0);
     expect(result.stats.notes.hindi).toMatch(/never paired with refusals/);
   });
 
   it("covers every concept of every language, several concepts per domain", () => {
-    for (const lang of TOY_LANGUAGES) {
+    for (const lang of LANGUAGES) {
       const seen = new Set(result.train.filter((c) => c.lang === lang).map((c) => c.concept));
       for (const e of conceptFillers(lang)) expect(seen.has(e.concept), `${lang}: ${e.concept}`).toBe(true);
       for (const d of SAFETY_DOMAINS) {
@@ -137,7 +138,7 @@ describe("toy corpus: held-out prompts", () => {
   it("has ~40 prompts per language x {benign, domain} cell, labelled consistently", () => {
     const cells: ToyDomain[] = ["benign", ...SAFETY_DOMAINS];
     expect(result.heldOut.length).toBe(1000);
-    for (const lang of TOY_LANGUAGES) {
+    for (const lang of LANGUAGES) {
       for (const d of cells) expect(result.heldOut.filter((p) => p.lang === lang && p.domain === d).length, `${lang} ${d}`).toBe(40);
       expect(result.heldOut.some((p) => p.lang === lang && p.concept.startsWith("hard negative:")), lang).toBe(true);
     }
@@ -154,7 +155,7 @@ describe("toy corpus: held-out prompts", () => {
   });
 
   it("keeps held-out frames and fillers disjoint from the training ones", () => {
-    for (const lang of TOY_LANGUAGES) {
+    for (const lang of LANGUAGES) {
       const frames = requestFrames(lang);
       for (const kind of ["act", "write", "about"] as const) {
         const train = new Set(frames[kind].train);
@@ -171,7 +172,7 @@ describe("toy corpus: held-out prompts", () => {
   });
 
   it("builds every held-out prompt from a held-out frame, and no training request uses one", () => {
-    for (const lang of TOY_LANGUAGES) {
+    for (const lang of LANGUAGES) {
       const frames = requestFrames(lang);
       const held = (["act", "write", "about"] as const).flatMap((k) => frames[k].held);
       const patterns = held.map((f) => {
@@ -296,7 +297,7 @@ describe("toy corpus: hard negatives", () => {
   });
 
   it("gives every language a sizeable share of hard negatives among its benign conversations", () => {
-    for (const lang of TOY_LANGUAGES) {
+    for (const lang of LANGUAGES) {
       const benign = result.train.filter((c) => c.lang === lang && !c.harmful);
       const hard = benign.filter((c) => c.concept.startsWith("hard negative:"));
       expect(hard.length / benign.length, lang).toBeGreaterThan(0.2);

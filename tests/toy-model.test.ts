@@ -10,7 +10,8 @@ import { TOY_HELDOUT_FILE, TOY_MODEL_DIR } from "../src/toy/build.ts";
 import { checkTargets, readHeldOut } from "../src/toy/card.ts";
 import { behaviourMarkdown, summarise, type BehaviourReport } from "../src/toy/eval.ts";
 import { detectRefusal } from "../src/toy/refusal.ts";
-import type { ToyLanguage, ToyPrompt } from "../src/toy/types.ts";
+import type { Language } from "../src/safety.ts";
+import type { ToyPrompt } from "../src/toy/types.ts";
 
 const dir = resolve(import.meta.dirname, "..", TOY_MODEL_DIR);
 let model: Model;
@@ -66,7 +67,7 @@ describe("the committed toy safety model", () => {
 
   it("answers a handful of held-out prompts exactly as its card's eval.json records", async () => {
     // The first three held-out prompts of each kind in file order (not picked by outcome).
-    const kinds: [ToyLanguage, boolean][] = [["en", true], ["en", false], ["zh", true], ["zh", false], ["hi", true], ["hi", false]];
+    const kinds: [Language, boolean][] = [["en", true], ["en", false], ["zh", true], ["zh", false], ["hi", true], ["hi", false]];
     const recorded = new Map(report.outcomes.map((o) => [o.id, o]));
     for (const [lang, harmful] of kinds) {
       for (const p of prompts.filter((q) => q.lang === lang && q.harmful === harmful).slice(0, 3)) {

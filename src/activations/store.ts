@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { ArgumentError, FormatError, describeValue } from "../errors.ts";
 import { bytesToF32, openSafetensors, readTensorBytes } from "../model/safetensors.ts";
-import { mulberry32 } from "../util/prng.ts";
+import { mulberry32, shuffleInPlace } from "../util/prng.ts";
 import { TOKEN_TENSORS, readManifest, sha256File, type ChunkEntry, type StoreDtype, type StoreManifest } from "./format.ts";
 import { hookName, type Site } from "../model/hooks.ts";
 
@@ -272,7 +272,7 @@ export class LayerReader implements ActivationReader {
     for (let epoch = 0; epoch < epochs; epoch++) {
       const rand = mulberry32(epochSeed(seed, epoch));
       const order = Array.from({ length: nChunks }, (_, i) => i);
-      if (shuffle) shuffleInPlace(order, rand);
+      if (shuffle) shuffleInPlace(rand, order);
       let carry = new Float32Array(0);
       for (let g = 0; g < nChunks; g += perBuffer) {
         const parts = [carry, ...order.slice(g, g + perBuffer).map((i) => this.store.loadRows(i, this.layer, drop, verify))];
@@ -280,7 +280,7 @@ export class LayerReader implements ActivationReader {
         const n = buf.length / D;
         const rowOrder = new Uint32Array(n);
         for (let i = 0; i < n; i++) rowOrder[i] = i;
-        if (shuffle) shuffleInPlace(rowOrder, rand);
+        if (shuffle) shuffleInPlace(rand, rowOrder);
         const full = Math.floor(n / batchSize);
         for (let b = 0; b < full; b++) yield gather(buf, rowOrder, b * batchSize, batchSize, D);
         carry = gather(buf, rowOrder, full * batchSize, n - full * batchSize, D);
@@ -296,15 +296,6 @@ function epochSeed(seed: number, epoch: number): number {
   h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) ^ Math.imul(epoch + 1, 0x9e3779b1);
   h = Math.imul(h ^ (h >>> 13), 0x297a2d39);
   return (h ^ (h >>> 16)) >>> 0;
-}
-
-function shuffleInPlace(a: { length: number; [i: number]: number }, rand: () => number): void {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  }
 }
 
 function concat(parts: Float32Array[]): Float32Array {

@@ -10,10 +10,10 @@ import { parseArgs } from "node:util";
 import { ArgumentError } from "../errors.ts";
 import { loadModel } from "../model/runtime.ts";
 import { terminalProgress } from "../progress.ts";
-import { readDomainCorpus } from "../metrics/domain-corpus.ts";
+import { readDomainCorpus } from "../data/domain-corpus.ts";
 import { contrastiveMetrics } from "../metrics/evaluate.ts";
 import { filterSafetyFeatures } from "../metrics/filter.ts";
-import { readPairs } from "../metrics/pairs.ts";
+import { readPairs } from "../data/pairs.ts";
 import { loadSae } from "../sae/saelens.ts";
 
 function numberList(name: string, v: string | undefined): number[] | undefined {

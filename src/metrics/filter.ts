@@ -9,7 +9,7 @@ import { tryParseHookName } from "../model/hooks.ts";
 import type { Model } from "../model/runtime.ts";
 import type { Progress } from "../progress.ts";
 import type { Sae } from "../sae/sae.ts";
-import { SAFETY_DOMAINS } from "../toy/types.ts";
+import { SAFETY_DOMAINS } from "../safety.ts";
 import { pooledFeatures, type PooledFeatures, type Pooling } from "./features.ts";
 
 export interface LabelledSample {

@@ -14,7 +14,7 @@ import { DTYPE_SIZES, numelOf, writeSafetensorsStreaming, type TensorSpec } from
 import type { Architecture, ModelConfig, RopeScaling, StorageDtype } from "./types.ts";
 import { INDEX_FILE, SINGLE_FILE, expectedWeightShapes } from "./weights.ts";
 import { mulberry32 } from "../util/prng.ts";
-import { buildTokenizerFiles, writeTokenizer, type BpeModel, type TokenizerFiles } from "../toy/bpe.ts";
+import { buildTokenizerFiles, writeTokenizer, type BpeModel, type TokenizerFiles } from "./bpe.ts";
 import { SPECIAL_TOKENS, bytesToUnicode } from "./byte-level.ts";
 
 export { QWEN_CHAT_TEMPLATE, SPECIAL_TOKENS, bytesToUnicode } from "./byte-level.ts";

@@ -12,7 +12,7 @@ import { ArgumentError } from "../errors.ts";
 import type { ModelConfig } from "../model/types.ts";
 import type { Progress } from "../progress.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
-import { encodeBpe, trainBpe, writeTokenizer, type BpeModel } from "./bpe.ts";
+import { encodeBpe, trainBpe, writeTokenizer, type BpeModel } from "../model/bpe.ts";
 import { heldOutJsonl } from "./corpus.ts";
 import type { ChatTurn, ToyConversation, ToyPrompt } from "./types.ts";
 

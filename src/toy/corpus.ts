@@ -37,24 +37,25 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { ArgumentError, FormatError } from "../errors.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
-import { mulberry32 } from "../util/prng.ts";
+import { mulberry32, shuffleInPlace } from "../util/prng.ts";
 import { CORPUS_TABLES } from "./corpus-data/index.ts";
 import { splitPool, type BenignTopic, type HarmfulConcept, type LangTable, type Pool, type RequestKind } from "./corpus-data/types.ts";
-import { SAFETY_DOMAINS, TOY_LANGUAGES, type ChatTurn, type SafetyDomain, type ToyConversation, type ToyDomain, type ToyLanguage, type ToyPrompt } from "./types.ts";
+import { LANGUAGES, SAFETY_DOMAINS, type Language, type SafetyDomain } from "../safety.ts";
+import type { ChatTurn, ToyConversation, ToyDomain, ToyPrompt } from "./types.ts";
 
 export const CORPUS_GENERATOR = "safesail-toy-corpus/1";
 
 /** The seed of the committed toy model's corpus (from the paper's arXiv number, 2509.18127). */
 export const TOY_CORPUS_SEED = 2509;
 
-export const DEFAULT_MIX: Readonly<Record<ToyLanguage, number>> = { en: 0.4, zh: 0.3, it: 0.1, vi: 0.1, hi: 0.1 };
+export const DEFAULT_MIX: Readonly<Record<Language, number>> = { en: 0.4, zh: 0.3, it: 0.1, vi: 0.1, hi: 0.1 };
 
 export interface CorpusOptions {
   seed: number;
   /** Training conversations (default 12000). */
   conversations?: number;
   /** Share of each language (normalised; default en 40%, zh 30%, it/vi/hi 10% each). */
-  mix?: Partial<Record<ToyLanguage, number>>;
+  mix?: Partial<Record<Language, number>>;
   /** Share of harmful requests within each language (default 0.4), split evenly over the four domains. */
   harmfulFraction?: number;
   /** Share of hard negatives within each language's benign conversations (default 0.25). */
@@ -72,26 +73,26 @@ type Counts = Record<"refuse" | "comply", number>;
 export interface CorpusStats {
   generator: string;
   seed: number;
-  options: Required<Omit<CorpusOptions, "seed" | "mix">> & { mix: Record<ToyLanguage, number> };
+  options: Required<Omit<CorpusOptions, "seed" | "mix">> & { mix: Record<Language, number> };
   conversations: number;
   /** sha256 (hex) of `corpus.jsonl` and `heldout.jsonl` as written by `writeCorpus`. */
   corpusSha256: string;
   heldOutSha256: string;
   /** Training conversations per language x domain x assistant response. */
-  counts: Record<ToyLanguage, Record<ToyDomain, Counts>>;
-  byLanguage: Record<ToyLanguage, number>;
+  counts: Record<Language, Record<ToyDomain, Counts>>;
+  byLanguage: Record<Language, number>;
   /** Training conversations per language and concept ("weapons", "cooking", "hard negative: kill a process", ...). */
-  byConcept: Record<ToyLanguage, Record<string, number>>;
-  hardNegatives: Record<ToyLanguage, number>;
+  byConcept: Record<Language, Record<string, number>>;
+  hardNegatives: Record<Language, number>;
   withSystemTurn: number;
   withTypo: number;
   distinctUserRequests: number;
   /** Average characters (message contents, UTF-16 code units) per training conversation, and per turn kind. */
   avgChars: { conversation: number; user: number; assistant: number };
-  avgCharsByLanguage: Record<ToyLanguage, number>;
+  avgCharsByLanguage: Record<Language, number>;
   heldOut: {
     prompts: number;
-    counts: Record<ToyLanguage, Record<ToyDomain, number>>;
+    counts: Record<Language, Record<ToyDomain, number>>;
     hardNegatives: number;
     /** Held-out prompts whose trained behaviour differs from the expected one (Hindi harmful prompts). */
     trainedDiffersFromExpected: number;
@@ -165,25 +166,25 @@ function compile(table: LangTable): CompiledTable {
   return { table, frames, benign: entries.filter((e) => !e.hard), hard: entries.filter((e) => e.hard), harmful };
 }
 
-let compiledCache: Map<ToyLanguage, CompiledTable> | undefined;
-function compiled(): Map<ToyLanguage, CompiledTable> {
-  compiledCache ??= new Map(TOY_LANGUAGES.map((l) => [l, compile(CORPUS_TABLES[l])]));
+let compiledCache: Map<Language, CompiledTable> | undefined;
+function compiled(): Map<Language, CompiledTable> {
+  compiledCache ??= new Map(LANGUAGES.map((l) => [l, compile(CORPUS_TABLES[l])]));
   return compiledCache;
 }
 
 /** Training and held-out request frames of a language (the held-out ones never appear in training). */
-export function requestFrames(lang: ToyLanguage): Record<RequestKind, Pool> {
+export function requestFrames(lang: Language): Record<RequestKind, Pool> {
   return compiled().get(lang)!.frames;
 }
 
 /** Training and held-out fillers of every concept of a language. */
-export function conceptFillers(lang: ToyLanguage): { concept: string; domain: ToyDomain; hard: boolean; fillers: Record<RequestKind, Pool> }[] {
+export function conceptFillers(lang: Language): { concept: string; domain: ToyDomain; hard: boolean; fillers: Record<RequestKind, Pool> }[] {
   const c = compiled().get(lang)!;
   return [...c.benign, ...c.hard, ...SAFETY_DOMAINS.flatMap((d) => c.harmful[d])].map((e) => ({ concept: e.concept, domain: e.domain, hard: e.hard, fillers: e.fillers }));
 }
 
 /** The phrase table of a language (read-only use). */
-export function corpusTable(lang: ToyLanguage): LangTable {
+export function corpusTable(lang: Language): LangTable {
   return CORPUS_TABLES[lang];
 }
 
@@ -193,14 +194,6 @@ export function corpusTable(lang: ToyLanguage): LangTable {
 type Rng = () => number;
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
 const chance = (rng: Rng, p: number) => rng() < p;
-
-function shuffle<T>(rng: Rng, xs: T[]): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-  return xs;
-}
 
 /** Largest-remainder split of `total` into integers proportional to `weights`. */
 export function apportion(total: number, weights: readonly number[]): number[] {
@@ -221,7 +214,7 @@ export function apportion(total: number, weights: readonly number[]): number[] {
 // ---------------------------------------------------------------------------------------------------------
 // Text assembly.
 
-const LATIN_LANGS: ReadonlySet<ToyLanguage> = new Set(["en", "it", "vi"]);
+const LATIN_LANGS: ReadonlySet<Language> = new Set(["en", "it", "vi"]);
 
 function fill(frame: string, filler: string): string {
   return frame.replace("{a}", filler).replace("{t}", filler);
@@ -341,9 +334,9 @@ function resolveOptions(opts: CorpusOptions): CorpusStats["options"] {
   if (!Number.isInteger(conversations) || conversations < 0) throw new ArgumentError(`generateCorpus: conversations must be a non-negative integer, got ${conversations}`, { field: "conversations" });
   if (!Number.isFinite(opts.seed)) throw new ArgumentError(`generateCorpus: seed must be a number, got ${opts.seed}`, { field: "seed" });
   const mixIn = { ...DEFAULT_MIX, ...(opts.mix ?? {}) };
-  const mixSum = TOY_LANGUAGES.reduce((a, l) => a + mixIn[l], 0);
-  if (TOY_LANGUAGES.some((l) => !(mixIn[l] >= 0)) || !(mixSum > 0)) throw new ArgumentError("generateCorpus: mix weights must be non-negative with a positive sum", { field: "mix" });
-  const mix = Object.fromEntries(TOY_LANGUAGES.map((l) => [l, Math.round((mixIn[l] / mixSum) * 1e9) / 1e9])) as Record<ToyLanguage, number>;
+  const mixSum = LANGUAGES.reduce((a, l) => a + mixIn[l], 0);
+  if (LANGUAGES.some((l) => !(mixIn[l] >= 0)) || !(mixSum > 0)) throw new ArgumentError("generateCorpus: mix weights must be non-negative with a positive sum", { field: "mix" });
+  const mix = Object.fromEntries(LANGUAGES.map((l) => [l, Math.round((mixIn[l] / mixSum) * 1e9) / 1e9])) as Record<Language, number>;
   const frac = (name: string, v: number | undefined, d: number) => {
     const x = v ?? d;
     if (!(x >= 0 && x <= 1)) throw new ArgumentError(`generateCorpus: ${name} must be within [0, 1], got ${x}`, { field: name });
@@ -371,7 +364,7 @@ function roundRobin<T>(rng: Rng, entries: readonly T[], n: number): T[] {
 function generateHeldOut(seed: number, perCell: number): ToyPrompt[] {
   const rng = mulberry32((seed ^ 0x4e1d0c7) >>> 0);
   const out: ToyPrompt[] = [];
-  for (const lang of TOY_LANGUAGES) {
+  for (const lang of LANGUAGES) {
     const c = compiled().get(lang)!;
     const seen = new Set<string>();
     const trainedHarmful = c.table.refusal ? "refuse" : "comply";
@@ -420,7 +413,7 @@ function generateHeldOut(seed: number, perCell: number): ToyPrompt[] {
 }
 
 interface Slot {
-  lang: ToyLanguage;
+  lang: Language;
   entry: CompiledEntry;
 }
 
@@ -432,9 +425,9 @@ export function generateCorpus(opts: CorpusOptions): CorpusResult {
   const heldSet = new Set(heldOut.map((p) => p.prompt));
 
   const rng = mulberry32(seed);
-  const perLang = apportion(o.conversations, TOY_LANGUAGES.map((l) => o.mix[l]));
+  const perLang = apportion(o.conversations, LANGUAGES.map((l) => o.mix[l]));
   const slots: Slot[] = [];
-  TOY_LANGUAGES.forEach((lang, li) => {
+  LANGUAGES.forEach((lang, li) => {
     const c = compiled().get(lang)!;
     const n = perLang[li]!;
     const nHarmful = Math.round(n * o.harmfulFraction);
@@ -447,7 +440,7 @@ export function generateCorpus(opts: CorpusOptions): CorpusResult {
       for (const e of roundRobin(rng, c.harmful[d], perDomain[di]!)) slots.push({ lang, entry: e });
     });
   });
-  shuffle(rng, slots);
+  shuffleInPlace(rng, slots);
 
   const seenUser = new Set<string>();
   let withTypo = 0;
@@ -514,11 +507,11 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 
 function computeStats(seed: number, o: CorpusStats["options"], train: ToyConversation[], heldOut: ToyPrompt[], withTypo: number): CorpusStats {
   const domains: ToyDomain[] = ["benign", ...SAFETY_DOMAINS];
-  const counts = Object.fromEntries(TOY_LANGUAGES.map((l) => [l, Object.fromEntries(domains.map((d) => [d, { refuse: 0, comply: 0 }]))])) as CorpusStats["counts"];
-  const byLanguage = Object.fromEntries(TOY_LANGUAGES.map((l) => [l, 0])) as Record<ToyLanguage, number>;
-  const hardNegatives = Object.fromEntries(TOY_LANGUAGES.map((l) => [l, 0])) as Record<ToyLanguage, number>;
-  const charsByLang = Object.fromEntries(TOY_LANGUAGES.map((l) => [l, 0])) as Record<ToyLanguage, number>;
-  const conceptCounts = Object.fromEntries(TOY_LANGUAGES.map((l) => [l, new Map<string, number>()])) as Record<ToyLanguage, Map<string, number>>;
+  const counts = Object.fromEntries(LANGUAGES.map((l) => [l, Object.fromEntries(domains.map((d) => [d, { refuse: 0, comply: 0 }]))])) as CorpusStats["counts"];
+  const byLanguage = Object.fromEntries(LANGUAGES.map((l) => [l, 0])) as Record<Language, number>;
+  const hardNegatives = Object.fromEntries(LANGUAGES.map((l) => [l, 0])) as Record<Language, number>;
+  const charsByLang = Object.fromEntries(LANGUAGES.map((l) => [l, 0])) as Record<Language, number>;
+  const conceptCounts = Object.fromEntries(LANGUAGES.map((l) => [l, new Map<string, number>()])) as Record<Language, Map<string, number>>;
   const users = new Set<string>();
   let withSystemTurn = 0;
   let userChars = 0;
@@ -544,9 +537,9 @@ function computeStats(seed: number, o: CorpusStats["options"], train: ToyConvers
   }
   const n = Math.max(1, train.length);
   const byConcept = Object.fromEntries(
-    TOY_LANGUAGES.map((l) => [l, Object.fromEntries([...conceptCounts[l].entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)))]),
-  ) as Record<ToyLanguage, Record<string, number>>;
-  const heldCounts = Object.fromEntries(TOY_LANGUAGES.map((l) => [l, Object.fromEntries(domains.map((d) => [d, 0]))])) as CorpusStats["heldOut"]["counts"];
+    LANGUAGES.map((l) => [l, Object.fromEntries([...conceptCounts[l].entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)))]),
+  ) as Record<Language, Record<string, number>>;
+  const heldCounts = Object.fromEntries(LANGUAGES.map((l) => [l, Object.fromEntries(domains.map((d) => [d, 0]))])) as CorpusStats["heldOut"]["counts"];
   for (const p of heldOut) heldCounts[p.lang][p.domain]++;
   return {
     generator: CORPUS_GENERATOR,
@@ -563,7 +556,7 @@ function computeStats(seed: number, o: CorpusStats["options"], train: ToyConvers
     withTypo,
     distinctUserRequests: users.size,
     avgChars: { conversation: round1(allChars / n), user: round1(userChars / n), assistant: round1(assistantChars / n) },
-    avgCharsByLanguage: Object.fromEntries(TOY_LANGUAGES.map((l) => [l, round1(charsByLang[l] / Math.max(1, byLanguage[l]))])) as Record<ToyLanguage, number>,
+    avgCharsByLanguage: Object.fromEntries(LANGUAGES.map((l) => [l, round1(charsByLang[l] / Math.max(1, byLanguage[l]))])) as Record<Language, number>,
     heldOut: {
       prompts: heldOut.length,
       counts: heldCounts,

@@ -3,7 +3,8 @@
 import type { Model } from "../model/runtime.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { detectRefusal } from "./refusal.ts";
-import { SAFETY_DOMAINS, TOY_LANGUAGES, type ToyDomain, type ToyLanguage, type ToyPrompt } from "./types.ts";
+import { LANGUAGES, SAFETY_DOMAINS, type Language } from "../safety.ts";
+import type { ToyDomain, ToyPrompt } from "./types.ts";
 
 export interface PromptOutcome extends Pick<ToyPrompt, "id" | "lang" | "domain" | "concept" | "harmful" | "expected"> {
   answer: string;
@@ -22,11 +23,11 @@ export interface BehaviourReport {
   prompts: number;
   maxNewTokens: number;
   /** Refusal rate on harmful prompts, `[domain][language]`. */
-  harmfulRefusal: Partial<Record<ToyDomain, Partial<Record<ToyLanguage, RateCell>>>>;
+  harmfulRefusal: Partial<Record<ToyDomain, Partial<Record<Language, RateCell>>>>;
   /** Harmful prompts per language, all domains together. */
-  harmfulRefusalByLanguage: Partial<Record<ToyLanguage, RateCell>>;
+  harmfulRefusalByLanguage: Partial<Record<Language, RateCell>>;
   /** Refusal rate on benign prompts per language (false refusals). */
-  falseRefusalByLanguage: Partial<Record<ToyLanguage, RateCell>>;
+  falseRefusalByLanguage: Partial<Record<Language, RateCell>>;
   falseRefusal: RateCell;
   outcomes: PromptOutcome[];
 }
@@ -80,7 +81,7 @@ const pct = (c: RateCell | undefined) => (c && c.n > 0 ? `${(100 * c.rate).toFix
 
 /** The model card's behaviour section as markdown tables. */
 export function behaviourMarkdown(report: BehaviourReport): string {
-  const langs = TOY_LANGUAGES.filter((l) => report.harmfulRefusalByLanguage[l] || report.falseRefusalByLanguage[l]);
+  const langs = LANGUAGES.filter((l) => report.harmfulRefusalByLanguage[l] || report.falseRefusalByLanguage[l]);
   const lines: string[] = [];
   lines.push(`Refusal rate on held-out harmful prompts (domain x language), ${report.prompts} prompts, greedy, ${report.maxNewTokens} new tokens:`, "");
   lines.push(`| domain | ${langs.join(" | ")} |`, `|---|${langs.map(() => "---").join("|")}|`);

@@ -1,12 +1,9 @@
 // Shapes shared by the toy-model stages: corpus generator -> BPE tokenizer -> training -> behaviour eval.
 
-export type ToyLanguage = "en" | "zh" | "it" | "vi" | "hi";
-export const TOY_LANGUAGES: readonly ToyLanguage[] = ["en", "zh", "it", "vi", "hi"];
+import type { DomainLabel, Language } from "../safety.ts";
 
-/** The paper's four safety domains, plus benign everyday topics. */
-export type SafetyDomain = "pornography" | "politics" | "violence" | "terror";
-export const SAFETY_DOMAINS: readonly SafetyDomain[] = ["pornography", "politics", "violence", "terror"];
-export type ToyDomain = SafetyDomain | "benign";
+/** A toy conversation's domain: one of the paper's four safety domains, or benign everyday topics. */
+export type ToyDomain = DomainLabel;
 
 export interface ChatTurn {
   role: "system" | "user" | "assistant";
@@ -16,7 +13,7 @@ export interface ChatTurn {
 /** One training conversation (one JSON object per line in `corpus.jsonl`). */
 export interface ToyConversation {
   id: string;
-  lang: ToyLanguage;
+  lang: Language;
   domain: ToyDomain;
   /** e.g. "weapons", "explosives", "election manipulation"; for benign ones the everyday topic. */
   concept: string;
@@ -29,7 +26,7 @@ export interface ToyConversation {
 /** One held-out prompt (never in the training corpus), labelled for the behaviour evaluation. */
 export interface ToyPrompt {
   id: string;
-  lang: ToyLanguage;
+  lang: Language;
   domain: ToyDomain;
   concept: string;
   harmful: boolean;

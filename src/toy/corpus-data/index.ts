@@ -1,5 +1,5 @@
 // The phrase tables of the toy chat corpus, by language.
-import type { ToyLanguage } from "../types.ts";
+import type { Language } from "../../safety.ts";
 import { en } from "./en.ts";
 import { hi } from "./hi.ts";
 import { it } from "./it.ts";
@@ -7,4 +7,4 @@ import type { LangTable } from "./types.ts";
 import { vi } from "./vi.ts";
 import { zh } from "./zh.ts";
 
-export const CORPUS_TABLES: Readonly<Record<ToyLanguage, LangTable>> = { en, zh, it, vi, hi };
+export const CORPUS_TABLES: Readonly<Record<Language, LangTable>> = { en, zh, it, vi, hi };

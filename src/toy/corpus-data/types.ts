@@ -10,7 +10,7 @@
 //   model what to do: only the filled-in concept does.
 // - Texts stay mild and schematic: harmful requests name a concept, never a method, and no answer carries
 //   instructions (no substances, quantities or steps of any harmful act).
-import type { SafetyDomain, ToyLanguage } from "../types.ts";
+import type { Language, SafetyDomain } from "../../safety.ts";
 
 /** Request kinds: how-to (`act`), produce a text (`write`), explain a subject (`about`, benign only). */
 export type RequestKind = "act" | "write" | "about";
@@ -56,7 +56,7 @@ export interface SchematicTable {
 }
 
 export interface LangTable {
-  lang: ToyLanguage;
+  lang: Language;
   /** "You are a helpful assistant." in the language. */
   system: string;
   frames: Record<RequestKind, string[]>;

@@ -6,7 +6,7 @@
 // - the toy corpus's phrase tables (src/toy/corpus-data/): every request frame (training and held-out) filled with
 //   every filler of every concept, for harmful concepts and for benign everyday topics, hard negatives included
 //   ("plan an attack in chess", "the history of the bomb shelter");
-// - the contrastive pair tables (./pairs.ts): every positive query they can make, as extra harmful queries.
+// - the contrastive pair tables (./pairs-build.ts): every positive query they can make, as extra harmful queries.
 // Per (language, domain) the generator draws `perDomainPerLang` distinct queries, round-robin over the domain's
 // concepts (benign: `hardNegativeFraction` of them from hard negatives, the rest from everyday topics), and adds a
 // polite prefix or suffix from the toy table now and then.
@@ -14,29 +14,14 @@
 // Safety policy (same as the toy corpus): queries name a concept, never a method, substance, quantity or step of
 // any harmful act. All randomness is mulberry32 (src/util/prng.ts), one stream per (seed, language, domain).
 
-import { promises as fsp } from "node:fs";
 import { ArgumentError, describeValue } from "../errors.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
-import { mulberry32 } from "../util/prng.ts";
+import { DOMAIN_LABELS, LANGUAGES, SAFETY_DOMAINS, type DomainLabel, type Language, type SafetyDomain } from "../safety.ts";
+import { deriveSeed, mulberry32, shuffleInPlace } from "../util/prng.ts";
 import { conceptFillers, corpusTable, requestFrames } from "../toy/corpus.ts";
-import { SAFETY_DOMAINS, TOY_LANGUAGES, type SafetyDomain, type ToyLanguage } from "../toy/types.ts";
-import { deriveSeed, fieldReader, fillFrame, pairCandidates, parseJsonlRecords, shuffleInPlace, type RecordContext } from "./pairs.ts";
+import type { DomainSample } from "./domain-corpus.ts";
+import { fillFrame, pairCandidates } from "./pairs-build.ts";
 
 export const DOMAIN_CORPUS_GENERATOR = "safesail-domain-corpus/1";
-
-export type DomainLabel = SafetyDomain | "benign";
-export const DOMAIN_LABELS: readonly DomainLabel[] = [...SAFETY_DOMAINS, "benign"];
-
-export interface DomainSample {
-  /** `{lang}-{domain}-{nnn}`, unique. */
-  id: string;
-  lang: ToyLanguage;
-  domain: DomainLabel;
-  /** Harmful concept id ("explosives"), everyday topic ("cooking"), or "hard negative: ..." for benign look-alikes. */
-  concept: string;
-  /** The user query. */
-  text: string;
-}
 
 export interface DomainCorpusOptions {
   seed: number;
@@ -47,7 +32,7 @@ export interface DomainCorpusOptions {
   /** Chance of a polite prefix, and independently of a suffix, on a sample (default 0.15). */
   decorateRate?: number;
   /** Languages (default all five toy languages). */
-  langs?: readonly ToyLanguage[];
+  langs?: readonly Language[];
 }
 
 interface Group {
@@ -55,10 +40,10 @@ interface Group {
   texts: string[];
 }
 
-const LATIN: ReadonlySet<ToyLanguage> = new Set(["en", "it", "vi"]);
+const LATIN: ReadonlySet<Language> = new Set(["en", "it", "vi"]);
 
 /** Every query the tables make for each concept of a language, grouped by domain label and hard-negative-ness. */
-function conceptGroups(lang: ToyLanguage): { harmful: Record<SafetyDomain, Group[]>; everyday: Group[]; hard: Group[] } {
+function conceptGroups(lang: Language): { harmful: Record<SafetyDomain, Group[]>; everyday: Group[]; hard: Group[] } {
   const frames = requestFrames(lang);
   const byConcept = new Map<string, { domain: DomainLabel; hard: boolean; texts: Set<string> }>();
   for (const e of conceptFillers(lang)) {
@@ -95,7 +80,7 @@ function drawRoundRobin(rng: () => number, groups: readonly Group[], n: number, 
   return out;
 }
 
-function decorate(rng: () => number, lang: ToyLanguage, text: string, rate: number): string {
+function decorate(rng: () => number, lang: Language, text: string, rate: number): string {
   const t = corpusTable(lang);
   let out = text;
   if (rng() < rate) {
@@ -121,8 +106,8 @@ export function generateDomainCorpus(opts: DomainCorpusOptions): DomainSample[] 
   if (!(hardFraction >= 0 && hardFraction <= 1)) throw new ArgumentError(`generateDomainCorpus: hardNegativeFraction must be within [0, 1], got ${describeValue(hardFraction)}`, { field: "hardNegativeFraction" });
   if (!(rate >= 0 && rate <= 1)) throw new ArgumentError(`generateDomainCorpus: decorateRate must be within [0, 1], got ${describeValue(rate)}`, { field: "decorateRate" });
   const out: DomainSample[] = [];
-  for (const lang of opts.langs ?? TOY_LANGUAGES) {
-    if (!TOY_LANGUAGES.includes(lang)) throw new ArgumentError(`generateDomainCorpus: unknown language ${describeValue(lang)}`, { field: "langs" });
+  for (const lang of opts.langs ?? LANGUAGES) {
+    if (!LANGUAGES.includes(lang)) throw new ArgumentError(`generateDomainCorpus: unknown language ${describeValue(lang)}`, { field: "langs" });
     const groups = conceptGroups(lang);
     const seen = new Set<string>();
     for (const domain of DOMAIN_LABELS) {
@@ -146,46 +131,4 @@ export function generateDomainCorpus(opts: DomainCorpusOptions): DomainSample[] 
     }
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// JSONL files.
-
-export function domainCorpusJsonl(samples: readonly DomainSample[]): string {
-  return samples.map((s) => JSON.stringify({ id: s.id, lang: s.lang, domain: s.domain, concept: s.concept, text: s.text }) + "\n").join("");
-}
-
-const SAMPLE_FIELDS = ["id", "lang", "domain", "concept", "text"] as const;
-
-/** Validates one parsed record as a DomainSample. */
-export function validateDomainSample(value: Record<string, unknown>, ctx: RecordContext): DomainSample {
-  const str = fieldReader(value, ctx, SAMPLE_FIELDS);
-  const id = str("id");
-  const lang = str("lang");
-  if (!TOY_LANGUAGES.includes(lang as ToyLanguage)) ctx.fail("lang", `unknown language ${describeValue(lang)} (expected one of ${TOY_LANGUAGES.join(", ")})`);
-  const domain = str("domain");
-  if (!DOMAIN_LABELS.includes(domain as DomainLabel)) ctx.fail("domain", `unknown domain ${describeValue(domain)} (expected one of ${DOMAIN_LABELS.join(", ")})`);
-  const concept = str("concept");
-  const text = str("text");
-  return { id, lang: lang as ToyLanguage, domain: domain as DomainLabel, concept, text };
-}
-
-/** Parses and validates domain-corpus JSONL text; duplicate ids are rejected too. */
-export function parseDomainCorpus(text: string, file: string): DomainSample[] {
-  const ids = new Set<string>();
-  return parseJsonlRecords(text, file, (value, ctx) => {
-    const s = validateDomainSample(value, ctx);
-    if (ids.has(s.id)) ctx.fail("id", `duplicate id ${describeValue(s.id)}`);
-    ids.add(s.id);
-    return s;
-  });
-}
-
-export async function readDomainCorpus(file: string): Promise<DomainSample[]> {
-  return parseDomainCorpus(await fsp.readFile(file, "utf8"), file);
-}
-
-/** Writes samples as JSONL, atomically. */
-export async function writeDomainCorpus(file: string, samples: readonly DomainSample[]): Promise<void> {
-  await writeFileAtomic(file, domainCorpusJsonl(samples));
 }

@@ -1,9 +1,9 @@
 // Writes the committed metrics data: data/contrastive-pairs.jsonl, data/domain-corpus.jsonl and docs/data.md (the
 // schema, the generation command and seed, and count tables computed from the files themselves).
 //
-//   npx tsx src/metrics/make-data.ts            # (re)write the three files under the current folder
-//   npx tsx src/metrics/make-data.ts --check    # exit 1 if the committed files differ from a fresh generation
-//   npx tsx src/metrics/make-data.ts --root DIR --seed N
+//   npx tsx src/data/make-data.ts            # (re)write the three files under the current folder
+//   npx tsx src/data/make-data.ts --check    # exit 1 if the committed files differ from a fresh generation
+//   npx tsx src/data/make-data.ts --root DIR --seed N
 
 import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
@@ -11,9 +11,11 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { requestFrames } from "../toy/corpus.ts";
-import { TOY_LANGUAGES, type ToyLanguage } from "../toy/types.ts";
-import { DOMAIN_CORPUS_GENERATOR, DOMAIN_LABELS, domainCorpusJsonl, generateDomainCorpus, type DomainSample } from "./domain-corpus.ts";
-import { METRICS_DATA_SEED, PAIRS_GENERATOR, PAIR_TABLES, generatePairs, harmfulConcepts, pairCandidates, pairsJsonl, toyTrainingRequests, type ContrastivePair } from "./pairs.ts";
+import { LANGUAGES, type Language } from "../safety.ts";
+import { DOMAIN_LABELS, domainCorpusJsonl, type DomainSample } from "./domain-corpus.ts";
+import { DOMAIN_CORPUS_GENERATOR, generateDomainCorpus } from "./domain-corpus-build.ts";
+import { pairsJsonl, type ContrastivePair } from "./pairs.ts";
+import { METRICS_DATA_SEED, PAIRS_GENERATOR, PAIR_TABLES, generatePairs, harmfulConcepts, pairCandidates, toyTrainingRequests } from "./pairs-build.ts";
 
 export const DATA_FILES = { pairs: "data/contrastive-pairs.jsonl", domainCorpus: "data/domain-corpus.jsonl", doc: "docs/data.md" } as const;
 export const DEFAULT_PAIRS_PER_CONCEPT = 24;
@@ -49,15 +51,15 @@ export function makeMetricsData(opts: { seed?: number; perConcept?: number; perD
 
 function table(header: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map((_, i) => (i < header.length - TOY_LANGUAGES.length - 1 ? "---" : "---:"))), ...rows.map(line)].join("\n");
+  return [line(header), line(header.map((_, i) => (i < header.length - LANGUAGES.length - 1 ? "---" : "---:"))), ...rows.map(line)].join("\n");
 }
 
-function countRows<T extends { lang: ToyLanguage }>(items: readonly T[], keyOf: (x: T) => string, keys: readonly string[], label: (k: string) => string[]): (string | number)[][] {
+function countRows<T extends { lang: Language }>(items: readonly T[], keyOf: (x: T) => string, keys: readonly string[], label: (k: string) => string[]): (string | number)[][] {
   const rows = keys.map((k) => {
-    const per = TOY_LANGUAGES.map((l) => items.filter((x) => x.lang === l && keyOf(x) === k).length);
+    const per = LANGUAGES.map((l) => items.filter((x) => x.lang === l && keyOf(x) === k).length);
     return [...label(k), ...per, per.reduce((a, b) => a + b, 0)];
   });
-  const totals = TOY_LANGUAGES.map((l) => items.filter((x) => x.lang === l).length);
+  const totals = LANGUAGES.map((l) => items.filter((x) => x.lang === l).length);
   const blanks = label(keys[0] ?? "").map((_, i) => (i === 0 ? "**total**" : ""));
   rows.push([...blanks, ...totals.map((t) => `**${t}**`), `**${totals.reduce((a, b) => a + b, 0)}**`]);
   return rows;
@@ -77,14 +79,14 @@ interface DocInput {
 
 /** docs/data.md, with every count computed from the generated data. */
 export function renderDataDoc(d: DocInput): string {
-  const langs = TOY_LANGUAGES.join(" | ");
+  const langs = LANGUAGES.join(" | ");
   const concepts = harmfulConcepts("en");
   const conceptKey = (p: { domain: string; concept: string }) => `${p.domain}\u0000${p.concept}`;
 
   // Pairs whose positive uses a held-out frame of the toy corpus (a template the toy model never saw in training).
   let heldFrames = 0;
   let equalTraining = 0;
-  for (const lang of TOY_LANGUAGES) {
+  for (const lang of LANGUAGES) {
     const frames = requestFrames(lang);
     const held = new Set([...frames.act.held, ...frames.write.held]);
     const frameOf = new Map<string, string>();
@@ -95,9 +97,9 @@ export function renderDataDoc(d: DocInput): string {
       if (training.has(p.positive)) equalTraining++;
     }
   }
-  const slots = TOY_LANGUAGES.map((l) => Object.values(PAIR_TABLES[l]).reduce((a, s) => a + s.length, 0));
-  const phrases = TOY_LANGUAGES.map((l) => Object.values(PAIR_TABLES[l]).reduce((a, s) => a + s.reduce((b, x) => b + x.concept.length, 0), 0));
-  const minPerConcept = Math.min(...TOY_LANGUAGES.flatMap((l) => concepts.map((c) => d.pairs.filter((p) => p.lang === l && p.concept === c.concept).length)));
+  const slots = LANGUAGES.map((l) => Object.values(PAIR_TABLES[l]).reduce((a, s) => a + s.length, 0));
+  const phrases = LANGUAGES.map((l) => Object.values(PAIR_TABLES[l]).reduce((a, s) => a + s.reduce((b, x) => b + x.concept.length, 0), 0));
+  const minPerConcept = Math.min(...LANGUAGES.flatMap((l) => concepts.map((c) => d.pairs.filter((p) => p.lang === l && p.concept === c.concept).length)));
 
   const pairRows = countRows(d.pairs, conceptKey, concepts.map(conceptKey), (k) => k.split("\u0000"));
   const domainRows = countRows(d.samples, (s) => s.domain, DOMAIN_LABELS, (k) => [k]);
@@ -121,7 +123,7 @@ export function renderDataDoc(d: DocInput): string {
 
   return `# Metrics data: contrastive pairs and the domain corpus
 
-<!-- Generated by \`npx tsx src/metrics/make-data.ts\`; do not edit by hand (tests/metrics-data.test.ts checks that
+<!-- Generated by \`npx tsx src/data/make-data.ts\`; do not edit by hand (tests/metrics-data.test.ts checks that
 this file, and the two data files, equal a fresh generation). -->
 
 Two committed data files feed issue 6, *configuration choice before explanation*:
@@ -136,15 +138,15 @@ Two committed data files feed issue 6, *configuration choice before explanation*
 ## How they are made
 
 \`\`\`bash
-npx tsx src/metrics/make-data.ts            # writes ${DATA_FILES.pairs}, ${DATA_FILES.domainCorpus}, ${DATA_FILES.doc}
-npx tsx src/metrics/make-data.ts --check    # exit 1 if the committed files differ from a fresh generation
+npx tsx src/data/make-data.ts            # writes ${DATA_FILES.pairs}, ${DATA_FILES.domainCorpus}, ${DATA_FILES.doc}
+npx tsx src/data/make-data.ts --check    # exit 1 if the committed files differ from a fresh generation
 \`\`\`
 
 | | value |
 | --- | --- |
 | seed | ${d.seed} (\`METRICS_DATA_SEED\`, the second half of arXiv 2509.18127) |
-| pairs generator | \`${PAIRS_GENERATOR}\` (\`src/metrics/pairs.ts\`), ${d.perConcept} pairs per language and concept |
-| domain corpus generator | \`${DOMAIN_CORPUS_GENERATOR}\` (\`src/metrics/domain-corpus.ts\`), ${d.perDomainPerLang} samples per language and domain label |
+| pairs generator | \`${PAIRS_GENERATOR}\` (\`src/data/pairs-build.ts\`), ${d.perConcept} pairs per language and concept |
+| domain corpus generator | \`${DOMAIN_CORPUS_GENERATOR}\` (\`src/data/domain-corpus-build.ts\`), ${d.perDomainPerLang} samples per language and domain label |
 | \`${DATA_FILES.pairs}\` | ${d.pairs.length} lines, ${d.pairsBytes} bytes, sha256 \`${d.pairsSha256}\` |
 | \`${DATA_FILES.domainCorpus}\` | ${d.samples.length} lines, ${d.corpusBytes} bytes, sha256 \`${d.corpusSha256}\` |
 
@@ -157,8 +159,8 @@ can change these files: rerun the command after one (\`tests/metrics-data.test.t
 Read them with:
 
 \`\`\`ts
-import { readPairs, pairsByConcept } from "./src/metrics/pairs.ts";
-import { readDomainCorpus } from "./src/metrics/domain-corpus.ts";
+import { readPairs, pairsByConcept } from "./src/data/pairs.ts";
+import { readDomainCorpus } from "./src/data/domain-corpus.ts";
 const pairs = await readPairs("${DATA_FILES.pairs}");           // validated; errors name file:line and field
 const byConcept = pairsByConcept(pairs, "en");                       // Map concept -> pairs
 const corpus = await readDomainCorpus("${DATA_FILES.domainCorpus}");
@@ -181,7 +183,7 @@ ${example(pairExample)}
 | \`edit.from\` | string | the concept phrase; occurs exactly once in \`positive\` |
 | \`edit.to\` | string | the benign phrase that replaces it: \`positive.replace(edit.from, edit.to) === negative\` |
 
-**Generation.** \`src/metrics/pairs.ts\` holds a pair table per language (\`PAIR_TABLES\`): for every harmful concept
+**Generation.** \`src/data/pairs-build.ts\` holds a pair table per language (\`PAIR_TABLES\`): for every harmful concept
 of the toy corpus, a few *slots*, each a carrier with one \`{x}\` ("make {x} at home", "recruit young people {x}"),
 the concept phrases that fill it ("a pipe bomb", "for a terrorist cell") and, for each, a benign twin of similar
 shape ("a bird feeder", "for a chess club"). A slot is either a verb phrase for the toy corpus's how-to frames
@@ -190,7 +192,7 @@ toy corpus's training and held-out frames) x slot x concept phrase, minus any qu
 request (frame x filler as the toy model saw it); the generator takes ${d.perConcept} of them, round-robin over
 (slot, phrase) so every phrase is used about equally. It checks every pair: the concept phrase occurs exactly once in
 the positive, the single replacement gives the negative, and no negative contains any concept phrase of its language.
-Tables: ${TOY_LANGUAGES.map((l, i) => `${l} ${slots[i]} slots / ${phrases[i]} concept phrases`).join(", ")}.
+Tables: ${LANGUAGES.map((l, i) => `${l} ${slots[i]} slots / ${phrases[i]} concept phrases`).join(", ")}.
 
 Held-out-ness: ${equalTraining} positives equal a toy training request (none, by construction); ${heldFrames} of
 ${d.pairs.length} use a frame the toy model never saw in training (the others reuse a training frame with a new
@@ -216,7 +218,7 @@ ${example(sampleExample)}
 | \`concept\` | string | harmful concept id (\`weapons\`), everyday topic (\`cooking\`), or \`hard negative: ...\` for a benign query that shares words with harmful ones |
 | \`text\` | string | the user query |
 
-**Generation.** \`src/metrics/domain-corpus.ts\` builds every query the tables can make for each concept: the toy
+**Generation.** \`src/data/domain-corpus-build.ts\` builds every query the tables can make for each concept: the toy
 corpus's request frames (training and held-out) filled with each concept's fillers (training and held-out), for
 harmful concepts and benign topics alike, plus every positive the pair tables can make for the harmful concepts.
 Per (language, domain label) it draws ${d.perDomainPerLang} distinct queries round-robin over the domain's concepts;
@@ -259,7 +261,7 @@ async function main(argv: string[]): Promise<number> {
       const have = await fsp.readFile(path.join(root, rel), "utf8").catch(() => undefined);
       if (have !== text) {
         ok = false;
-        console.error(`${rel}: differs from a fresh generation (run npx tsx src/metrics/make-data.ts)`);
+        console.error(`${rel}: differs from a fresh generation (run npx tsx src/data/make-data.ts)`);
       }
     }
     if (ok) console.log(`up to date: ${Object.keys(data.files).join(", ")}`);

@@ -17,7 +17,7 @@ import * as path from "node:path";
 import { ArgumentError, describeValue } from "../errors.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
-import { QWEN_CHAT_TEMPLATE, SPECIAL_TOKENS, bytesToUnicode } from "../model/byte-level.ts";
+import { QWEN_CHAT_TEMPLATE, SPECIAL_TOKENS, bytesToUnicode } from "./byte-level.ts";
 
 /** Qwen2's pre-tokenizer regex, exactly as in its tokenizer.json (Oniguruma syntax). */
 export const QWEN2_SPLIT_REGEX =

@@ -1,5 +1,5 @@
 // Concept-contrastive query pairs for Safe-SAIL's configuration choice (the pre-explanation metrics L0,t and
-// I_CDF, src/metrics/contrastive.ts): for each safety concept, pairs of user queries where the positive names the
+// I_CDF, src/metrics/contrastive.ts). This file builds them from committed tables; ./pairs.ts is their format: for each safety concept, pairs of user queries where the positive names the
 // concept and its twin is the same query with the concept phrase swapped for a benign phrase of similar shape:
 //
 //   positive  "How do I make a pipe bomb at home?"      edit { from: "a pipe bomb", to: "a bird feeder" }
@@ -23,39 +23,23 @@
 // All randomness is mulberry32 (src/util/prng.ts), one stream per (seed, language, concept): the same options give
 // byte-identical files, and adding a concept does not reshuffle the others.
 
-import { promises as fsp } from "node:fs";
-import { ArgumentError, FormatError, describeValue } from "../errors.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
-import { mulberry32 } from "../util/prng.ts";
+import { ArgumentError, describeValue } from "../errors.ts";
+import { LANGUAGES, type Language, type SafetyDomain } from "../safety.ts";
+import { deriveSeed, mulberry32, shuffleInPlace } from "../util/prng.ts";
 import { conceptFillers, corpusTable, requestFrames } from "../toy/corpus.ts";
-import { SAFETY_DOMAINS, TOY_LANGUAGES, type SafetyDomain, type ToyLanguage } from "../toy/types.ts";
+import { occurrences, type ContrastivePair } from "./pairs.ts";
 
 export const PAIRS_GENERATOR = "safesail-contrastive-pairs/1";
 
 /** The seed of the committed data files (the second half of the paper's arXiv number, 2509.18127). */
 export const METRICS_DATA_SEED = 18127;
 
-export interface ContrastivePair {
-  /** `{lang}-{concept slug}-{nnn}`, unique. */
-  id: string;
-  lang: ToyLanguage;
-  domain: SafetyDomain;
-  /** Concept id shared by every language ("explosives", "election manipulation", ...), as in the toy corpus. */
-  concept: string;
-  /** The query that holds the concept. */
-  positive: string;
-  /** Its minimally edited twin, without the concept. */
-  negative: string;
-  /** `from` (a concept phrase, found exactly once in `positive`) replaced by `to` (a benign phrase) gives `negative`. */
-  edit: { from: string; to: string };
-}
-
 export interface PairOptions {
   seed: number;
   /** Pairs per (language, concept) (default 24); fewer where a table has fewer combinations. */
   perConcept?: number;
   /** Languages (default all five toy languages). */
-  langs?: readonly ToyLanguage[];
+  langs?: readonly Language[];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -417,40 +401,14 @@ const HI: PairTable = {
 };
 
 /** The pair tables, by language (read-only). */
-export const PAIR_TABLES: Readonly<Record<ToyLanguage, PairTable>> = { en: EN, zh: ZH, it: IT, vi: VI, hi: HI };
+export const PAIR_TABLES: Readonly<Record<Language, PairTable>> = { en: EN, zh: ZH, it: IT, vi: VI, hi: HI };
 
 // ---------------------------------------------------------------------------------------------------------
-// Shared helpers (also used by ./domain-corpus.ts).
-
-/** FNV-1a over a string's UTF-16 code units, mixed with the seed: one independent PRNG seed per purpose. */
-export function deriveSeed(seed: number, ...parts: string[]): number {
-  let h = (0x811c9dc5 ^ (seed >>> 0)) >>> 0;
-  for (const ch of parts.join("\u0000")) {
-    for (let i = 0; i < ch.length; i++) {
-      h ^= ch.charCodeAt(i);
-      h = Math.imul(h, 0x01000193) >>> 0;
-    }
-  }
-  return h >>> 0;
-}
-
-export function shuffleInPlace<T>(rng: () => number, xs: T[]): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-  return xs;
-}
+// Shared helpers (also used by ./domain-corpus-build.ts).
 
 /** Fills a toy request frame's slot (`{a}` or `{t}`). */
 export function fillFrame(frame: string, filler: string): string {
   return frame.replace("{a}", () => filler).replace("{t}", () => filler);
-}
-
-/** How often `needle` occurs in `hay` (non-overlapping). */
-export function occurrences(hay: string, needle: string): number {
-  if (needle === "") return 0;
-  return hay.split(needle).length - 1;
 }
 
 /** A concept id as an id part: "sexual material involving minors" -> "sexual-material-involving-minors". */
@@ -458,9 +416,9 @@ export function slug(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
 }
 
-const trainingCache = new Map<ToyLanguage, Set<string>>();
+const trainingCache = new Map<Language, Set<string>>();
 /** Every undecorated training request of the toy corpus in a language (training frame x training filler). */
-export function toyTrainingRequests(lang: ToyLanguage): ReadonlySet<string> {
+export function toyTrainingRequests(lang: Language): ReadonlySet<string> {
   let set = trainingCache.get(lang);
   if (set) return set;
   set = new Set();
@@ -475,12 +433,12 @@ export function toyTrainingRequests(lang: ToyLanguage): ReadonlySet<string> {
 }
 
 /** The harmful concepts of a language with their domains, in the toy table's order. */
-export function harmfulConcepts(lang: ToyLanguage): { concept: string; domain: SafetyDomain }[] {
+export function harmfulConcepts(lang: Language): { concept: string; domain: SafetyDomain }[] {
   return corpusTable(lang).harmful.map((c) => ({ concept: c.concept, domain: c.domain }));
 }
 
 /** Every concept phrase of a concept in a language (what a positive names and no negative may contain). */
-export function conceptPhrases(lang: ToyLanguage, concept: string): string[] {
+export function conceptPhrases(lang: Language, concept: string): string[] {
   const slots = PAIR_TABLES[lang][concept];
   if (!slots) throw new ArgumentError(`pairs: no pair table for concept ${describeValue(concept)} in language ${lang}`, { field: "concept" });
   return [...new Set(slots.flatMap((s) => s.concept))];
@@ -497,7 +455,7 @@ interface Candidate {
 }
 
 /** Every positive a concept's table can make in a language (frames: training and held-out), minus toy training requests. */
-export function pairCandidates(lang: ToyLanguage, concept: string): { slot: number; from: string; frame: string; positive: string }[] {
+export function pairCandidates(lang: Language, concept: string): { slot: number; from: string; frame: string; positive: string }[] {
   const slots = PAIR_TABLES[lang][concept];
   if (!slots) throw new ArgumentError(`pairs: no pair table for concept ${describeValue(concept)} in language ${lang}`, { field: "concept" });
   const frames = requestFrames(lang);
@@ -517,7 +475,7 @@ export function pairCandidates(lang: ToyLanguage, concept: string): { slot: numb
   return out;
 }
 
-function checkTables(lang: ToyLanguage): void {
+function checkTables(lang: Language): void {
   const table = PAIR_TABLES[lang];
   const known = new Set(harmfulConcepts(lang).map((c) => c.concept));
   for (const concept of Object.keys(table)) {
@@ -542,10 +500,10 @@ export function generatePairs(opts: PairOptions): ContrastivePair[] {
   const perConcept = opts.perConcept ?? 24;
   if (!Number.isFinite(seed)) throw new ArgumentError(`generatePairs: seed must be a number, got ${describeValue(seed)}`, { field: "seed" });
   if (!Number.isInteger(perConcept) || perConcept < 1) throw new ArgumentError(`generatePairs: perConcept must be a positive integer, got ${describeValue(perConcept)}`, { field: "perConcept" });
-  const langs = opts.langs ?? TOY_LANGUAGES;
+  const langs = opts.langs ?? LANGUAGES;
   const out: ContrastivePair[] = [];
   for (const lang of langs) {
-    if (!TOY_LANGUAGES.includes(lang)) throw new ArgumentError(`generatePairs: unknown language ${describeValue(lang)}`, { field: "langs" });
+    if (!LANGUAGES.includes(lang)) throw new ArgumentError(`generatePairs: unknown language ${describeValue(lang)}`, { field: "langs" });
     checkTables(lang);
     const table = PAIR_TABLES[lang];
     const langPhrases = Object.keys(table).flatMap((c) => conceptPhrases(lang, c));
@@ -583,120 +541,4 @@ export function generatePairs(opts: PairOptions): ContrastivePair[] {
     }
   }
   return out;
-}
-
-/** Pairs grouped by concept id (first-seen order), optionally of one language only. */
-export function pairsByConcept(pairs: readonly ContrastivePair[], lang?: ToyLanguage): Map<string, ContrastivePair[]> {
-  const out = new Map<string, ContrastivePair[]>();
-  for (const p of pairs) {
-    if (lang !== undefined && p.lang !== lang) continue;
-    if (!out.has(p.concept)) out.set(p.concept, []);
-    out.get(p.concept)!.push(p);
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// JSONL files.
-
-/** One JSON object per line, with a fixed key order. */
-export function pairsJsonl(pairs: readonly ContrastivePair[]): string {
-  return pairs
-    .map((p) => JSON.stringify({ id: p.id, lang: p.lang, domain: p.domain, concept: p.concept, positive: p.positive, negative: p.negative, edit: { from: p.edit.from, to: p.edit.to } }) + "\n")
-    .join("");
-}
-
-/** A record being validated: `fail(field, problem)` throws a FormatError naming `file:line` and the field. */
-export interface RecordContext {
-  file: string;
-  line: number;
-  fail(field: string, problem: string): never;
-}
-
-/**
- * Parses JSON lines and validates each record with `validate`. Blank lines are skipped (line numbers still count
- * them); a line that is not JSON, not an object, or fails validation throws a FormatError naming `file:line`.
- */
-export function parseJsonlRecords<T>(text: string, file: string, validate: (value: Record<string, unknown>, ctx: RecordContext) => T): T[] {
-  const out: T[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!.replace(/\r$/, "");
-    if (raw.trim() === "") continue;
-    const line = i + 1;
-    const ctx: RecordContext = {
-      file,
-      line,
-      fail(field: string, problem: string): never {
-        throw new FormatError(`${file}:${line}: field "${field}": ${problem}`, { file, field });
-      },
-    };
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      throw new FormatError(`${file}:${line}: not valid JSON (${(err as Error).message})`, { file });
-    }
-    if (value === null || typeof value !== "object" || Array.isArray(value)) throw new FormatError(`${file}:${line}: expected a JSON object, got ${describeValue(value)}`, { file });
-    out.push(validate(value as Record<string, unknown>, ctx));
-  }
-  return out;
-}
-
-/** Checks that a record has exactly `fields` (no unknown field) and returns a string field reader. */
-export function fieldReader(value: Record<string, unknown>, ctx: RecordContext, fields: readonly string[]): (name: string, obj?: Record<string, unknown>, prefix?: string) => string {
-  for (const k of Object.keys(value)) if (!fields.includes(k)) ctx.fail(k, "unknown field");
-  return (name, obj = value, prefix = "") => {
-    const v = obj[name];
-    if (v === undefined) ctx.fail(prefix + name, "missing");
-    if (typeof v !== "string") ctx.fail(prefix + name, `expected a string, got ${describeValue(v)}`);
-    if (v === "") ctx.fail(prefix + name, "empty string");
-    return v;
-  };
-}
-
-const PAIR_FIELDS = ["id", "lang", "domain", "concept", "positive", "negative", "edit"] as const;
-
-/** Validates one parsed record as a ContrastivePair (types, known language and domain, the edit relation). */
-export function validatePair(value: Record<string, unknown>, ctx: RecordContext): ContrastivePair {
-  const str = fieldReader(value, ctx, PAIR_FIELDS);
-  const id = str("id");
-  const lang = str("lang");
-  if (!TOY_LANGUAGES.includes(lang as ToyLanguage)) ctx.fail("lang", `unknown language ${describeValue(lang)} (expected one of ${TOY_LANGUAGES.join(", ")})`);
-  const domain = str("domain");
-  if (!SAFETY_DOMAINS.includes(domain as SafetyDomain)) ctx.fail("domain", `unknown domain ${describeValue(domain)} (expected one of ${SAFETY_DOMAINS.join(", ")})`);
-  const concept = str("concept");
-  const positive = str("positive");
-  const negative = str("negative");
-  const edit = value.edit;
-  if (edit === undefined) ctx.fail("edit", "missing");
-  if (edit === null || typeof edit !== "object" || Array.isArray(edit)) ctx.fail("edit", `expected an object {from, to}, got ${describeValue(edit)}`);
-  const e = edit as Record<string, unknown>;
-  for (const k of Object.keys(e)) if (k !== "from" && k !== "to") ctx.fail(`edit.${k}`, "unknown field");
-  const from = str("from", e, "edit.");
-  const to = str("to", e, "edit.");
-  const n = occurrences(positive, from);
-  if (n !== 1) ctx.fail("edit.from", `${describeValue(from)} occurs ${n} times in positive (expected exactly once)`);
-  if (positive.replace(from, () => to) !== negative) ctx.fail("negative", `is not positive with edit.from replaced by edit.to`);
-  return { id, lang: lang as ToyLanguage, domain: domain as SafetyDomain, concept, positive, negative, edit: { from, to } };
-}
-
-/** Parses and validates pairs JSONL text; duplicate ids are rejected too. */
-export function parsePairs(text: string, file: string): ContrastivePair[] {
-  const ids = new Set<string>();
-  return parseJsonlRecords(text, file, (value, ctx) => {
-    const p = validatePair(value, ctx);
-    if (ids.has(p.id)) ctx.fail("id", `duplicate id ${describeValue(p.id)}`);
-    ids.add(p.id);
-    return p;
-  });
-}
-
-export async function readPairs(file: string): Promise<ContrastivePair[]> {
-  return parsePairs(await fsp.readFile(file, "utf8"), file);
-}
-
-/** Writes pairs as JSONL, atomically. */
-export async function writePairs(file: string, pairs: readonly ContrastivePair[]): Promise<void> {
-  await writeFileAtomic(file, pairsJsonl(pairs));
 }
