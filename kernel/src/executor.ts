@@ -15,6 +15,7 @@ import { patchTslabSys, type CompilerHostPatch } from "./compiler-host.ts";
 import { log } from "./log.ts";
 import { expandShorthandProperties } from "./shorthand.ts";
 import { packagePathMap, PackageModules, REPO_ROOT } from "./modules.ts";
+import { tslabModule } from "./tslab.ts";
 
 type TslabTs = typeof import("@tslab/typescript-for-tslab");
 type ConverterModule = typeof import("tslab/dist/converter.js");
@@ -187,6 +188,8 @@ export class Executor {
     const fn = function require(id: string): unknown {
       const pkg = self.packages.require(id);
       if (pkg) return pkg;
+      // tslab's display API, on this kernel's display (tslab.ts).
+      if (id === "tslab") return tslabModule();
       const side = self.requireSideOutput(fromDir, id);
       if (side !== undefined) return side;
       try {

@@ -163,10 +163,20 @@ export function packagePathMap(cwd: string, root = REPO_ROOT): (p: string) => st
   const rel = relative(root, cwd);
   const outside = rel.startsWith("..") || rel.startsWith(sep) || /^[A-Za-z]:/.test(rel);
   const fallback = outside && !existsSync(cwdModules) ? join(root, "node_modules") : null;
+  // `import * as tslab from "tslab"` type-checks against the tslab package the kernel runs on (whose API the
+  // cell's require("tslab") provides, tslab.ts), wherever the notebook is.
+  const tslabVirtual = join(cwdModules, "tslab");
+  let tslabDir: string | null = null;
+  try {
+    tslabDir = dirname(require.resolve("tslab/package.json"));
+  } catch {
+    tslabDir = null;
+  }
   let pkgDir: string | null = null;
   let failed = false;
   return (p: string): string => {
     if (typeof p !== "string") return p;
+    if (tslabDir && (p === tslabVirtual || p.startsWith(tslabVirtual + "/"))) return tslabDir + p.slice(tslabVirtual.length);
     if (p !== virtual && !p.startsWith(virtual + "/")) {
       return fallback && (p === cwdModules || p.startsWith(cwdModules + "/")) ? fallback + p.slice(cwdModules.length) : p;
     }
