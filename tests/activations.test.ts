@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { documentIds, openCorpus, type CorpusDoc } from "../src/activations/corpus.ts";
+import { openCorpus, type CorpusDoc } from "../src/activations/corpus.ts";
+import { documentIds, TEXT_DEFAULTS } from "../src/activations/text.ts";
 import { harvest, type HarvestOptions } from "../src/activations/harvest.ts";
 import { openActivationStore, type ActivationReader, type ActivationStore } from "../src/activations/store.ts";
 import { ArgumentError, FormatError } from "../src/errors.ts";
@@ -80,7 +81,7 @@ async function expectExact(store: ActivationStore, expectedIds: Map<number, numb
   }
 }
 
-async function expectedIdsOf(docs: readonly CorpusDoc[], chat = false): Promise<Map<number, number[]>> {
+async function expectedIdsOf(docs: readonly CorpusDoc[], chat: boolean = TEXT_DEFAULTS.chat): Promise<Map<number, number[]>> {
   const corpus = await openCorpus(docs);
   const out = new Map<number, number[]>();
   for await (const e of corpus.entries()) {
@@ -147,7 +148,7 @@ describe("harvest", () => {
   it("reads text and JSONL files: line indices as doc ids, chat templates, special-token flags", async () => {
     const textFile = join(root, "corpus.txt");
     writeFileSync(textFile, "hello world\n\n  \nthe cat sat on the mat\r\nlast line without newline");
-    const store = await harvest(model, textFile, { layers: [0], out: freshOut(), chunkTokens: 16 });
+    const store = await harvest(model, textFile, { layers: [0], out: freshOut(), chunkTokens: 16, chat: false });
     const docs = await documentsOf(store);
     expect([...docs.keys()]).toEqual([0, 3, 4]);
     expect(docs.get(3)!.ids).toEqual(model.encode("the cat sat on the mat"));
@@ -281,7 +282,7 @@ describe("harvest", () => {
       ["layers", () => harvest(model, docs, { ...base, out, layers: [0] })],
       ["chunk_tokens", () => harvest(model, docs, { ...base, out, chunkTokens: 12 })],
       ["dtype", () => harvest(model, docs, { ...base, out, dtype: "BF16" })],
-      ["chat", () => harvest(model, docs, { ...base, out, chat: true })],
+      ["chat", () => harvest(model, docs, { ...base, out, chat: false })],
       ["max_tokens", () => harvest(model, docs, { ...base, out, maxTokens: 50 })],
       ["corpus sha256", () => harvest(model, [...docs, "one more"], { ...base, out })],
     ];

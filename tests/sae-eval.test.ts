@@ -1,13 +1,14 @@
 // evalSae on a real (random, tiny) model: an SAE that reconstructs exactly must score like the clean
 // model, one that reconstructs nothing like zero ablation; the clean cross-entropy is recomputed from the
 // plain-loop reference forward; sparsity counts are checked by hand.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRandomModel } from "../src/model/random.ts";
 import { referenceForward } from "../src/model/reference.ts";
 import { loadModel, type Model } from "../src/model/runtime.ts";
+import { tokenizeDocument } from "../src/activations/text.ts";
 import { evalSae } from "../src/sae/eval.ts";
 import { createSae, type Sae } from "../src/sae/sae.ts";
 
@@ -100,5 +101,50 @@ describe("evalSae", () => {
     await expect(evalSae(exactSae(), model, docs, { hookName: "blocks.9.hook_mlp_out" })).rejects.toThrow(/no hook "blocks.9.hook_mlp_out"/);
     const wide = createSae({ dIn: 16, k: 2, hookName: HOOK });
     await expect(evalSae(wide, model, docs)).rejects.toThrow(/reads 16 values per token but blocks.1.hook_mlp_out has 32/);
+  });
+
+  it("takes the corpus harvest takes, and with positions: answer averages CE over the answer tokens only", async () => {
+    const convs = [
+      { messages: [{ role: "user", content: "how are you" }, { role: "assistant", content: "fine thanks" }] },
+      { messages: [{ role: "system", content: "be brief" }, { role: "user", content: "why" }, { role: "assistant", content: "because it is" }] },
+      { messages: [{ role: "user", content: "no answer here" }] },
+    ];
+    const file = join(root, "conv.jsonl");
+    writeFileSync(file, convs.map((c) => JSON.stringify(c)).join("\n") + "\n");
+    // The answer starts where the prompt (earlier turns + assistant header) ends.
+    const t0 = tokenizeDocument(model, convs[0]!);
+    const prompt0 = model.toTokens({ messages: convs[0]!.messages.slice(0, 1) });
+    expect(t0.answerStart).toBe(prompt0.length);
+    expect(t0.ids.slice(0, prompt0.length)).toEqual(prompt0);
+    expect(model.decode(t0.ids.slice(t0.answerStart!))).toContain("fine thanks");
+    expect(tokenizeDocument(model, convs[2]!).answerStart).toBeNull();
+
+    const all = await evalSae(exactSae(), model, file);
+    const fromArray = await evalSae(exactSae(), model, convs);
+    expect(fromArray).toEqual(all);
+    expect(all.documents).toBe(3);
+    const answer = await evalSae(exactSae(), model, file, { positions: "answer" });
+    expect(answer.positions).toBe("answer");
+    expect(answer.documents).toBe(2); // the conversation without an answer has nothing to score
+
+    // Independent: the plain-loop reference forward, CE over targets at or after answerStart.
+    let ce = 0;
+    let n = 0;
+    const V = model.config.vocabSize;
+    for (const c of convs.slice(0, 2)) {
+      const { ids, answerStart } = tokenizeDocument(model, c);
+      const ref = referenceForward(model.config, model.weights, [ids]);
+      for (let t = answerStart! - 1; t < ids.length - 1; t++) {
+        const row = Array.from(ref.logits.data.subarray(t * V, (t + 1) * V));
+        const max = Math.max(...row);
+        ce += max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0)) - row[ids[t + 1]!]!;
+        n++;
+      }
+    }
+    expect(answer.predictions).toBe(n);
+    expect(answer.ce_loss_clean).toBeCloseTo(ce / n, 4);
+    expect(answer.predictions).toBeLessThan(all.predictions);
+    await expect(evalSae(exactSae(), model, [convs[2]!], { positions: "answer" })).rejects.toThrow(/evalSae: no document with an answer/);
+    await expect(evalSae(exactSae(), model, file, { positions: "prompt" as "answer" })).rejects.toThrow(/positions must be "all" or "answer", got "prompt"/);
   });
 });

@@ -8,15 +8,7 @@
 // A document's index is its line number minus one (blank lines count but hold no document) or its array
 // index. That index is what the store records per token (`doc_ids`), so a token leads back to its line.
 //
-// What a document turns into (`documentIds`):
-//   "plain text" / {text} / {prompt}   the tokenizer's encoding of the text (with its usual special tokens);
-//                                      with `chat`, the text becomes one user turn of the chat template
-//                                      followed by the assistant header, as the model sees a prompt.
-//   {messages: [{role, content}...]}   always the chat template; the assistant header is appended unless the
-//                                      conversation already ends with an assistant turn.
-//   {ids: [...]}                       token ids as given (no tokenizer needed).
-// When a JSONL record holds several of these, the first of messages, ids, text, prompt wins; other fields
-// (ids, labels, ...) are ignored.
+// What a document turns into (token ids) is defined in ./text.ts, the one text -> activations path.
 
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -24,7 +16,6 @@ import { stat } from "node:fs/promises";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
 import { ArgumentError, FormatError, NotFoundError, describeValue } from "../errors.ts";
-import type { Model } from "../model/runtime.ts";
 import type { ChatMessage } from "../model/tokenizer.ts";
 
 export type CorpusDoc = string | { text?: string; prompt?: string; messages?: ChatMessage[]; ids?: number[] };
@@ -134,45 +125,4 @@ async function openCorpusFile(file: string, opts: OpenCorpusOptions): Promise<Co
       }
     },
   };
-}
-
-/** Token ids of one document (see the header for the rules). Throws FormatError naming `entry.where`. */
-export function documentIds(model: Model, entry: CorpusEntry, opts: { chat: boolean }): number[] {
-  const { doc, where } = entry;
-  const fail = (msg: string): never => {
-    throw new FormatError(`${where}: ${msg}`, { field: where });
-  };
-  const tokenizer = () => model.tokenizer ?? fail(`text documents need a tokenizer, and the model folder ${model.dir} has none (give {"ids": [...]} instead)`);
-  const template = (messages: ChatMessage[], generationPrompt: boolean) => {
-    const tok = tokenizer();
-    if (!tok.hasChatTemplate) fail(`the chat template is needed here, and the tokenizer of ${model.dir} has none`);
-    return tok.encode(tok.applyChatTemplate(messages, { addGenerationPrompt: generationPrompt }), { addSpecialTokens: false });
-  };
-  const plain = (text: string) => (opts.chat ? template([{ role: "user", content: text }], true) : tokenizer().encode(text));
-
-  if (typeof doc === "string") return plain(doc);
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) fail(`a document must be a string or an object with text, prompt, messages or ids; got ${describeValue(doc)}`);
-  if (doc.messages !== undefined) {
-    const ms = doc.messages;
-    if (!Array.isArray(ms) || ms.length === 0 || !ms.every((m) => m && typeof m.role === "string" && typeof m.content === "string")) {
-      fail(`"messages" must be a non-empty list of {role, content} strings, got ${describeValue(ms)}`);
-    }
-    return template(ms, ms[ms.length - 1]!.role !== "assistant");
-  }
-  if (doc.ids !== undefined) {
-    const ids = doc.ids;
-    if (!Array.isArray(ids)) fail(`"ids" must be a list of token ids, got ${describeValue(ids)}`);
-    const V = model.config.vocabSize;
-    ids.forEach((v, i) => {
-      if (!Number.isInteger(v) || v < 0 || v >= V) fail(`"ids"[${i}] = ${describeValue(v)} is not a token id in [0, ${V})`);
-    });
-    return ids;
-  }
-  for (const key of ["text", "prompt"] as const) {
-    const v = doc[key];
-    if (v === undefined) continue;
-    if (typeof v !== "string") fail(`"${key}" must be a string, got ${describeValue(v)}`);
-    return plain(v);
-  }
-  return fail(`no "text", "prompt", "messages" or "ids" field (keys: ${Object.keys(doc).join(", ") || "none"})`);
 }

@@ -32,7 +32,8 @@ import { hookName, SITES, type Site } from "../model/hooks.ts";
 import { buildHeader, encodeTensor, openSafetensors, type SafetensorsDtype, type TensorData } from "../model/safetensors.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { withAtomicFile, writeFileAtomic } from "../util/atomic.ts";
-import { documentIds, openCorpus, type CorpusEntry, type CorpusFileFormat, type CorpusInput } from "./corpus.ts";
+import { openCorpus, type CorpusEntry, type CorpusFileFormat, type CorpusInput } from "./corpus.ts";
+import { documentActivations, tokenizeDocument, TEXT_DEFAULTS } from "./text.ts";
 import {
   MANIFEST_FILE,
   STORE_DTYPES,
@@ -68,7 +69,7 @@ export interface HarvestOptions {
   batchTokens?: number;
   /** Storage of the activation tensors. Default "F32". */
   dtype?: StoreDtype;
-  /** Wrap plain-text documents in the chat template as a user turn. */
+  /** Wrap plain-text documents in the chat template as a user turn (default `TEXT_DEFAULTS.chat`, true: see ./text.ts). */
   chat?: boolean;
   /** Corpus file format; default from the extension (.jsonl/.ndjson/.json -> jsonl, else text). */
   format?: CorpusFileFormat;
@@ -81,7 +82,7 @@ export interface HarvestOptions {
   onChunk?: (entry: ChunkEntry, index: number) => void | Promise<void>;
 }
 
-export const HARVEST_DEFAULTS = { site: "mlp_out" as Site, chunkTokens: 16384, batchTokens: 2048, dtype: "F32" as StoreDtype, maxDocTokens: 1024, windowDocs: 64 };
+export const HARVEST_DEFAULTS = { site: "mlp_out" as Site, chunkTokens: 16384, batchTokens: TEXT_DEFAULTS.batchTokens, dtype: "F32" as StoreDtype, maxDocTokens: 1024, windowDocs: 64 };
 
 interface WindowDoc {
   index: number;
@@ -106,7 +107,7 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
   const batchTokens = positiveInt(opts.batchTokens, "batchTokens", HARVEST_DEFAULTS.batchTokens);
   const maxDocTokens = positiveInt(opts.maxDocTokens, "maxDocTokens", Math.min(HARVEST_DEFAULTS.maxDocTokens, cfg.maxPositionEmbeddings));
   const maxTokens = opts.maxTokens === undefined ? null : positiveInt(opts.maxTokens, "maxTokens", 0);
-  const chat = opts.chat ?? false;
+  const chat = opts.chat ?? TEXT_DEFAULTS.chat;
   const progress = opts.progress ?? silentProgress;
   const signal = opts.signal;
 
@@ -183,7 +184,7 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
           corpusDone = true;
           break;
         }
-        let ids = documentIds(model, entry, { chat });
+        let ids = tokenizeDocument(model, entry, { chat }).ids;
         if (ids.length === 0) continue;
         const truncated = ids.length > maxDocTokens;
         if (truncated) ids = ids.slice(0, maxDocTokens);
@@ -223,15 +224,10 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
       // 3. Forward passes: same-length documents together, at most batchTokens tokens per pass; batches
       //    whose rows are all stored already (a restart's first window) are skipped.
       const done = (d: WindowDoc) => d.index < cursor.doc || (d.index === cursor.doc && d.ids.length <= cursor.offset);
-      for (const batch of batchesOf(docs, batchTokens)) {
-        if (batch.every(done)) continue;
-        signal?.throwIfAborted();
-        const T = batch[0]!.ids.length;
-        const { cache } = await model.forward(batch.map((d) => d.ids), { cache: hooks, logits: "none" });
-        batch.forEach((d, b) => {
-          d.rows = hooks.map((h) => cache[h]!.data.subarray(b * T * D, (b + 1) * T * D));
-        });
-      }
+      const acts = await documentActivations(model, docs, hooks, { batchTokens, skip: (i) => done(docs[i]!), signal });
+      docs.forEach((d, i) => {
+        d.rows = acts[i]!;
+      });
 
       // 4. Rows back in corpus order, into chunks.
       for (const d of docs) {
@@ -269,22 +265,6 @@ function checkLayers(layers: unknown, numLayers: number): number[] {
     }
   }
   return [...new Set(layers as number[])].sort((a, b) => a - b);
-}
-
-/** Groups of equal-length documents, in order of first appearance, each at most `batchTokens` tokens (at least one document). */
-function batchesOf(docs: WindowDoc[], batchTokens: number): WindowDoc[][] {
-  const byLength = new Map<number, WindowDoc[]>();
-  for (const d of docs) {
-    let g = byLength.get(d.ids.length);
-    if (!g) byLength.set(d.ids.length, (g = []));
-    g.push(d);
-  }
-  const out: WindowDoc[][] = [];
-  for (const [T, group] of byLength) {
-    const per = Math.max(1, Math.floor(batchTokens / T));
-    for (let i = 0; i < group.length; i += per) out.push(group.slice(i, i + per));
-  }
-  return out;
 }
 
 /**

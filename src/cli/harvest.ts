@@ -1,6 +1,6 @@
 // `safesail harvest`: activations of a corpus into a store, thin over src/activations/harvest.ts.
 //
-//   safesail harvest MODEL --corpus FILE --layers 0,2,4 --out DIR [--site mlp_out] [--max-tokens N] [--chat]
+//   safesail harvest MODEL --corpus FILE --layers 0,2,4 --out DIR [--site mlp_out] [--max-tokens N] [--no-chat]
 //                    [--batch-tokens N] [--chunk-tokens N] [--max-doc-tokens N] [--dtype F32|F16|BF16]
 //                    [--format text|jsonl] [--overwrite] [--json]
 //
@@ -24,7 +24,8 @@ Runs MODEL over the corpus and stores the activations of every given layer at on
   --layers L,L,...      layer indices
   --out DIR             the store; an interrupted harvest in DIR is resumed by the same command
   --site S              resid_pre | attn_out | resid_mid | mlp_out | resid_post (default mlp_out)
-  --chat                wrap plain text / prompts in the chat template as a user turn
+  --no-chat             tokenise plain text / prompts as written (default: as a user turn of the chat
+                        template followed by the assistant header; --chat says so explicitly)
   --max-tokens N        stop after N tokens (default: the whole corpus)
   --max-doc-tokens N    cut longer documents (default min(1024, max_position_embeddings))
   --batch-tokens N      most tokens per forward pass (default 2048)
@@ -70,6 +71,7 @@ export async function harvestCommand(args: string[]): Promise<number> {
       dtype: { type: "string" },
       format: { type: "string" },
       chat: { type: "boolean" },
+      "no-chat": { type: "boolean" },
       overwrite: { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -108,7 +110,7 @@ export async function harvestCommand(args: string[]): Promise<number> {
       out: values.out,
       dtype,
       format,
-      chat: values.chat ?? false,
+      chat: !values["no-chat"],
       overwrite: values.overwrite ?? false,
       maxTokens: intOption(values["max-tokens"], "max-tokens"),
       maxDocTokens: intOption(values["max-doc-tokens"], "max-doc-tokens"),

@@ -17,11 +17,11 @@ commands:
                                            next-token logits and hook activations
   generate MODEL --prompt T [--chat] [--max-new-tokens N] [--seed S] [--temperature X] [--top-p P] [--json]
                                            generate text (KV cache; greedy unless --temperature)
-  harvest MODEL --corpus FILE --layers 0,2 --out DIR [--site mlp_out] [--max-tokens N] [--chat] [--dtype BF16] ...
+  harvest MODEL --corpus FILE --layers 0,2 --out DIR [--site mlp_out] [--max-tokens N] [--no-chat] [--dtype BF16] ...
                                            activations of a corpus into a resumable store (safesail harvest --help)
   train-sae --acts DIR --layer L --k K --out DIR [--expansion 10] [--tokens N | --steps N] [--batch 1024] [--lr X]
                                            train a TopK-ReLU SAE on stored activations (SAELens layout; resumable)
-  eval-sae SAE_DIR --model MODEL --corpus FILE [--chat] [--max-docs N] [--json]
+  eval-sae SAE_DIR --model MODEL --corpus FILE [--no-chat] [--positions all|answer] [--max-docs N] [--json]
                                            MSE, FVU, L0, dead/dense latents, CE with the SAE spliced in, KL
   metrics --sae DIR --model MODEL --pairs FILE [--thresholds 0,0.5,1,2] [--languages en,zh] [--raw] [--json]
                                            L0,t, I_CDF and probe baselines per concept and domain (docs/metrics.md)

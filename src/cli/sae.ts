@@ -8,7 +8,6 @@
 // command again after an interruption to resume.
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { documentIds, openCorpus } from "../activations/corpus.ts";
 import { openActivationStore } from "../activations/store.ts";
 import { ArgumentError } from "../errors.ts";
 import { loadModel } from "../model/runtime.ts";
@@ -100,7 +99,9 @@ export async function evalSaeCommand(args: string[]): Promise<number> {
     options: {
       model: { type: "string" },
       corpus: { type: "string" },
-      chat: { type: "boolean", default: false },
+      chat: { type: "boolean" },
+      "no-chat": { type: "boolean", default: false },
+      positions: { type: "string" },
       "max-docs": { type: "string" },
       hook: { type: "string" },
       json: { type: "boolean", default: false },
@@ -111,16 +112,13 @@ export async function evalSaeCommand(args: string[]): Promise<number> {
   if (!values.model) throw new ArgumentError("--model is required", { field: "model" });
   if (!values.corpus) throw new ArgumentError("--corpus is required", { field: "corpus" });
   const sae = await loadSae(saeDir);
-  const corpus = await openCorpus(values.corpus);
-  const maxDocs = num("max-docs", values["max-docs"]) ?? Infinity;
+  const positions = values.positions ?? "all";
+  if (positions !== "all" && positions !== "answer") throw new ArgumentError(`--positions must be "all" or "answer", got "${positions}"`, { field: "positions" });
+  const maxDocs = num("max-docs", values["max-docs"]);
   const model = await loadModel(values.model);
   try {
-    const docs: number[][] = [];
-    for await (const entry of corpus.entries()) {
-      if (docs.length >= maxDocs) break;
-      docs.push(documentIds(model, entry, { chat: values.chat }));
-    }
-    const report = await evalSae(sae, model, docs, { hookName: values.hook, progress: values.json ? undefined : terminalProgress() });
+    const report = await evalSae(sae, model, values.corpus, { hookName: values.hook, chat: !values["no-chat"], positions, maxDocs, progress: values.json ? undefined : terminalProgress() });
+    if (!values.json) for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${Object.entries(report).map(([k, v]) => `${k}: ${typeof v === "number" ? Number(v.toPrecision(6)) : v}`).join("\n")}\n`);
   } finally {
     await model.dispose();

@@ -3,6 +3,7 @@
 // The matrices this returns feed every metric in src/metrics/ (contrastive pairs, probes, the filter).
 import { ArgumentError } from "../errors.ts";
 import type { Model } from "../model/runtime.ts";
+import { textActivations } from "../activations/text.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { encodeTopKOrt } from "../sae/encode-ort.ts";
 import type { Sae } from "../sae/sae.ts";
@@ -12,7 +13,7 @@ export type Pooling = "max" | "mean";
 export interface PoolOptions {
   /** Hook to read; default the SAE's own hook. Required for raw features. */
   hookName?: string;
-  /** Wrap each query in the chat template as a user turn, with the assistant header (default true). */
+  /** Wrap each query in the chat template as a user turn, with the assistant header (default `TEXT_DEFAULTS.chat`, true). */
   chat?: boolean;
   pool?: Pooling;
   progress?: Progress;
@@ -37,19 +38,15 @@ export interface QueryActivations {
   perQuery: Float32Array[];
 }
 
-/** Runs the model once per query and keeps the hook's activations (chat-formatted unless `chat: false`). */
+/**
+ * Runs the model on each query (through the one text path, src/activations/text.ts: a user turn of the chat template
+ * unless `chat: false`; same-length queries batched, bit-identical to one at a time) and keeps the hook's activations.
+ */
 export async function queryActivations(model: Model, queries: readonly string[], hookName: string, opts: Pick<PoolOptions, "chat" | "progress" | "label"> = {}): Promise<QueryActivations> {
   if (!model.hookNames().includes(hookName)) throw new ArgumentError(`pooledFeatures: the model has no hook "${hookName}"`, { field: "hookName" });
-  const progress = opts.progress ?? silentProgress;
-  progress.start(opts.label ?? "features", queries.length);
-  const perQuery: Float32Array[] = [];
-  for (let q = 0; q < queries.length; q++) {
-    const ids = model.promptIds(opts.chat === false ? { prompt: queries[q]!, chat: false } : { prompt: queries[q]!, chat: true });
-    const { cache } = await model.runWithCache([ids], [hookName], { logits: "none" });
-    perQuery.push(cache[hookName]!.data);
-    progress.update(q + 1);
-  }
-  progress.finish();
+  const perQuery: Float32Array[] = new Array(queries.length);
+  for await (const d of textActivations(model, queries, [hookName], { chat: opts.chat, progress: opts.progress, label: opts.label ?? "features" })) perQuery[d.index] = d.acts[0]!;
+  for (let q = 0; q < queries.length; q++) if (!perQuery[q]) throw new ArgumentError(`pooledFeatures: query ${q} gives no tokens`, { field: "queries" });
   return { hookName, dModel: model.config.hiddenSize, perQuery };
 }
 

@@ -11,6 +11,7 @@
 // memory), and each site harvests the corpus once for all its layers; SAEs for every k reuse both.
 import * as path from "node:path";
 import { harvest } from "../activations/harvest.ts";
+import { TEXT_DEFAULTS } from "../activations/text.ts";
 import type { CorpusInput } from "../activations/corpus.ts";
 import { hookName, type Site } from "../model/hooks.ts";
 import type { Model } from "../model/runtime.ts";
@@ -24,7 +25,7 @@ import { filterFromPooled, type LabelledSample } from "./filter.ts";
 export interface SweepOptions {
   /** Text the SAEs are trained on (harvested once per site). */
   corpus: CorpusInput;
-  /** Harvest the corpus with the chat template (default true). */
+  /** Harvest the corpus with the chat template (default `TEXT_DEFAULTS.chat`, true). */
   chat?: boolean;
   pairs: readonly PairLike[];
   /** Domain-labelled samples for the precision-recall filter. */
@@ -113,7 +114,7 @@ export async function sweepConfigurations(model: Model, opts: SweepOptions): Pro
       layers: [...opts.layers],
       site,
       out: path.join(opts.workDir, `acts-${site}`),
-      chat: opts.chat ?? true,
+      chat: opts.chat ?? TEXT_DEFAULTS.chat,
       maxTokens: opts.maxTokens,
       overwrite: opts.overwrite,
       progress,

@@ -13,7 +13,7 @@ import { parseModelConfig } from "./config.ts";
 import { buildSegment, isBranchPoint, SegmentIO } from "./graph.ts";
 import { allHookNames, hookName, parseHookName, pointIndex, type HookPoint } from "./hooks.ts";
 import { resolveModel } from "./hub.ts";
-import { loadTokenizer, type Tokenizer } from "./tokenizer.ts";
+import { loadTokenizer, type ChatMessage, type Tokenizer } from "./tokenizer.ts";
 import { type F32Tensor, type ModelConfig, type WeightSource } from "./types.ts";
 import { openWeights, validateWeights } from "./weights.ts";
 import { mulberry32 } from "../util/prng.ts";
@@ -338,17 +338,43 @@ export class Model {
   }
 
 
-  /** Token ids of a prompt: chat template applied when `chat` or `messages` is given. */
+  /**
+   * THE tokeniser of text for this model (every stage tokenises through it: generation, harvesting, metrics,
+   * evaluation). As TransformerLens's `to_tokens`, text is encoded as written (with the tokenizer's usual special
+   * tokens) unless `chat`: then it becomes one user turn of the chat template followed by the assistant header,
+   * the way the model sees a request. `messages` always go through the template; the assistant header is
+   * appended unless the conversation ends with an assistant turn.
+   */
+  toTokens(input: string | { messages: readonly ChatMessage[] }, opts: { chat?: boolean } = {}): number[] {
+    const tok = this.requireTokenizer();
+    const template = (messages: readonly ChatMessage[], generationPrompt: boolean): number[] => {
+      if (!tok.hasChatTemplate) throw new ArgumentError(`${this.dir}: the tokenizer has no chat template; tokenise the text as written (chat: false)`, { field: "chat" });
+      return tok.encode(tok.applyChatTemplate([...messages], { addGenerationPrompt: generationPrompt }), { addSpecialTokens: false });
+    };
+    if (typeof input === "string") return opts.chat ? template([{ role: "user", content: input }], true) : tok.encode(input);
+    const ms = input.messages;
+    if (ms.length === 0) throw new ArgumentError("toTokens: messages is empty", { field: "messages" });
+    return template(ms, ms[ms.length - 1]!.role !== "assistant");
+  }
+
+  /** The tokens of `toTokens` as strings (TransformerLens's `to_str_tokens`): one decoded piece per id. */
+  toStrTokens(input: string | { messages: readonly ChatMessage[] } | readonly number[], opts: { chat?: boolean } = {}): string[] {
+    const ids = Array.isArray(input) ? (input as readonly number[]) : this.toTokens(input as string | { messages: readonly ChatMessage[] }, opts);
+    const tok = this.requireTokenizer();
+    return ids.map((id) => tok.decode([id]));
+  }
+
+  /** Token ids of a generation prompt (through `toTokens`): chat template applied when `chat` or `messages` is given. */
   promptIds(opts: Pick<GenerateOptions, "prompt" | "messages" | "chat" | "ids">): number[] {
     if (opts.ids) return opts.ids;
-    const tok = this.requireTokenizer();
-    if (opts.messages || opts.chat) {
-      const messages = opts.messages ?? [{ role: "user", content: opts.prompt ?? "" }];
-      return tok.encode(tok.applyChatTemplate(messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
+    if (opts.messages) return this.toTokens({ messages: opts.messages });
+    if (opts.prompt === undefined) {
+      if (opts.chat) return this.toTokens("", { chat: true });
+      throw new ArgumentError("generate: give prompt, messages or ids");
     }
-    if (opts.prompt === undefined) throw new ArgumentError("generate: give prompt, messages or ids");
-    return tok.encode(opts.prompt);
+    return this.toTokens(opts.prompt, { chat: opts.chat });
   }
+
 
   /** Autoregressive generation with a key/value cache; hooks and edits apply at every step. */
   async generate(opts: GenerateOptions): Promise<GenerateOutput> {

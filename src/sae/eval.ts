@@ -3,10 +3,16 @@
 // (SAELens's CE score: cross-entropy with the SAE in place, against the clean model and against
 // zero-ablating the hook; plus the KL divergence of the next-token distributions).
 //
-//   const r = await evalSae(sae, model, documents, { hookName: "blocks.2.hook_mlp_out" });
+//   const r = await evalSae(sae, model, "data/eval.jsonl", { positions: "answer" });
 //   r.ce_loss_recovered   // (CE_zero - CE_sae) / (CE_zero - CE_clean): 1 = as good as the model itself
 //
-// Definitions (over every predicted position of every document; a document of n tokens has n - 1):
+// The corpus is what `harvest` takes (a file, or an array of documents), tokenised by the one text path
+// (src/activations/text.ts, chat template by default). `positions: "answer"` averages CE and KL over the answer
+// tokens only (the closing assistant turn of `messages` documents): a chat model trained on answers predicts
+// prompt tokens poorly, and those positions can make `ce_loss_recovered` meaningless.
+//
+// Definitions (reconstruction over every token; CE and KL over every predicted position of the chosen positions;
+// a document of n tokens has n - 1 predictions, the one at t predicting token t + 1):
 //   mse                  Σ ||x̂ - x||² / tokens (per-token squared error, summed over dimensions)
 //   fvu                  Σ ||x̂ - x||² / Σ ||x - mean(x)||²       explained_variance = 1 - fvu
 //   l0                   mean number of latents with a positive activation per token
@@ -14,7 +20,9 @@
 //   dense_fraction       share of latents that fire on more than `denseThreshold` (default 10%) of tokens
 //   ce_loss_*            mean next-token cross-entropy (nats) clean / with x̂ spliced in / with the hook zeroed
 //   kl_sae               mean KL(p_clean || p_sae) of the next-token distributions (nats)
-import { ArgumentError } from "../errors.ts";
+import { openCorpus, type CorpusDoc, type CorpusInput } from "../activations/corpus.ts";
+import { tokenizeDocument, type TokenizedDocument } from "../activations/text.ts";
+import { ArgumentError, describeValue } from "../errors.ts";
 import type { Model } from "../model/runtime.ts";
 import type { F32Tensor } from "../model/types.ts";
 import { silentProgress, type Progress } from "../progress.ts";
@@ -37,6 +45,42 @@ export interface SaeEvalReport {
   predictions: number;
   documents: number;
   hook_name: string;
+  /** Which predicted positions the CE and KL figures average over. */
+  positions: EvalPositions;
+  /** Why some figures may not mean what they seem (empty when none applies). */
+  warnings: string[];
+}
+
+/** "all": every predicted position; "answer": positions whose target is an answer token. */
+export type EvalPositions = "all" | "answer";
+
+export interface EvalSaeOptions {
+  /** Default: the SAE's own hook. */
+  hookName?: string;
+  /** Plain text as a chat user turn (default `TEXT_DEFAULTS.chat`). */
+  chat?: boolean;
+  positions?: EvalPositions;
+  /** Evaluate at most this many documents (the first ones). */
+  maxDocs?: number;
+  /** A latent firing on more than this share of tokens is dense (default 0.1). */
+  denseThreshold?: number;
+  progress?: Progress;
+}
+
+/** The documents to evaluate: token ids given directly (deprecated form) or a corpus tokenised by the one text path. */
+async function evalDocuments(model: Model, corpus: CorpusInput | readonly (readonly number[])[], opts: EvalSaeOptions): Promise<TokenizedDocument[]> {
+  const max = opts.maxDocs ?? Infinity;
+  if (!(max >= 1)) throw new ArgumentError(`evalSae: maxDocs must be >= 1, got ${describeValue(opts.maxDocs)}`, { field: "maxDocs" });
+  if (Array.isArray(corpus) && corpus.length > 0 && corpus.every((d) => Array.isArray(d) && d.every((v: unknown) => typeof v === "number"))) {
+    return (corpus as readonly (readonly number[])[]).slice(0, Number.isFinite(max) ? max : undefined).map((ids) => ({ ids: [...ids], answerStart: null }));
+  }
+  const c = await openCorpus(corpus as CorpusInput | readonly CorpusDoc[]);
+  const out: TokenizedDocument[] = [];
+  for await (const entry of c.entries()) {
+    if (out.length >= max) break;
+    out.push(tokenizeDocument(model, entry, { chat: opts.chat }));
+  }
+  return out;
 }
 
 /** log-softmax of one row into `out`. */
@@ -49,19 +93,19 @@ function logSoftmax(logits: Float32Array, offset: number, V: number, out: Float6
   for (let v = 0; v < V; v++) out[v] = logits[offset + v]! - lse;
 }
 
-export async function evalSae(
-  sae: Sae,
-  model: Model,
-  documents: readonly (readonly number[])[],
-  opts: { hookName?: string; denseThreshold?: number; progress?: Progress } = {},
-): Promise<SaeEvalReport> {
+export async function evalSae(sae: Sae, model: Model, corpus: CorpusInput | readonly (readonly number[])[], opts: EvalSaeOptions = {}): Promise<SaeEvalReport> {
+  const positions = opts.positions ?? "all";
+  if (positions !== "all" && positions !== "answer") throw new ArgumentError(`evalSae: positions must be "all" or "answer", got ${describeValue(positions)}`, { field: "positions" });
   const hook = opts.hookName ?? sae.config.hookName;
   if (!hook) throw new ArgumentError("evalSae: the SAE names no hook; pass hookName", { field: "hookName" });
   if (!model.hookNames().includes(hook)) throw new ArgumentError(`evalSae: the model has no hook "${hook}"`, { field: "hookName" });
   const D = model.config.hiddenSize;
   if (D !== sae.config.dIn) throw new ArgumentError(`evalSae: the SAE reads ${sae.config.dIn} values per token but ${hook} has ${D}`, { field: "sae" });
-  const docs = documents.filter((d) => d.length >= 2);
-  if (docs.length === 0) throw new ArgumentError("evalSae: no document with at least 2 tokens", { field: "documents" });
+  const docs = (await evalDocuments(model, corpus, opts)).filter((d) => d.ids.length >= 2 && (positions === "all" || (d.answerStart !== null && d.answerStart < d.ids.length)));
+  if (docs.length === 0) {
+    const what = positions === "answer" ? "no document with an answer (a messages document ending with an assistant turn)" : "no document with at least 2 tokens";
+    throw new ArgumentError(`evalSae: ${what}`, { field: "corpus" });
+  }
   const V = model.config.vocabSize;
   const S = sae.config.dSae;
   const progress = opts.progress ?? silentProgress;
@@ -80,8 +124,10 @@ export async function evalSae(
   const lpClean = new Float64Array(V);
   const lpOther = new Float64Array(V);
   progress.start("eval SAE", docs.length);
-  for (const [di, doc] of docs.entries()) {
-    const ids = [Array.from(doc)];
+  for (const [di, { ids: doc, answerStart }] of docs.entries()) {
+    const ids = [doc];
+    // Predictions scored: the one at t predicts token t + 1; with "answer", only answer targets.
+    const firstScored = positions === "answer" ? Math.max(0, answerStart! - 1) : 0;
     const T = doc.length;
     const clean = await model.runWithCache(ids, [hook]);
     const x = clean.cache[hook]!.data;
@@ -108,7 +154,7 @@ export async function evalSae(
     tokens += T;
     const withSae = await model.runWithHooks(ids, { [hook]: (v: F32Tensor) => (v.data.length === recon.length ? recon : undefined) });
     const zeroed = await model.runWithHooks(ids, { [hook]: (v: F32Tensor) => new Float32Array(v.data.length) });
-    for (let t = 0; t < T - 1; t++) {
+    for (let t = firstScored; t < T - 1; t++) {
       const target = doc[t + 1]!;
       logSoftmax(clean.logits.data, t * V, V, lpClean);
       ceClean -= lpClean[target]!;
@@ -132,6 +178,11 @@ export async function evalSae(
   const clean = ceClean / predictions;
   const withSae = ceSae / predictions;
   const zero = ceZero / predictions;
+  const warnings: string[] = [];
+  if (!(zero > clean)) {
+    warnings.push(`ce_loss_recovered is meaningless here: zero-ablating ${hook} does not raise the loss (clean ${clean.toFixed(4)}, zeroed ${zero.toFixed(4)} nats)${positions === "all" ? '; try positions: "answer"' : ""}`);
+  }
+  if (clean > Math.log(V)) warnings.push(`the clean loss ${clean.toFixed(4)} nats is above the uniform baseline ln(${V}) = ${Math.log(V).toFixed(4)}: the model does not predict these tokens, so the CE figures say little`);
   return {
     mse: sqErr / tokens,
     fvu,
@@ -148,5 +199,7 @@ export async function evalSae(
     predictions,
     documents: docs.length,
     hook_name: hook,
+    positions,
+    warnings,
   };
 }
