@@ -39,6 +39,12 @@ describe("harvest -> train-sae -> eval-sae", () => {
     expect(summary.fvu).toBeLessThan(1);
     const sae = await loadSae(out);
     expect(sae.config).toMatchObject({ dIn: 32, dSae: 128, k: 4, hookName: "blocks.1.hook_mlp_out" });
+    // Provenance came with the activations (the command names no hook or model): cfg.json records the hook, the
+    // model folder and fingerprint, and the store, as SAELens's runner does.
+    const cfg = JSON.parse(readFileSync(join(out, "cfg.json"), "utf8"));
+    const manifest = JSON.parse(readFileSync(join(acts, "manifest.json"), "utf8"));
+    expect(cfg).toMatchObject({ hook_name: "blocks.1.hook_mlp_out", hook_layer: 1, model_name: manifest.model.path, model_fingerprint: manifest.model.fingerprint, dataset_path: acts });
+    expect(manifest.model.fingerprint).toMatch(/^[0-9a-f]{64}$/);
     const weights = readFileSync(join(out, "sae_weights.safetensors"));
     // Rerunning the finished job resumes at step 40 and changes nothing.
     r = await run(["train-sae", "--acts", acts, "--layer", "1", "--k", "4", "--expansion", "4", "--steps", "40", "--batch", "64", "--lr", "0.003", "--out", out, "--json"]);

@@ -202,6 +202,16 @@ describe("trainSae", () => {
     expect(matched).toBeGreaterThanOrEqual(48);
   }, 60_000);
 
+  it("takes the hook and model from the reader, and refuses a hookName that contradicts it", async () => {
+    const { data } = syntheticActivations({ d: 8, features: 16, active: 2, rows: 512, seed: 2 });
+    const reader = { ...memorySource(data, 8), hookName: "blocks.3.hook_mlp_out", model: { name: "models/x", fingerprint: "f".repeat(64) }, dataset: null };
+    const run = await trainSae(reader, { k: 2, expansion: 2, batchSize: 64, steps: 2 });
+    expect(run.sae.config).toMatchObject({ hookName: "blocks.3.hook_mlp_out", modelName: "models/x" });
+    await expect(trainSae(reader, { k: 2, expansion: 2, batchSize: 64, steps: 2, hookName: "blocks.2.hook_mlp_out" })).rejects.toThrow(
+      'trainSae: hookName "blocks.2.hook_mlp_out" differs from the activations\' hook "blocks.3.hook_mlp_out"',
+    );
+  });
+
   it("resumes from a checkpoint to the same weights as an uninterrupted run", async () => {
     const source = memorySource(data.subarray(0, 4000 * d), d);
     const common = { k: 4, expansion: 4, batchSize: 128, steps: 50, lr: 3e-3, seed: 2, checkpointEvery: 10, deadAfterTokens: 640 };

@@ -21,8 +21,21 @@ import { mulberry32, shuffleInPlace } from "../util/prng.ts";
 import { TOKEN_TENSORS, readManifest, sha256File, type ChunkEntry, type StoreDtype, type StoreManifest } from "./format.ts";
 import { hookName, type Site } from "../model/hooks.ts";
 
-/** What the SAE trainer (and anything else that consumes rows) needs from a source of activations. */
-export interface ActivationReader {
+/** Where rows of activations come from: travels with the data so an SAE trained on them can record it. */
+export interface ActivationProvenance {
+  /** The hook the rows were read at (`blocks.2.hook_mlp_out`); null when unknown (synthetic data). */
+  readonly hookName: string | null;
+  /** The model they come from: its folder or hub id, and the fingerprint of its weights and tokenizer. */
+  readonly model: { readonly name: string; readonly fingerprint: string | null } | null;
+  /** The store (folder) or data set they were read from, when there is one. */
+  readonly dataset: string | null;
+}
+
+/**
+ * What the SAE trainer (and anything else that consumes rows) needs from a source of activations: rows, and where
+ * they come from. The store's `LayerReader` is one; tests feed one from memory.
+ */
+export interface ActivationReader extends ActivationProvenance {
   /** Width of each row. */
   readonly dModel: number;
   /** Rows one epoch yields. */
@@ -240,7 +253,13 @@ function toI32(bytes: Uint8Array): Int32Array {
 export class LayerReader implements ActivationReader {
   readonly dModel: number;
   readonly tokens: number;
-  readonly hook: string;
+  readonly hookName: string;
+  readonly model: { readonly name: string; readonly fingerprint: string };
+  readonly dataset: string;
+  /** @deprecated since 0.2: `hookName`. */
+  get hook(): string {
+    return this.hookName;
+  }
 
   constructor(
     readonly store: ActivationStore,
@@ -248,7 +267,9 @@ export class LayerReader implements ActivationReader {
     private readonly opts: ReaderOptions,
   ) {
     this.dModel = store.dModel;
-    this.hook = hookName(layer, store.site);
+    this.hookName = hookName(layer, store.site);
+    this.model = { name: store.manifest.model.path, fingerprint: store.manifest.model.fingerprint };
+    this.dataset = store.dir;
     this.tokens = opts.dropSpecial ? store.tokens - store.manifest.special_tokens : store.tokens;
   }
 

@@ -64,8 +64,6 @@ export async function trainSaeCommand(args: string[]): Promise<number> {
       lr: num("lr", values.lr, "float", 0),
       seed: num("seed", values.seed, "int", 0),
       auxCoef: num("aux-coef", values["aux-coef"], "float", 0),
-      hookName: store.hooks[store.layers.indexOf(layer)] ?? null,
-      modelName: store.manifest.model.path,
       out: path.resolve(values.out!),
       resume: !values.fresh,
       progress: terminalProgress(),

@@ -134,8 +134,6 @@ export async function sweepConfigurations(model: Model, opts: SweepOptions): Pro
           batchSize: opts.batchSize ?? 512,
           lr: opts.lr,
           seed: opts.seed,
-          hookName: hook,
-          modelName: model.dir,
           out: saeDir,
           resume: !opts.overwrite,
           progress,

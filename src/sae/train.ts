@@ -13,6 +13,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ArgumentError, ConfigError } from "../errors.ts";
 import { openSafetensors, readTensorBytes, readTensorF32, writeSafetensors, type TensorToWrite } from "../model/safetensors.ts";
+import type { ActivationReader } from "../activations/store.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";
 import { createSae, type Sae } from "./sae.ts";
@@ -20,14 +21,8 @@ import { saveSae } from "./saelens.ts";
 import { SaeStepRunner, zeroAdamState, type AdamState } from "./step.ts";
 import { SAE_PARAMS } from "./train-graph.ts";
 
-/** What the trainer needs of an activation store: rows of `dModel` floats in seeded batches. */
-export interface ActivationSource {
-  dModel: number;
-  /** Rows available (one pass). */
-  tokens: number;
-  /** Batches of `batchSize` rows ([batchSize · dModel] row-major; the last may be shorter). */
-  batches(opts: { batchSize: number; seed: number; shuffle?: boolean; epochs?: number }): AsyncIterable<Float32Array>;
-}
+/** @deprecated since 0.2: `ActivationReader` from `safesail/activations` (it carries the hook and the model). */
+export type ActivationSource = ActivationReader;
 
 export interface TrainSaeOptions {
   k: number;
@@ -57,7 +52,9 @@ export interface TrainSaeOptions {
   init?: "mean" | "median" | "zero";
   initTokens?: number;
   seed?: number;
+  /** Default: the reader's hook. Giving another one than the reader's is an error. */
   hookName?: string | null;
+  /** Default: the reader's model. */
   modelName?: string | null;
   /** Folder for the SAE (SAELens layout) and its checkpoint; without it nothing is written. */
   out?: string;
@@ -141,7 +138,7 @@ export function geometricMedian(x: Float32Array, n: number, d: number, iteration
   return Float32Array.from(m);
 }
 
-async function initialMean(source: ActivationSource, mode: "mean" | "median" | "zero", rows: number, seed: number): Promise<Float32Array> {
+async function initialMean(source: ActivationReader, mode: "mean" | "median" | "zero", rows: number, seed: number): Promise<Float32Array> {
   const d = source.dModel;
   if (mode === "zero") return new Float32Array(d);
   const buf = new Float32Array(rows * d);
@@ -211,8 +208,16 @@ async function loadCheckpoint(out: string, sae: Sae, adam: AdamState, sinceFired
 }
 
 /** Trains a TopK SAE on `source`; see {@link TrainSaeOptions}. */
-export async function trainSae(source: ActivationSource, opts: TrainSaeOptions): Promise<TrainSaeResult> {
+export async function trainSae(source: ActivationReader, opts: TrainSaeOptions): Promise<TrainSaeResult> {
   const d = source.dModel;
+  // Provenance travels with the data (as SAELens's runner records it): the SAE's cfg.json names the hook and the
+  // model its activations came from, without the caller repeating them.
+  const sourceHook = source.hookName ?? null;
+  if (opts.hookName && sourceHook && opts.hookName !== sourceHook) {
+    throw new ArgumentError(`trainSae: hookName ${JSON.stringify(opts.hookName)} differs from the activations' hook ${JSON.stringify(sourceHook)}`, { field: "hookName" });
+  }
+  const hook = opts.hookName ?? sourceHook;
+  const modelName = opts.modelName ?? source.model?.name ?? null;
   const batchSize = opts.batchSize ?? 1024;
   if (!Number.isSafeInteger(batchSize) || batchSize <= 0) throw new ArgumentError(`trainSae: batchSize must be a positive integer, got ${batchSize}`, { field: "batchSize" });
   if (!(source.tokens > 0)) throw new ArgumentError("trainSae: the activation source is empty", { field: "source" });
@@ -224,7 +229,7 @@ export async function trainSae(source: ActivationSource, opts: TrainSaeOptions):
   const warmup = opts.warmupSteps ?? Math.max(1, Math.round(totalSteps * 0.01));
   const decayFraction = opts.decayFraction ?? 0.2;
   const hyper = { lr, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, eps: opts.eps ?? 6.25e-10 };
-  const sae0 = createSae({ dIn: d, expansion: opts.expansion, dSae: opts.dSae, k: opts.k, hookName: opts.hookName, modelName: opts.modelName }, { seed });
+  const sae0 = createSae({ dIn: d, expansion: opts.expansion, dSae: opts.dSae, k: opts.k, hookName: hook, modelName }, { seed });
   const S = sae0.config.dSae;
   const auxCoef = opts.auxCoef ?? 1 / 32;
   const kAux = Math.min(S, opts.kAux ?? Math.max(1, Math.floor(d / 2)));
@@ -299,6 +304,8 @@ export async function trainSae(source: ActivationSource, opts: TrainSaeOptions):
     await saveCheckpoint(opts.out, sae, adam, sinceFired, { step, tokens, fingerprint, history });
     files.push(
       ...(await saveSae(opts.out, sae, {
+        dataset_path: source.dataset ?? null,
+        model_fingerprint: source.model?.fingerprint ?? null,
         training: { steps: step, total_steps: totalSteps, tokens, batch_size: batchSize, lr, seed, aux_coef: auxCoef, k_aux: kAux, dead_after_tokens: deadAfter, dead_fraction: deadNow / S, trainer: "safesail onnxruntime TopK step" },
       })),
     );

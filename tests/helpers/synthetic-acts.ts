@@ -1,7 +1,7 @@
 // Synthetic activations with a known sparse structure: each row is a sum of a few of `features` random
 // unit directions with positive weights, plus a little noise. An SAE should recover them.
-import type { ActivationSource } from "../../src/sae/train.ts";
-import { mulberry32 } from "../../src/util/prng.ts";
+import type { ActivationReader } from "../../src/activations/store.ts";
+import { mulberry32, shuffleInPlace } from "../../src/util/prng.ts";
 
 export function syntheticActivations(opts: { d: number; features: number; active: number; rows: number; seed?: number; noise?: number }): { data: Float32Array; directions: Float32Array } {
   const { d, features, active, rows } = opts;
@@ -25,21 +25,20 @@ export function syntheticActivations(opts: { d: number; features: number; active
   return { data, directions };
 }
 
-/** An in-memory ActivationSource with a seeded shuffle per epoch (every row once per epoch). */
-export function memorySource(data: Float32Array, d: number): ActivationSource {
+/** An in-memory ActivationReader with a seeded shuffle per epoch (every row once per epoch); no provenance. */
+export function memorySource(data: Float32Array, d: number): ActivationReader {
   const rows = data.length / d;
   return {
     dModel: d,
     tokens: rows,
-    async *batches({ batchSize, seed, shuffle = true, epochs = 1 }) {
+    hookName: null,
+    model: null,
+    dataset: null,
+    async *batches({ batchSize, seed = 0, shuffle = true, epochs = 1 }) {
       for (let e = 0; e < epochs; e++) {
         const order = Array.from({ length: rows }, (_, i) => i);
         if (shuffle) {
-          const rand = mulberry32((seed * 1000003 + e) >>> 0);
-          for (let i = rows - 1; i > 0; i--) {
-            const j = Math.floor(rand() * (i + 1));
-            [order[i], order[j]] = [order[j]!, order[i]!];
-          }
+          shuffleInPlace(mulberry32((seed * 1000003 + e) >>> 0), order);
         }
         for (let s = 0; s < rows; s += batchSize) {
           const n = Math.min(batchSize, rows - s);
