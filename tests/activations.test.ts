@@ -14,7 +14,7 @@ import { openActivationStore, type ActivationReader, type ActivationStore } from
 import { ArgumentError, FormatError } from "../src/errors.ts";
 import { createRandomModel } from "../src/model/random.ts";
 import { loadModel, type Model } from "../src/model/runtime.ts";
-import { openSafetensors, bf16ToF32, f32ToBf16 } from "../src/model/safetensors.ts";
+import { openSafetensors, bf16ToF32, f32ToBf16 } from "../src/formats/safetensors.ts";
 import { mulberry32 } from "../src/util/prng.ts";
 import { BIN, runCli } from "./helpers/cli.ts";
 

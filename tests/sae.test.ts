@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { getTf } from "../src/engine/tfjs.ts";
-import { writeSafetensors } from "../src/model/safetensors.ts";
+import { writeSafetensors } from "../src/formats/safetensors.ts";
 import { referenceSaeLoss, topkIndices } from "../src/sae/reference.ts";
 import { createSae, decodeTopK, encodeTopK, type SaeParams } from "../src/sae/sae.ts";
 import { loadSae, saveSae, transpose } from "../src/sae/saelens.ts";
@@ -237,7 +237,7 @@ describe("SAELens format", () => {
     const back = await loadSae(dir);
     expect(back.config).toEqual(sae.config);
     for (const n of SAE_PARAMS) expect(Array.from(back.params[n])).toEqual(Array.from(sae.params[n]));
-    const { openSafetensors } = await import("../src/model/safetensors.ts");
+    const { openSafetensors } = await import("../src/formats/safetensors.ts");
     const st = openSafetensors(join(dir, "sae_weights.safetensors"));
     expect(st.tensors.get("W_enc")!.shape).toEqual([8, 24]);
     expect(st.tensors.get("W_dec")!.shape).toEqual([24, 8]);

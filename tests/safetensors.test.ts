@@ -15,7 +15,7 @@ import {
   readTensorBytes,
   readTensorF32,
   writeSafetensors,
-} from "../src/model/safetensors.ts";
+} from "../src/formats/safetensors.ts";
 import { FormatError, UnsupportedError } from "../src/errors.ts";
 
 let dir: string;

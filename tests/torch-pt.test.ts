@@ -18,7 +18,7 @@ import {
   readTorchTensorDict,
   toFloat32,
   type TorchValue,
-} from "../src/sae/torch-pt.ts";
+} from "../src/formats/torch-pt.ts";
 import { readSafeSailCheckpoint, readSafeSailIndices, safeSailSaeFromTensors } from "../src/sae/safe-sail-checkpoint.ts";
 import { ArgumentError, FormatError, UnsupportedError } from "../src/errors.ts";
 

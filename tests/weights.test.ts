@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseModelConfig } from "../src/model/config.ts";
 import { createRandomModel, QWEN25_05B_SHAPES, randomModelConfig } from "../src/model/random.ts";
-import { openSafetensors, writeSafetensors } from "../src/model/safetensors.ts";
+import { openSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
 import { expectedWeightShapes, openWeights, validateWeights } from "../src/model/weights.ts";
 import { FormatError, NotFoundError, UnsupportedError } from "../src/errors.ts";
 import type { ModelConfig } from "../src/model/types.ts";

@@ -29,7 +29,7 @@ import * as path from "node:path";
 import { ArgumentError, FormatError, describeValue } from "../errors.ts";
 import type { Model } from "../model/runtime.ts";
 import { hookName, SITES, type Site } from "../model/hooks.ts";
-import { buildHeader, encodeTensor, openSafetensors, type SafetensorsDtype, type TensorData } from "../model/safetensors.ts";
+import { buildHeader, encodeTensor, openSafetensors, type SafetensorsDtype, type TensorData } from "../formats/safetensors.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { withAtomicFile, writeFileAtomic } from "../util/atomic.ts";
 import { openCorpus, type CorpusEntry, type CorpusFileFormat, type CorpusInput } from "./corpus.ts";

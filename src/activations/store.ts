@@ -16,7 +16,7 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { ArgumentError, FormatError, describeValue } from "../errors.ts";
-import { bytesToF32, openSafetensors, readTensorBytes } from "../model/safetensors.ts";
+import { bytesToF32, openSafetensors, readTensorBytes } from "../formats/safetensors.ts";
 import { mulberry32, shuffleInPlace } from "../util/prng.ts";
 import { TOKEN_TENSORS, readManifest, sha256File, type ChunkEntry, type StoreDtype, type StoreManifest } from "./format.ts";
 import { hookName, type Site } from "../model/hooks.ts";

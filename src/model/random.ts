@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { ArgumentError, describeValue } from "../errors.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";
 import { modelConfigToJson } from "./config.ts";
-import { DTYPE_SIZES, numelOf, writeSafetensorsStreaming, type TensorSpec } from "./safetensors.ts";
+import { DTYPE_SIZES, numelOf, writeSafetensorsStreaming, type TensorSpec } from "../formats/safetensors.ts";
 import type { Architecture, ModelConfig, RopeScaling, StorageDtype } from "./types.ts";
 import { INDEX_FILE, SINGLE_FILE, expectedWeightShapes } from "./weights.ts";
 import { mulberry32 } from "../util/prng.ts";

@@ -1,6 +1,11 @@
 // Shared shapes of the model layer. Every module of src/model speaks these, so the ONNX runtime,
 // the tfjs forward and the plain-loop reference can be compared on one set of weights.
 
+// StorageDtype, TensorRef and F32Tensor live with the safetensors format (src/formats/ is the ground
+// floor and imports nothing from here); re-exported so the model layer keeps speaking them.
+import type { F32Tensor, TensorRef } from "../formats/safetensors.ts";
+export type { F32Tensor, StorageDtype, TensorRef } from "../formats/safetensors.ts";
+
 export type Architecture = "Qwen2ForCausalLM" | "LlamaForCausalLM";
 
 /** RoPE frequency scaling as found in config.json `rope_scaling` (Llama 3 style or linear). */
@@ -38,26 +43,6 @@ export interface ModelConfig {
   mlpBias: boolean;
   bosTokenId: number | null;
   eosTokenIds: number[];
-}
-
-export type StorageDtype = "F32" | "F16" | "BF16";
-
-/** One tensor as stored on disk, before any conversion. */
-export interface TensorRef {
-  name: string;
-  dtype: StorageDtype | string;
-  shape: number[];
-  /** Absolute path of the file holding the bytes. */
-  file: string;
-  /** Byte offset of the first element inside `file`. */
-  offset: number;
-  byteLength: number;
-}
-
-/** A dense float32 tensor in row-major order. */
-export interface F32Tensor {
-  shape: number[];
-  data: Float32Array;
 }
 
 /**

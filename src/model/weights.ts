@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ArgumentError, FormatError, NotFoundError, UnsupportedError, describeValue } from "../errors.ts";
-import { FLOAT_DTYPES, openSafetensors, readTensorF32, type SafetensorsFile } from "./safetensors.ts";
+import { FLOAT_DTYPES, openSafetensors, readTensorF32, type SafetensorsFile } from "../formats/safetensors.ts";
 import type { F32Tensor, ModelConfig, TensorRef, WeightSource } from "./types.ts";
 
 export const SINGLE_FILE = "model.safetensors";

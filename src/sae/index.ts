@@ -5,4 +5,4 @@ export { evalSae, type SaeEvalReport, type EvalSaeOptions, type EvalPositions } 
 export { loadSae, saveSae } from "./saelens.ts";
 export { encodeTopKOrt } from "./encode-ort.ts";
 export { readSafeSailCheckpoint, readSafeSailIndices } from "./safe-sail-checkpoint.ts";
-export { readTorchFile, readTorchTensorDict, toFloat32 } from "./torch-pt.ts";
+export { readTorchFile, readTorchTensorDict, toFloat32 } from "../formats/torch-pt.ts";

@@ -10,8 +10,8 @@ import { existsSync, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ConfigError, FormatError, NotFoundError, UnsupportedError } from "../errors.ts";
 import { tryParseHookName } from "../model/hooks.ts";
-import { openSafetensors, readTensorF32 } from "../model/safetensors.ts";
-import { writeSafetensors } from "../model/safetensors.ts";
+import { openSafetensors, readTensorF32 } from "../formats/safetensors.ts";
+import { writeSafetensors } from "../formats/safetensors.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";
 import type { Sae, SaeConfig } from "./sae.ts";
 

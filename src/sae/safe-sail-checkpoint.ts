@@ -31,7 +31,7 @@
 // checkpoint: the paper's SAEs use TopKReLU with k = 200 (keep the k largest, then ReLU).
 
 import { ArgumentError, FormatError, describeValue } from "../errors.ts";
-import { readTorchFile, readTorchTensorDict, toFloat32, TorchTensor, type TorchDtype, type TorchReadOptions } from "./torch-pt.ts";
+import { readTorchFile, readTorchTensorDict, toFloat32, TorchTensor, type TorchDtype, type TorchReadOptions } from "../formats/torch-pt.ts";
 
 export type DecoderLayout = "d_in,d_sae" | "d_sae,d_in";
 

@@ -12,7 +12,7 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ArgumentError, ConfigError } from "../errors.ts";
-import { openSafetensors, readTensorBytes, readTensorF32, writeSafetensors, type TensorToWrite } from "../model/safetensors.ts";
+import { openSafetensors, readTensorBytes, readTensorF32, writeSafetensors, type TensorToWrite } from "../formats/safetensors.ts";
 import type { ActivationReader } from "../activations/store.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";

@@ -10,7 +10,7 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ConfigError, FormatError } from "../errors.ts";
-import { openSafetensors, readTensorF32, writeSafetensors, type TensorToWrite } from "../model/safetensors.ts";
+import { openSafetensors, readTensorF32, writeSafetensors, type TensorToWrite } from "../formats/safetensors.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";
 import { slotView, type ParamLayout } from "./train-params.ts";
 

@@ -6,7 +6,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ArgumentError } from "../errors.ts";
 import { modelConfigToJson } from "../model/config.ts";
-import { writeSafetensors, type TensorToWrite } from "../model/safetensors.ts";
+import { writeSafetensors, type TensorToWrite } from "../formats/safetensors.ts";
 import { tfjsParamSpecs } from "../model/tfjs-forward.ts";
 import type { F32Tensor, ModelConfig } from "../model/types.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";

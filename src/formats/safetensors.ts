@@ -11,7 +11,27 @@ import * as path from "node:path";
 import * as os from "node:os";
 import { ArgumentError, FormatError, UnsupportedError, describeValue } from "../errors.ts";
 import { withAtomicFile } from "../util/atomic.ts";
-import type { F32Tensor, TensorRef } from "./types.ts";
+
+/** The float dtypes model weights are stored in. */
+export type StorageDtype = "F32" | "F16" | "BF16";
+
+/** One tensor as stored on disk, before any conversion. */
+export interface TensorRef {
+  name: string;
+  dtype: StorageDtype | string;
+  shape: number[];
+  /** Absolute path of the file holding the bytes. */
+  file: string;
+  /** Byte offset of the first element inside `file`. */
+  offset: number;
+  byteLength: number;
+}
+
+/** A dense float32 tensor in row-major order. */
+export interface F32Tensor {
+  shape: number[];
+  data: Float32Array;
+}
 
 /** Bytes per element of every dtype named by the safetensors format. */
 export const DTYPE_SIZES: Readonly<Record<string, number>> = Object.freeze({
