@@ -32,6 +32,7 @@ import { hookName, SITES, type Site } from "../model/hooks.ts";
 import { buildHeader, encodeTensor, openSafetensors, type SafetensorsDtype, type TensorData } from "../formats/safetensors.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { withAtomicFile, writeFileAtomic } from "../util/atomic.ts";
+import { settingsDiff } from "../util/resume.ts";
 import { openCorpus, type CorpusEntry, type CorpusFileFormat, type CorpusInput } from "./corpus.ts";
 import { documentActivations, tokenizeDocument, TEXT_DEFAULTS } from "./text.ts";
 import {
@@ -408,15 +409,7 @@ function identityDiff(a: StoreManifest, b: StoreManifest): string[] {
     "corpus sha256": m.corpus.sha256,
     ...Object.fromEntries(Object.entries(m.options).map(([k, v]) => [k, v])),
   });
-  const pa = pick(a);
-  const pb = pick(b);
-  const diffs: string[] = [];
-  for (const k of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
-    const x = JSON.stringify(pa[k]);
-    const y = JSON.stringify(pb[k]);
-    if (x !== y) diffs.push(`${k}: was ${x ?? "unset"}, now ${y ?? "unset"}`);
-  }
-  return diffs;
+  return settingsDiff(pick(a), pick(b));
 }
 
 // ---------------------------------------------------------------------------------------------

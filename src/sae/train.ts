@@ -11,11 +11,12 @@
 // with the same weights as an uninterrupted run.
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { ArgumentError, ConfigError } from "../errors.ts";
+import { ArgumentError, ConfigError, FormatError } from "../errors.ts";
 import { openSafetensors, readTensorBytes, readTensorF32, writeSafetensors, type TensorToWrite } from "../formats/safetensors.ts";
 import type { ActivationReader } from "../activations/store.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";
+import { checkSettings, readStateFile } from "../util/resume.ts";
 import { createSae, type Sae } from "./sae.ts";
 import { saveSae } from "./saelens.ts";
 import { SaeStepRunner, zeroAdamState, type AdamState } from "./step.ts";
@@ -179,16 +180,13 @@ async function saveCheckpoint(out: string, sae: Sae, adam: AdamState, sinceFired
 
 async function loadCheckpoint(out: string, sae: Sae, adam: AdamState, sinceFired: Float64Array, fingerprint: Record<string, unknown>): Promise<Checkpoint | null> {
   const dir = path.join(out, CHECKPOINT);
-  let state: Checkpoint;
-  try {
-    state = JSON.parse(await fsp.readFile(path.join(dir, "state.json"), "utf8")) as Checkpoint;
-  } catch {
-    return null;
+  const file = path.join(dir, "state.json");
+  const state = await readStateFile<Checkpoint>(file, "remove the checkpoint folder, or train with resume: false (--overwrite) to start over");
+  if (!state) return null;
+  if (typeof state.step !== "number" || typeof state.tensors !== "string" || !state.fingerprint || typeof state.fingerprint !== "object") {
+    throw new FormatError(`${file}: not a safesail SAE checkpoint (needs "step", "tensors" and "fingerprint")`, { file });
   }
-  if (JSON.stringify(state.fingerprint) !== JSON.stringify(fingerprint)) {
-    const file = path.join(dir, "state.json");
-    throw new ConfigError(`${file}: the checkpoint was written with other settings (${JSON.stringify(state.fingerprint)}); use another output folder or resume: false`, { file });
-  }
+  checkSettings(state.fingerprint, fingerprint, { file, advice: "use another output folder, or resume: false (--overwrite) to start over", error: ConfigError });
   const st = openSafetensors(path.join(dir, state.tensors));
   const read = (name: string) => {
     const ref = st.tensors.get(name);

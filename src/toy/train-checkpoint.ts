@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { ConfigError, FormatError } from "../errors.ts";
 import { openSafetensors, readTensorF32, writeSafetensors, type TensorToWrite } from "../formats/safetensors.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";
+import { checkSettings, readStateFile } from "../util/resume.ts";
 import { slotView, type ParamLayout } from "./train-params.ts";
 
 export const CHECKPOINT_DIR = "checkpoint";
@@ -78,20 +79,9 @@ export async function saveCheckpoint(outDir: string, layout: ParamLayout, tensor
 /** Reads `outDir/checkpoint/state.json`, or null when there is none. */
 export async function readCheckpointState(outDir: string): Promise<CheckpointState | null> {
   const file = path.join(checkpointDir(outDir), CHECKPOINT_STATE);
-  let text: string;
-  try {
-    text = await fsp.readFile(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw err;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new FormatError(`${file}: not valid JSON: ${(err as Error).message}`, { file, cause: err });
-  }
-  const s = json as CheckpointState;
+  const json = await readStateFile<CheckpointState>(file, "remove the checkpoint folder, or train with resume: false to start over");
+  if (json === null) return null;
+  const s = json;
   if (s === null || typeof s !== "object" || s.format !== CHECKPOINT_FORMAT || s.version !== 1) {
     throw new FormatError(`${file}: not a safesail training checkpoint (format "${CHECKPOINT_FORMAT}", version 1)`, { file, field: "format" });
   }
@@ -124,20 +114,13 @@ export function loadCheckpointTensors(outDir: string, state: CheckpointState, la
   }
 }
 
-/** Throws ConfigError naming the first setting that differs between the checkpoint and this run. */
+/** Throws ConfigError naming every setting that differs between the checkpoint and this run (util/resume.ts). */
 export function checkFingerprint(outDir: string, saved: RunFingerprint, current: RunFingerprint): void {
-  const keys = new Set([...Object.keys(saved), ...Object.keys(current)]);
-  for (const key of keys) {
-    const a = JSON.stringify(saved[key]);
-    const b = JSON.stringify(current[key]);
-    if (a !== b) {
-      throw new ConfigError(
-        `${path.join(checkpointDir(outDir), CHECKPOINT_STATE)}: cannot resume: "${key}" was ${a ?? "unset"} in the checkpointed run and is ${b ?? "unset"} now ` +
-          `(train with the same settings, or with resume: false to start over)`,
-        { file: path.join(checkpointDir(outDir), CHECKPOINT_STATE), field: key },
-      );
-    }
-  }
+  checkSettings(saved, current, {
+    file: path.join(checkpointDir(outDir), CHECKPOINT_STATE),
+    advice: "train with the same settings, or with resume: false to start over",
+    error: ConfigError,
+  });
 }
 
 /** Removes a checkpoint folder (a fresh run in the same outDir). */
