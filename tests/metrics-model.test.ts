@@ -115,6 +115,8 @@ describe("sweepConfigurations", () => {
       batchSize: 64,
       lr: 3e-3,
       thresholds: [0, 0.1],
+      // Not on the grid: it is added to it (this used to index the curves at -1 and crash).
+      reportThreshold: 0.05,
       minPrecision: 0.5,
       minRecall: 0.1,
       workDir: join(root, "sweep"),
@@ -126,10 +128,15 @@ describe("sweepConfigurations", () => {
     for (const row of r.rows) {
       expect(row.l0).toBeLessThanOrEqual(row.k);
       // A feature may carry several domain tags: the per-domain counts add up to at least the total.
-      expect(row.pornography + row.politics + row.violence + row.terror).toBeGreaterThanOrEqual(row.safetyFeatures);
+      expect(Object.keys(row.featuresByDomain).sort()).toEqual(["politics", "pornography", "terror", "violence"]);
+      expect(Object.values(row.featuresByDomain).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(row.safetyFeatures);
+      expect(row.l0tCurve.map((p) => p.t)).toEqual([0, 0.05, 0.1]);
+      expect(row.icdf).toBe(row.icdfCurve[1]!.value);
+      expect(row.l0t).toBe(row.l0tCurve[1]!.value);
       expect(row.icdf).toBeGreaterThanOrEqual(0);
     }
     expect(r.baselines).toHaveLength(4);
+    expect(r.reportThreshold).toBe(0.05);
     const target = r.rows.map((x) => x.safetyFeatures);
     const same = (a: number, b: number) => (Number.isNaN(a) ? Number.isNaN(b) : a === b);
     expect(same(r.agreement.icdf, spearman(r.rows.map((x) => x.icdf), target))).toBe(true);

@@ -15,6 +15,8 @@ import { TEXT_DEFAULTS } from "../activations/text.ts";
 import type { CorpusInput } from "../activations/corpus.ts";
 import { hookName, type Site } from "../model/hooks.ts";
 import type { Model } from "../model/runtime.ts";
+import { ArgumentError, describeValue } from "../errors.ts";
+import { SAFETY_DOMAINS, type SafetyDomain } from "../safety.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { trainSae } from "../sae/train.ts";
 import { spearman } from "./contrastive.ts";
@@ -39,7 +41,7 @@ export interface SweepOptions {
   batchSize?: number;
   lr?: number;
   maxTokens?: number;
-  /** Threshold grid of L0,t and I_CDF, and the one t the rows report (default the first). */
+  /** Threshold grid of L0,t and I_CDF, and the one t the rows report (default the first; added to the grid when not in it). */
   thresholds?: number[];
   reportThreshold?: number;
   minFrequency?: number;
@@ -79,12 +81,9 @@ export interface SweepRow {
   /** Best test F1 of k-sparse probing over k = 1..16, and the 1-d probe's (means over concepts). */
   kSparseF1: number;
   oneDF1: number;
-  /** Features kept by the precision-recall filter, all domains and per domain. */
+  /** Features kept by the precision-recall filter, all domains and per domain (every safety domain, 0 when none). */
   safetyFeatures: number;
-  pornography: number;
-  politics: number;
-  violence: number;
-  terror: number;
+  featuresByDomain: Record<SafetyDomain, number>;
   saeDir: string;
 }
 
@@ -101,8 +100,12 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 
 export async function sweepConfigurations(model: Model, opts: SweepOptions): Promise<SweepResult> {
   const progress = opts.progress ?? silentProgress;
-  const thresholds = opts.thresholds ?? [0, 0.5, 1, 2];
-  const tReport = opts.reportThreshold ?? thresholds[0]!;
+  const grid = opts.thresholds ?? [0, 0.5, 1, 2];
+  if (grid.length === 0 || !grid.every((t) => Number.isFinite(t))) throw new ArgumentError(`sweep: thresholds must be a non-empty list of finite numbers, got ${describeValue(grid)}`, { field: "thresholds" });
+  const tReport = opts.reportThreshold ?? grid[0]!;
+  if (!Number.isFinite(tReport)) throw new ArgumentError(`sweep: reportThreshold must be a finite number, got ${describeValue(tReport)}`, { field: "reportThreshold" });
+  // The reported t is always on the grid (a t outside it used to index the curves at -1).
+  const thresholds = grid.includes(tReport) ? [...grid] : [...grid, tReport].sort((a, b) => a - b);
   const ti = thresholds.indexOf(tReport);
   const pairs = selectPairs(opts.pairs, opts.languages);
   const queries = pairQueries(pairs);
@@ -157,10 +160,7 @@ export async function sweepConfigurations(model: Model, opts: SweepOptions): Pro
           kSparseF1: Math.max(...report.overall.kSparseF1),
           oneDF1: report.overall.oneDF1,
           safetyFeatures: filtered.kept.length,
-          pornography: filtered.keptPerDomain.pornography ?? 0,
-          politics: filtered.keptPerDomain.politics ?? 0,
-          violence: filtered.keptPerDomain.violence ?? 0,
-          terror: filtered.keptPerDomain.terror ?? 0,
+          featuresByDomain: Object.fromEntries(SAFETY_DOMAINS.map((d) => [d, filtered.keptPerDomain[d] ?? 0])) as Record<SafetyDomain, number>,
           saeDir,
         });
       }
