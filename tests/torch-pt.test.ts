@@ -19,7 +19,9 @@ import {
   toFloat32,
   type TorchValue,
 } from "../src/formats/torch-pt.ts";
-import { readSafeSailCheckpoint, readSafeSailIndices, safeSailSaeFromTensors } from "../src/sae/safe-sail-checkpoint.ts";
+import { readSafeSailCheckpoint, readSafeSailIndices, safeSailSae, safeSailSaeFromTensors } from "../src/sae/safe-sail-checkpoint.ts";
+import { decodeTopK, encodeTopK } from "../src/sae/sae.ts";
+import { loadSae } from "../src/sae/saelens.ts";
 import { ArgumentError, FormatError, UnsupportedError } from "../src/errors.ts";
 
 const FIX = fileURLToPath(new URL("./fixtures/torch/", import.meta.url));
@@ -407,6 +409,34 @@ describe("the Safe-SAIL SAE checkpoint layout", () => {
       }
       expect(saeLens).toBeCloseTo(safeSail, 5);
     }
+  });
+
+  it("reads as a Sae (TopK-ReLU) that encodes and decodes as Safe-SAIL's own formula does", async () => {
+    const sae = safeSailSae(fx("safe_sail_ckpt.pt"), { k: 3, layer: 5 });
+    expect(sae.config).toEqual({ dIn: 8, dSae: 16, k: 3, hookName: "blocks.5.hook_mlp_out", modelName: null });
+    expect((await loadSae(fx("safe_sail_ckpt.pt"), { k: 3, layer: 5 })).params).toEqual(sae.params);
+    // Independent: the raw torch tensors, Safe-SAIL's formula: (x - b_pre) . enc^T + bias, keep the top 3, ReLU,
+    // then decoder [d_in, d_sae] times the code plus the post-decoder bias.
+    const t = readTorchTensorDict(fx("safe_sail_ckpt.pt"));
+    const enc = toFloat32(t["encoder.weight"]!); // [1, 16, 8]
+    const bias = toFloat32(t["encoder.bias"]!);
+    const pre = toFloat32(t["pre_encoder_bias._bias_reference"]!);
+    const dec = toFloat32(t["decoder.weight"]!); // [1, 8, 16]
+    const post = toFloat32(t["post_decoder_bias._bias_reference"]!);
+    const x = Float32Array.from({ length: 8 }, (_, i) => Math.cos(3 * i + 1));
+    const acts = Array.from({ length: 16 }, (_, o) => bias[o]! + x.reduce((a, xf, f) => a + (xf - pre[f]!) * enc[o * 8 + f]!, 0));
+    const top = [...acts.keys()].sort((a, b) => acts[b]! - acts[a]!).slice(0, 3);
+    const code = acts.map((v, o) => (top.includes(o) ? Math.max(0, v) : 0));
+    const recon = Array.from({ length: 8 }, (_, f) => post[f]! + code.reduce((a, c, o) => a + c * dec[f * 16 + o]!, 0));
+    const got = encodeTopK(sae, x, 1);
+    const want = top.filter((o) => code[o]! > 0);
+    expect([...got.indices].slice(0, want.length).sort()).toEqual(want.sort());
+    for (let j = 0; j < 3; j++) if (got.values[j]! > 0) expect(got.values[j]!).toBeCloseTo(code[got.indices[j]!]!, 5);
+    Array.from(decodeTopK(sae, got, 1)).forEach((v, f) => expect(v).toBeCloseTo(recon[f]!, 5));
+    // The paper's k = 200 is the default, capped at d_sae; a JumpReLU checkpoint is refused by name.
+    expect(safeSailSae(fx("safe_sail_ckpt.pt")).config.k).toBe(16);
+    expect(() => safeSailSae(fx("safe_sail_ckpt.pt"), { k: 17 })).toThrow(/^k: must be an integer in \[1, 16\]/);
+    expect(() => safeSailSae(fx("safe_sail_ckpt_n2.pt"), { index: 1, k: 4 })).toThrow(/a JumpReLU checkpoint \(it has "encoder\.theta"\)/);
   });
 
   it("refuses an index beyond n", () => {

@@ -4,5 +4,5 @@ export { trainSae, type TrainSaeOptions, type TrainSaeResult, type SaeStepRecord
 export { evalSae, type SaeEvalReport, type EvalSaeOptions, type EvalPositions } from "./eval.ts";
 export { loadSae, saveSae } from "./saelens.ts";
 export { encodeTopKOrt } from "./encode-ort.ts";
-export { readSafeSailCheckpoint, readSafeSailIndices } from "./safe-sail-checkpoint.ts";
+export { readSafeSailCheckpoint, readSafeSailIndices, safeSailSae, SAFE_SAIL_K, type SafeSailSaeOptions } from "./safe-sail-checkpoint.ts";
 export { readTorchFile, readTorchTensorDict, toFloat32 } from "../formats/torch-pt.ts";

@@ -165,3 +165,10 @@ export function denseCode(code: SparseCode, n: number, dSae: number): Float32Arr
   for (let t = 0; t < n; t++) for (let j = 0; j < code.k; j++) out[t * dSae + code.indices[t * code.k + j]!] = code.values[t * code.k + j]!;
   return out;
 }
+
+/** [rows, cols] -> [cols, rows] (SAELens keeps W_enc as [dIn, dSae], the training graph its transpose). */
+export function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]!;
+  return out;
+}

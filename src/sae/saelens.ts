@@ -13,17 +13,14 @@ import { tryParseHookName } from "../model/hooks.ts";
 import { openSafetensors, readTensorF32 } from "../formats/safetensors.ts";
 import { writeSafetensors } from "../formats/safetensors.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";
-import type { Sae, SaeConfig } from "./sae.ts";
+import { safeSailSae, type SafeSailSaeOptions } from "./safe-sail-checkpoint.ts";
+import { transpose, type Sae, type SaeConfig } from "./sae.ts";
+
+export { transpose };
 
 export const SAELENS_CFG = "cfg.json";
 export const SAELENS_WEIGHTS = "sae_weights.safetensors";
 
-/** [rows, cols] -> [cols, rows] */
-export function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]!;
-  return out;
-}
 
 /** Writes `sae` into `dir` (created if needed). `extra` fields are merged into cfg.json (training metadata). */
 export async function saveSae(dir: string, sae: Sae, extra: Record<string, unknown> = {}): Promise<string[]> {
@@ -69,7 +66,12 @@ function int(cfg: Record<string, unknown>, field: string, file: string): number 
 }
 
 /** Reads an SAE in the SAELens layout (see the file comment). */
-export async function loadSae(dir: string): Promise<Sae> {
+/**
+ * Loads an SAE: a SAELens folder (`cfg.json` + `sae_weights.safetensors`), or a Safe-SAIL checkpoint file (`.pt`,
+ * read safely; `opts` gives what the file does not hold: k, the layer or hook, which stacked SAE).
+ */
+export async function loadSae(dir: string, opts: SafeSailSaeOptions = {}): Promise<Sae> {
+  if (/\.pt$/i.test(dir) && existsSync(dir) && !(await fsp.stat(dir)).isDirectory()) return safeSailSae(dir, opts);
   const cfgFile = path.join(dir, SAELENS_CFG);
   const weightsFile = path.join(dir, SAELENS_WEIGHTS);
   if (!existsSync(cfgFile)) throw new NotFoundError(`${cfgFile}: not found (an SAE folder holds ${SAELENS_CFG} and ${SAELENS_WEIGHTS})`, { file: cfgFile });

@@ -30,7 +30,9 @@
 // `biasesTied` says which case it was and `b_pre` keeps the original. The activation function is not in the
 // checkpoint: the paper's SAEs use TopKReLU with k = 200 (keep the k largest, then ReLU).
 
-import { ArgumentError, FormatError, describeValue } from "../errors.ts";
+import { ArgumentError, FormatError, UnsupportedError, describeValue } from "../errors.ts";
+import { hookName } from "../model/hooks.ts";
+import { saeConfig, transpose, type Sae } from "./sae.ts";
 import { readTorchFile, readTorchTensorDict, toFloat32, TorchTensor, type TorchDtype, type TorchReadOptions } from "../formats/torch-pt.ts";
 
 export type DecoderLayout = "d_in,d_sae" | "d_sae,d_in";
@@ -171,16 +173,6 @@ export function safeSailSaeFromTensors(tensors: Record<string, TorchTensor>, lab
   return out;
 }
 
-/** [rows, cols] row-major -> [cols, rows] row-major. */
-function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    const base = r * cols;
-    for (let c = 0; c < cols; c++) out[c * rows + r] = src[base + c]!;
-  }
-  return out;
-}
-
 function findPrefix(tensors: Record<string, TorchTensor>, label: string): string {
   const suffix = KEYS.encW;
   const prefixes = Object.keys(tensors)
@@ -232,4 +224,36 @@ export function readSafeSailIndices(file: string, options: SafeSailIndicesOption
     out[i] = v;
   }
   return out;
+}
+
+export interface SafeSailSaeOptions extends SafeSailCheckpointOptions {
+  /** TopK's k: not stored in the checkpoint; default the paper's 200 (at most d_sae). */
+  k?: number;
+  /** The model layer the SAE reads; gives the hook `blocks.{layer}.hook_mlp_out` (the paper's site). */
+  layer?: number;
+  /** Or the hook itself (wins over `layer`). */
+  hookName?: string | null;
+  modelName?: string | null;
+}
+
+/** The paper's TopK-ReLU k (Safe-SAIL: k = 200 on MLP output). */
+export const SAFE_SAIL_K = 200;
+
+/**
+ * A Safe-SAIL checkpoint as a `Sae`, the type every other SAE has (encode/decode, evaluation, metrics, steering):
+ * TopK-ReLU with `k` (not in the file), the SAELens orientation of `readSafeSailCheckpoint`. JumpReLU checkpoints
+ * (`encoder.theta`) are refused by name: a Sae is TopK.
+ */
+export function safeSailSae(file: string, options: SafeSailSaeOptions = {}): Sae {
+  return safeSailCheckpointToSae(readSafeSailCheckpoint(file, options), file, options);
+}
+
+/** The conversion of `safeSailSae` for a record already read; `label` names it in errors. */
+export function safeSailCheckpointToSae(rec: SafeSailSae, label: string, options: SafeSailSaeOptions = {}): Sae {
+  if (rec.threshold) throw new UnsupportedError(`${label}: a JumpReLU checkpoint (it has "encoder.theta"); safesail's SAEs are TopK-ReLU`, { file: label, field: "encoder.theta" });
+  const k = options.k ?? Math.min(SAFE_SAIL_K, rec.d_sae);
+  if (!Number.isSafeInteger(k) || k < 1 || k > rec.d_sae) throw new ArgumentError(`k: must be an integer in [1, ${rec.d_sae}] (d_sae of ${label}), got ${describeValue(k)}`, { field: "k" });
+  const hook = options.hookName ?? (options.layer !== undefined ? hookName(options.layer, "mlp_out") : null);
+  const config = saeConfig({ dIn: rec.d_in, dSae: rec.d_sae, k, hookName: hook, modelName: options.modelName ?? null });
+  return { config, params: { dIn: rec.d_in, dSae: rec.d_sae, W_encT: transpose(rec.W_enc, rec.d_in, rec.d_sae), b_enc: rec.b_enc, W_dec: rec.W_dec, b_dec: rec.b_dec } };
 }
