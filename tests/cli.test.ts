@@ -81,7 +81,7 @@ describe("safesail CLI", () => {
       [["logits", modelDir, "--ids", "1,x"], /--ids must be comma-separated/],
       [["logits", modelDir, "--ids", "1,2", "--hook", "blocks.7.hook_mlp_out"], /not a hook point: "blocks\.7\.hook_mlp_out" \(the model has layers 0\.\.1\)/],
       [["logits", modelDir, "--ids", "1,100000"], /ids\[0\]\[1\] = 100000/],
-      [["generate", modelDir, "--prompt", "x", "--max-new-tokens", "2.5"], /--max-new-tokens must be an integer/],
+      [["generate", modelDir, "--prompt", "x", "--max-new-tokens", "2.5"], /--max-new-tokens must be a positive integer, got "2\.5"/],
       [["info", join(root, "nowhere")], /nowhere/],
       [["frobnicate"], /unknown command "frobnicate"/],
     ];

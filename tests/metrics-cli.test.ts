@@ -71,7 +71,7 @@ describe("safesail metrics / filter", () => {
     let r = await run(["metrics", "--sae", saeDir, "--model", modelDir]);
     expect(r.stderr).toContain("--pairs is required");
     r = await run(["metrics", "--sae", saeDir, "--model", modelDir, "--pairs", pairsFile, "--thresholds", "0,x"]);
-    expect(r.stderr).toContain('--thresholds must be a comma-separated list of numbers, got "0,x"');
+    expect(r.stderr).toContain('--thresholds must be comma-separated numbers, got "0,x" (bad item "x")');
     r = await run(["filter", "--sae", saeDir, "--model", modelDir, "--corpus", corpusFile, "--min-recall", "2"]);
     expect(r.stderr).toContain('--min-recall must be a number in [0, 1], got "2"');
     writeFileSync(join(root, "bad.jsonl"), '{"id": "x", "lang": "en"}\n');

@@ -68,7 +68,7 @@ describe("harvest -> train-sae -> eval-sae", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("--k is required");
     r = await run(["train-sae", "--acts", acts, "--layer", "1", "--k", "zero", "--out", join(root, "x")]);
-    expect(r.stderr).toContain('--k must be an integer >= 1, got "zero"');
+    expect(r.stderr).toContain('--k must be a positive integer, got "zero"');
     r = await run(["train-sae", "--acts", join(root, "nowhere"), "--layer", "1", "--k", "4", "--out", join(root, "x")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/nowhere/);

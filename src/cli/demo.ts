@@ -5,7 +5,6 @@
 // which generates noise but exercises every part.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { hookName } from "../model/hooks.ts";
 import { createRandomModel } from "../model/random.ts";
 import { loadModel, type Model } from "../model/runtime.ts";
@@ -14,12 +13,13 @@ import { TOY_HELDOUT_FILE } from "../toy/build.ts";
 import { readHeldOut } from "../toy/card.ts";
 import { detectRefusal } from "../toy/refusal.ts";
 import type { ToyPrompt } from "../toy/types.ts";
+import { parseCliArgs } from "./args.ts";
 
 export const DEFAULT_MODEL_DIR = resolve(import.meta.dirname, "../../models/toy-safety-qwen2");
 const RANDOM_MODEL_DIR = resolve(import.meta.dirname, "../../.cache/random-tiny-qwen2");
 
 export async function demoCommand(args: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const { positionals } = parseCliArgs({ args, maxPositionals: 1, usage: "safesail demo [MODEL]", options: {} });
   let dir = positionals[0];
   if (!dir) {
     if (existsSync(join(DEFAULT_MODEL_DIR, "config.json"))) dir = DEFAULT_MODEL_DIR;

@@ -6,15 +6,16 @@
 //
 // Interrupted (Ctrl-C, a kill, a crash), the same command resumes after the last complete chunk. Ctrl-C
 // stops after the current batch; a second Ctrl-C exits at once (still safe: every write is atomic).
-import { parseArgs } from "node:util";
 import { harvest } from "../activations/harvest.ts";
-import { STORE_DTYPES, type StoreDtype } from "../activations/format.ts";
-import { SITES, type Site } from "../model/hooks.ts";
-import { ArgumentError } from "../errors.ts";
+import { STORE_DTYPES } from "../activations/format.ts";
+import { SITES } from "../model/hooks.ts";
 import { loadModel } from "../model/runtime.ts";
 import { terminalProgress } from "../progress.ts";
+import { choiceArg, intArg, intList, parseCliArgs, requiredArg, requiredPositional } from "./args.ts";
 
-const HELP = `usage: safesail harvest MODEL --corpus FILE --layers 0,2,4 --out DIR [options]
+const USAGE = "safesail harvest MODEL --corpus FILE --layers 0,2,4 --out DIR [options]";
+
+const HELP = `usage: ${USAGE}
 
 Runs MODEL over the corpus and stores the activations of every given layer at one hook site
 (blocks.{L}.hook_{site}) in one pass: DIR/manifest.json plus chunk-NNNNN.safetensors files.
@@ -38,27 +39,11 @@ Runs MODEL over the corpus and stores the activations of every given layer at on
 Every token is stored, special ones (chat markers, BOS/EOS) flagged in the chunk's "special" tensor;
 readers can leave them out.`;
 
-function intOption(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new ArgumentError(`--${name} must be a positive integer, got "${value}"`, { field: name });
-  return n;
-}
-
-function parseLayers(text: string | undefined): number[] {
-  if (text === undefined) throw new ArgumentError(`--layers is required (comma-separated layer indices, e.g. --layers 0,2,4)`, { field: "layers" });
-  const parts = text.split(",").map((s) => s.trim());
-  const layers = parts.map(Number);
-  if (parts.some((p) => p === "") || layers.some((l) => !Number.isSafeInteger(l) || l < 0)) {
-    throw new ArgumentError(`--layers must be comma-separated non-negative integers, got "${text}"`, { field: "layers" });
-  }
-  return layers;
-}
-
 export async function harvestCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCliArgs({
     args,
-    allowPositionals: true,
+    maxPositionals: 1,
+    usage: USAGE,
     options: {
       corpus: { type: "string" },
       layers: { type: "string" },
@@ -82,18 +67,19 @@ export async function harvestCommand(args: string[]): Promise<number> {
     return 0;
   }
   // Everything that can be checked without the model is checked before loading it.
-  const modelPath = positionals[0];
-  if (!modelPath) throw new ArgumentError("MODEL argument missing: safesail harvest MODEL --corpus FILE --layers 0,1 --out DIR", { field: "MODEL" });
-  if (positionals.length > 1) throw new ArgumentError(`unexpected argument "${positionals[1]}" (one MODEL only)`);
-  if (!values.corpus) throw new ArgumentError("--corpus FILE is required (one document per line, or JSONL)", { field: "corpus" });
-  if (!values.out) throw new ArgumentError("--out DIR is required (the activation store folder)", { field: "out" });
-  const layers = parseLayers(values.layers);
-  const site = (values.site ?? "mlp_out") as Site;
-  if (!SITES.includes(site)) throw new ArgumentError(`--site must be one of ${SITES.join(", ")}, got "${values.site}"`, { field: "site" });
-  const dtype = (values.dtype ?? "F32").toUpperCase() as StoreDtype;
-  if (!STORE_DTYPES.includes(dtype)) throw new ArgumentError(`--dtype must be one of ${STORE_DTYPES.join(", ")}, got "${values.dtype}"`, { field: "dtype" });
-  const format = values.format;
-  if (format !== undefined && format !== "text" && format !== "jsonl") throw new ArgumentError(`--format must be text or jsonl, got "${format}"`, { field: "format" });
+  const modelPath = requiredPositional(positionals, 0, "MODEL", USAGE);
+  const corpus = requiredArg(values, "corpus", { metavar: "FILE", hint: "one document per line, or JSONL" });
+  const out = requiredArg(values, "out", { metavar: "DIR", hint: "the activation store folder" });
+  const layers = intList(values, "layers", { min: 0, required: "comma-separated layer indices, e.g. --layers 0,2,4" });
+  const site = choiceArg(values, "site", SITES, { default: "mlp_out" });
+  const dtype = choiceArg(values, "dtype", STORE_DTYPES, { default: "F32", normalize: (s) => s.toUpperCase() });
+  const format = choiceArg(values, "format", ["text", "jsonl"] as const);
+  const limits = {
+    maxTokens: intArg(values, "max-tokens", { min: 1 }),
+    maxDocTokens: intArg(values, "max-doc-tokens", { min: 1 }),
+    batchTokens: intArg(values, "batch-tokens", { min: 1 }),
+    chunkTokens: intArg(values, "chunk-tokens", { min: 1 }),
+  };
 
   const model = await loadModel(modelPath, { progress: terminalProgress() });
   const abort = new AbortController();
@@ -104,18 +90,15 @@ export async function harvestCommand(args: string[]): Promise<number> {
   };
   process.on("SIGINT", onSigint);
   try {
-    const store = await harvest(model, values.corpus, {
+    const store = await harvest(model, corpus, {
       layers,
       site,
-      out: values.out,
+      out,
       dtype,
       format,
       chat: !values["no-chat"],
       overwrite: values.overwrite ?? false,
-      maxTokens: intOption(values["max-tokens"], "max-tokens"),
-      maxDocTokens: intOption(values["max-doc-tokens"], "max-doc-tokens"),
-      batchTokens: intOption(values["batch-tokens"], "batch-tokens"),
-      chunkTokens: intOption(values["chunk-tokens"], "chunk-tokens"),
+      ...limits,
       progress: terminalProgress(),
       signal: abort.signal,
     });
@@ -132,7 +115,7 @@ export async function harvestCommand(args: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (abort.signal.aborted && (err as Error).name === "AbortError") {
-      process.stderr.write(`safesail harvest: interrupted; complete chunks are kept in ${values.out}; run the same command again to resume\n`);
+      process.stderr.write(`safesail harvest: interrupted; complete chunks are kept in ${out}; run the same command again to resume\n`);
       return 130;
     }
     throw err;

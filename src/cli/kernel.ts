@@ -1,7 +1,7 @@
 // `safesail kernel run CONN | install [...]`: the Jupyter kernel (kernel/). Its modules load only when this
 // command runs, so the rest of the CLI never loads zeromq or the TypeScript converter.
-import { parseArgs } from "node:util";
 import { ArgumentError } from "../errors.ts";
+import { choiceArg, parseCliArgs, requiredPositional } from "./args.ts";
 
 const USAGE = `usage: safesail kernel <subcommand>
 
@@ -12,18 +12,17 @@ const USAGE = `usage: safesail kernel <subcommand>
 export async function kernelCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "run") {
-    const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
-    const file = positionals[0];
-    if (!file) throw new ArgumentError("CONNECTION_FILE argument missing: safesail kernel run CONNECTION_FILE");
+    const { positionals } = parseCliArgs({ args: rest, maxPositionals: 1, usage: "safesail kernel run CONNECTION_FILE", options: {} });
+    const file = requiredPositional(positionals, 0, "CONNECTION_FILE", "safesail kernel run CONNECTION_FILE");
     const { runKernel } = await import("../../kernel/src/main.ts");
     const code = await runKernel(file);
     // Timers or handles left by cells must not keep a shut-down kernel alive.
     process.exit(code);
   }
   if (sub === "install") {
-    const { values, positionals } = parseArgs({
+    const { values } = parseCliArgs({
       args: rest,
-      allowPositionals: true,
+      maxPositionals: 0,
       options: {
         user: { type: "boolean" },
         prefix: { type: "string" },
@@ -33,9 +32,7 @@ export async function kernelCommand(args: string[]): Promise<number> {
         "interrupt-mode": { type: "string" },
       },
     });
-    if (positionals.length) throw new ArgumentError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-    const mode = values["interrupt-mode"];
-    if (mode !== undefined && mode !== "signal" && mode !== "message") throw new ArgumentError(`--interrupt-mode: "signal" or "message", not ${JSON.stringify(mode)}`);
+    const mode = choiceArg(values, "interrupt-mode", ["signal", "message"] as const);
     const { installKernelspec } = await import("../../kernel/src/install.ts");
     let dest: string;
     try {

@@ -70,7 +70,8 @@ export async function main(argv: string[]): Promise<number> {
     return await command(rest);
   } catch (err) {
     // Known errors print their message alone (it names the file, field or argument); others get a stack.
-    if (err instanceof SafesailError || (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    // (parseCliArgs turns node:util parseArgs errors into ArgumentErrors; a stray one still prints as a message.)
+    if (err instanceof SafesailError || String((err as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`safesail ${name}: ${(err as Error).message}\n`);
     } else {
       process.stderr.write(`safesail ${name}: ${(err as Error).stack ?? String(err)}\n`);

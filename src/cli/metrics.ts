@@ -6,8 +6,6 @@
 //   (--raw: the baseline on the raw hook dimensions; the hook is --hook, else the SAE's)
 //   safesail filter --sae DIR --model MODEL --corpus FILE [--min-precision 0.6] [--min-recall 0.2]
 //                   [--threshold 0] [--no-chat] [--json]
-import { parseArgs } from "node:util";
-import { ArgumentError } from "../errors.ts";
 import { loadModel } from "../model/runtime.ts";
 import { terminalProgress } from "../progress.ts";
 import { readDomainCorpus } from "../data/domain-corpus.ts";
@@ -15,29 +13,13 @@ import { contrastiveMetrics } from "../metrics/evaluate.ts";
 import { filterSafetyFeatures } from "../metrics/filter.ts";
 import { readPairs } from "../data/pairs.ts";
 import { loadSae } from "../sae/saelens.ts";
-
-function numberList(name: string, v: string | undefined): number[] | undefined {
-  if (v === undefined) return undefined;
-  const xs = v.split(",").map((s) => Number(s.trim()));
-  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x))) throw new ArgumentError(`--${name} must be a comma-separated list of numbers, got "${v}"`, { field: name });
-  return xs;
-}
-
-function fraction(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!(x >= 0 && x <= 1)) throw new ArgumentError(`--${name} must be a number in [0, 1], got "${v}"`, { field: name });
-  return x;
-}
-
-function required(values: Record<string, unknown>, names: string[], usage: string): void {
-  for (const n of names) if (values[n] === undefined) throw new ArgumentError(`--${n} is required (${usage})`, { field: n });
-}
+import { LANGUAGES } from "../safety.ts";
+import { choiceList, floatArg, fractionArg, numberList, parseCliArgs, requireArgs } from "./args.ts";
 
 const pct = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "–");
 
 export async function metricsCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCliArgs({
     args,
     options: {
       sae: { type: "string" },
@@ -52,9 +34,10 @@ export async function metricsCommand(args: string[]): Promise<number> {
       json: { type: "boolean", default: false },
     },
   });
-  required(values, ["model", "pairs", ...(values.raw ? [] : ["sae"])], "safesail metrics --sae DIR --model MODEL --pairs FILE");
-  const thresholds = numberList("thresholds", values.thresholds);
-  const minFrequency = fraction("min-frequency", values["min-frequency"]);
+  requireArgs(values, ["model", "pairs", ...(values.raw ? [] : ["sae" as const])], "safesail metrics --sae DIR --model MODEL --pairs FILE");
+  const thresholds = numberList(values, "thresholds");
+  const minFrequency = fractionArg(values, "min-frequency");
+  const languages = choiceList(values, "languages", LANGUAGES);
   const pairs = await readPairs(values.pairs!);
   const sae = values.sae ? await loadSae(values.sae) : null;
   const model = await loadModel(values.model!);
@@ -62,7 +45,7 @@ export async function metricsCommand(args: string[]): Promise<number> {
     const report = await contrastiveMetrics(model, values.raw ? null : sae, pairs, {
       thresholds,
       minFrequency,
-      languages: values.languages?.split(",").map((s) => s.trim()),
+      languages,
       hookName: values.hook ?? sae?.config.hookName ?? undefined,
       chat: !values["no-chat"],
       progress: values.json ? undefined : terminalProgress(),
@@ -88,7 +71,7 @@ export async function metricsCommand(args: string[]): Promise<number> {
 }
 
 export async function filterCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCliArgs({
     args,
     options: {
       sae: { type: "string" },
@@ -101,11 +84,10 @@ export async function filterCommand(args: string[]): Promise<number> {
       json: { type: "boolean", default: false },
     },
   });
-  required(values, ["sae", "model", "corpus"], "safesail filter --sae DIR --model MODEL --corpus FILE");
-  const minPrecision = fraction("min-precision", values["min-precision"]);
-  const minRecall = fraction("min-recall", values["min-recall"]);
-  const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
-  if (threshold !== undefined && !Number.isFinite(threshold)) throw new ArgumentError(`--threshold must be a number, got "${values.threshold}"`, { field: "threshold" });
+  requireArgs(values, ["sae", "model", "corpus"], "safesail filter --sae DIR --model MODEL --corpus FILE");
+  const minPrecision = fractionArg(values, "min-precision");
+  const minRecall = fractionArg(values, "min-recall");
+  const threshold = floatArg(values, "threshold");
   const samples = await readDomainCorpus(values.corpus!);
   const sae = await loadSae(values.sae!);
   const model = await loadModel(values.model!);

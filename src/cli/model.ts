@@ -1,23 +1,23 @@
 // `safesail info | logits | generate`: the runtime from the command line.
-import { parseArgs } from "node:util";
 import { ArgumentError } from "../errors.ts";
 import { terminalProgress } from "../progress.ts";
 import { hookName } from "../model/hooks.ts";
 import { loadModel, type Model } from "../model/runtime.ts";
+import { floatArg, intArg, intList, parseCliArgs, requiredArg, requiredPositional } from "./args.ts";
 
-function requireModel(positionals: string[], command: string): string {
-  const m = positionals[0];
-  if (!m) throw new ArgumentError(`MODEL argument missing: safesail ${command} MODEL ...`);
-  return m;
-}
+const USAGE = {
+  info: "safesail info MODEL",
+  logits: "safesail logits MODEL (--ids 1,2,3 | --text T) [--hook NAME]... [--top N] [--json]",
+  generate: "safesail generate MODEL --prompt T [--chat] [--max-new-tokens N] [--seed S] [--temperature X] [--top-p P] [--json]",
+};
 
 async function open(model: string): Promise<Model> {
   return loadModel(model, { progress: terminalProgress() });
 }
 
 export async function infoCommand(args: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  const model = await open(requireModel(positionals, "info"));
+  const { positionals } = parseCliArgs({ args, maxPositionals: 1, usage: USAGE.info, options: {} });
+  const model = await open(requiredPositional(positionals, 0, "MODEL", USAGE.info));
   process.stdout.write(`${JSON.stringify(modelSummary(model), null, 2)}\n`);
   await model.dispose();
   return 0;
@@ -57,18 +57,11 @@ export function modelSummary(model: Model) {
   };
 }
 
-function parseIds(text: string): number[] {
-  const ids = text.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
-  if (ids.length === 0 || ids.some((v) => !Number.isInteger(v) || v < 0)) {
-    throw new ArgumentError(`--ids must be comma-separated non-negative integers, got "${text}"`);
-  }
-  return ids;
-}
-
 export async function logitsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCliArgs({
     args,
-    allowPositionals: true,
+    maxPositionals: 1,
+    usage: USAGE.logits,
     options: {
       ids: { type: "string" },
       text: { type: "string" },
@@ -77,11 +70,13 @@ export async function logitsCommand(args: string[]): Promise<number> {
       top: { type: "string" },
     },
   });
-  const modelPath = requireModel(positionals, "logits");
-  if ((values.ids === undefined) === (values.text === undefined)) throw new ArgumentError("give exactly one of --ids or --text");
+  const modelPath = requiredPositional(positionals, 0, "MODEL", USAGE.logits);
+  if ((values.ids === undefined) === (values.text === undefined)) throw new ArgumentError(`give exactly one of --ids or --text (${USAGE.logits})`);
+  const givenIds = intList(values, "ids", { min: 0 });
+  const top = intArg(values, "top", { min: 1, default: 5 });
   const model = await open(modelPath);
   try {
-    const ids = values.ids !== undefined ? parseIds(values.ids) : model.encode(values.text!);
+    const ids = givenIds ?? model.encode(values.text!);
     const hooks = values.hook ?? [];
     const { logits, cache } = await model.runWithCache([ids], hooks);
     const V = model.config.vocabSize;
@@ -95,7 +90,6 @@ export async function logitsCommand(args: string[]): Promise<number> {
       }
       process.stdout.write(`${JSON.stringify({ input_ids: ids, logits_last: Array.from(last), hooks: hookRows })}\n`);
     } else {
-      const top = Number(values.top ?? 5);
       const order = Array.from(last.keys()).sort((a, b) => last[b]! - last[a]!).slice(0, top);
       process.stdout.write(`input ids (${ids.length}): ${ids.join(",")}\nnext-token top ${top}:\n`);
       for (const i of order) process.stdout.write(`  ${String(i).padStart(7)} ${last[i]!.toFixed(4).padStart(10)}  ${JSON.stringify(model.tokenizer?.decode([i]) ?? "")}\n`);
@@ -112,17 +106,11 @@ export async function logitsCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-function numberOption(value: string | undefined, name: string, fallback: number, integer = false): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new ArgumentError(`--${name} must be ${integer ? "an integer" : "a number"}, got "${value}"`);
-  return n;
-}
-
 export async function generateCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCliArgs({
     args,
-    allowPositionals: true,
+    maxPositionals: 1,
+    usage: USAGE.generate,
     options: {
       prompt: { type: "string" },
       chat: { type: "boolean" },
@@ -133,19 +121,22 @@ export async function generateCommand(args: string[]): Promise<number> {
       json: { type: "boolean" },
     },
   });
-  const modelPath = requireModel(positionals, "generate");
-  if (values.prompt === undefined) throw new ArgumentError("--prompt is required");
+  const modelPath = requiredPositional(positionals, 0, "MODEL", USAGE.generate);
+  const prompt = requiredArg(values, "prompt", { hint: USAGE.generate, allowEmpty: true });
+  const settings = {
+    maxNewTokens: intArg(values, "max-new-tokens", { min: 1, default: 64 }),
+    seed: intArg(values, "seed", { default: 0 }),
+    temperature: floatArg(values, "temperature", { min: 0, default: 0 }),
+    topP: floatArg(values, "top-p", { gt: 0, max: 1, default: 1 }),
+  };
   const model = await open(modelPath);
   try {
     const started = performance.now();
     const streaming = !values.json;
     const out = await model.generate({
-      prompt: values.prompt,
+      prompt,
       chat: values.chat ?? false,
-      maxNewTokens: numberOption(values["max-new-tokens"], "max-new-tokens", 64, true),
-      seed: numberOption(values.seed, "seed", 0, true),
-      temperature: numberOption(values.temperature, "temperature", 0),
-      topP: numberOption(values["top-p"], "top-p", 1),
+      ...settings,
       onToken: streaming ? (_id, text) => process.stdout.write(text) : undefined,
     });
     const secs = (performance.now() - started) / 1000;

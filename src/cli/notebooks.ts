@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, delimiter, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { ArgumentError, NotFoundError, SafesailError } from "../errors.ts";
+import { floatArg, parseCliArgs } from "./args.ts";
 
 export const SYSTEM_PYTHON = "/usr/bin/python3";
 const RUNNER = fileURLToPath(new URL("../../kernel/py/run_notebooks.py", import.meta.url));
@@ -151,7 +151,7 @@ export async function notebooksCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (sub !== "run") throw new ArgumentError(`unknown subcommand ${sub === undefined ? "(none)" : `"${sub}"`}\n\n${USAGE}`);
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCliArgs({
     args: rest,
     allowPositionals: true,
     options: {
@@ -163,11 +163,7 @@ export async function notebooksCommand(args: string[]): Promise<number> {
   });
   if (positionals.length === 0) throw new ArgumentError(`no notebooks given\n\n${USAGE}`);
   if (values.inplace && values.out !== undefined) throw new ArgumentError("give --inplace or --out DIR, not both");
-  let timeout = 600;
-  if (values.timeout !== undefined) {
-    timeout = Number(values.timeout);
-    if (!Number.isFinite(timeout) || timeout <= 0) throw new ArgumentError(`--timeout must be a positive number of seconds, got "${values.timeout}"`);
-  }
+  const timeout = floatArg(values, "timeout", { gt: 0, default: 600 });
   for (const f of positionals) if (!existsSync(f)) throw new NotFoundError(`${f}: no such notebook`);
   const outDir = values.out !== undefined ? resolve(values.out) : undefined;
   if (outDir) {

@@ -7,25 +7,16 @@
 // train-sae checkpoints into --out every 200 steps (SAELens files are written at the end); run the same
 // command again after an interruption to resume.
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { openActivationStore } from "../activations/store.ts";
-import { ArgumentError } from "../errors.ts";
 import { loadModel } from "../model/runtime.ts";
 import { terminalProgress } from "../progress.ts";
 import { evalSae } from "../sae/eval.ts";
 import { loadSae } from "../sae/saelens.ts";
 import { trainSae } from "../sae/train.ts";
-
-function num(name: string, v: string | undefined, kind: "int" | "float" = "int", min = 1): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  const ok = kind === "int" ? Number.isSafeInteger(n) && n >= min : Number.isFinite(n) && n >= min;
-  if (!ok) throw new ArgumentError(`--${name} must be ${kind === "int" ? "an integer" : "a number"} >= ${min}, got "${v}"`, { field: name });
-  return n;
-}
+import { choiceArg, floatArg, intArg, parseCliArgs, requireArgs, requiredArg, requiredPositional } from "./args.ts";
 
 export async function trainSaeCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCliArgs({
     args,
     options: {
       acts: { type: "string" },
@@ -44,11 +35,20 @@ export async function trainSaeCommand(args: string[]): Promise<number> {
       json: { type: "boolean", default: false },
     },
   });
-  for (const req of ["acts", "layer", "k", "out"] as const) {
-    if (values[req] === undefined) throw new ArgumentError(`--${req} is required (safesail train-sae --acts DIR --layer L --k K --out DIR)`, { field: req });
-  }
+  requireArgs(values, ["acts", "layer", "k", "out"], "safesail train-sae --acts DIR --layer L --k K --out DIR");
+  // Every flag is read before the store is opened: a typo fails at once.
+  const layer = intArg(values, "layer", { min: 0, required: true });
+  const options = {
+    k: intArg(values, "k", { min: 1, required: true }),
+    expansion: intArg(values, "expansion", { min: 1 }),
+    tokens: intArg(values, "tokens", { min: 1 }),
+    steps: intArg(values, "steps", { min: 1 }),
+    batchSize: intArg(values, "batch", { min: 1 }),
+    lr: floatArg(values, "lr", { gt: 0 }),
+    seed: intArg(values, "seed", { min: 0 }),
+    auxCoef: floatArg(values, "aux-coef", { min: 0 }),
+  };
   const store = await openActivationStore(values.acts!);
-  const layer = num("layer", values.layer, "int", 0)!;
   const reader = store.reader(layer, { dropSpecial: values["drop-special"] });
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -56,14 +56,7 @@ export async function trainSaeCommand(args: string[]): Promise<number> {
   process.once("SIGTERM", stop);
   try {
     const run = await trainSae(reader, {
-      k: num("k", values.k)!,
-      expansion: num("expansion", values.expansion),
-      tokens: num("tokens", values.tokens),
-      steps: num("steps", values.steps),
-      batchSize: num("batch", values.batch),
-      lr: num("lr", values.lr, "float", 0),
-      seed: num("seed", values.seed, "int", 0),
-      auxCoef: num("aux-coef", values["aux-coef"], "float", 0),
+      ...options,
       out: path.resolve(values.out!),
       resume: !values.fresh,
       progress: terminalProgress(),
@@ -90,10 +83,13 @@ export async function trainSaeCommand(args: string[]): Promise<number> {
   }
 }
 
+const EVAL_USAGE = "safesail eval-sae SAE_DIR --model MODEL --corpus FILE";
+
 export async function evalSaeCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCliArgs({
     args,
-    allowPositionals: true,
+    maxPositionals: 1,
+    usage: EVAL_USAGE,
     options: {
       model: { type: "string" },
       corpus: { type: "string" },
@@ -105,17 +101,15 @@ export async function evalSaeCommand(args: string[]): Promise<number> {
       json: { type: "boolean", default: false },
     },
   });
-  const saeDir = positionals[0];
-  if (!saeDir) throw new ArgumentError("SAE_DIR is required (safesail eval-sae SAE_DIR --model MODEL --corpus FILE)", { field: "SAE_DIR" });
-  if (!values.model) throw new ArgumentError("--model is required", { field: "model" });
-  if (!values.corpus) throw new ArgumentError("--corpus is required", { field: "corpus" });
+  const saeDir = requiredPositional(positionals, 0, "SAE_DIR", EVAL_USAGE);
+  const modelPath = requiredArg(values, "model", { hint: EVAL_USAGE });
+  const corpus = requiredArg(values, "corpus", { hint: EVAL_USAGE });
+  const positions = choiceArg(values, "positions", ["all", "answer"] as const, { default: "all" });
+  const maxDocs = intArg(values, "max-docs", { min: 1 });
   const sae = await loadSae(saeDir);
-  const positions = values.positions ?? "all";
-  if (positions !== "all" && positions !== "answer") throw new ArgumentError(`--positions must be "all" or "answer", got "${positions}"`, { field: "positions" });
-  const maxDocs = num("max-docs", values["max-docs"]);
-  const model = await loadModel(values.model);
+  const model = await loadModel(modelPath);
   try {
-    const report = await evalSae(sae, model, values.corpus, { hookName: values.hook, chat: !values["no-chat"], positions, maxDocs, progress: values.json ? undefined : terminalProgress() });
+    const report = await evalSae(sae, model, corpus, { hookName: values.hook, chat: !values["no-chat"], positions, maxDocs, progress: values.json ? undefined : terminalProgress() });
     if (!values.json) for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${Object.entries(report).map(([k, v]) => `${k}: ${typeof v === "number" ? Number(v.toPrecision(6)) : v}`).join("\n")}\n`);
   } finally {

@@ -12,7 +12,6 @@
 // again after an interruption and it resumes where it stopped (the data and settings must match).
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { ArgumentError } from "../errors.ts";
 import { loadModel } from "../model/runtime.ts";
 import { terminalProgress } from "../progress.ts";
@@ -23,39 +22,25 @@ import { TOY_CORPUS_SEED, generateCorpus, readCorpus, writeCorpus } from "../toy
 import { behaviourMarkdown, evaluateBehaviour } from "../toy/eval.ts";
 import { readCheckpointState } from "../toy/train-checkpoint.ts";
 import { trainToyModel } from "../toy/train.ts";
+import { floatArg, intArg, parseCliArgs, requiredArg } from "./args.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
-function intArg(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new ArgumentError(`--${name} must be a positive integer, got "${v}"`, { field: name });
-  return n;
-}
-
-function numArg(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new ArgumentError(`--${name} must be a positive number, got "${v}"`, { field: name });
-  return n;
-}
-
 async function corpusCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCliArgs({
     args,
     options: { out: { type: "string" }, seed: { type: "string" }, conversations: { type: "string" }, "held-out-per-cell": { type: "string" } },
   });
-  if (!values.out) throw new ArgumentError("toy corpus: --out DIR is required", { field: "out" });
-  const seed = values.seed === undefined ? TOY_CORPUS_SEED : Number(values.seed);
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new ArgumentError(`--seed must be a non-negative integer, got "${values.seed}"`, { field: "seed" });
-  const result = generateCorpus({ seed, conversations: intArg("conversations", values.conversations), heldOutPerCell: intArg("held-out-per-cell", values["held-out-per-cell"]) });
-  const files = await writeCorpus(values.out, result);
+  const out = requiredArg(values, "out", { metavar: "DIR", hint: "safesail toy corpus --out DIR" });
+  const seed = intArg(values, "seed", { min: 0, default: TOY_CORPUS_SEED });
+  const result = generateCorpus({ seed, conversations: intArg(values, "conversations", { min: 1 }), heldOutPerCell: intArg(values, "held-out-per-cell", { min: 1 }) });
+  const files = await writeCorpus(out, result);
   process.stdout.write(`${result.train.length} conversations, ${result.heldOut.length} held-out prompts\n${Object.values(files).join("\n")}\n`);
   return 0;
 }
 
 async function trainCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCliArgs({
     args,
     options: {
       out: { type: "string" },
@@ -69,10 +54,10 @@ async function trainCommand(args: string[]): Promise<number> {
     },
   });
   // Arguments first: a typo must not cost a tokenizer training or touch the model folder.
-  const steps = intArg("steps", values.steps);
-  const epochs = steps === undefined ? (intArg("epochs", values.epochs) ?? TOY_TRAINING.epochs) : undefined;
-  const minutes = numArg("minutes", values.minutes) ?? TOY_TRAINING.timeBudgetMinutes;
-  const workers = values.workers === undefined || values.workers === "auto" ? "auto" : intArg("workers", values.workers)!;
+  const steps = intArg(values, "steps", { min: 1 });
+  const epochs = steps === undefined ? intArg(values, "epochs", { min: 1, default: TOY_TRAINING.epochs }) : undefined;
+  const minutes = floatArg(values, "minutes", { gt: 0, default: TOY_TRAINING.timeBudgetMinutes });
+  const workers = values.workers === undefined || values.workers === "auto" ? "auto" : intArg(values, "workers", { min: 1, required: true });
   const out = path.resolve(values.out ?? path.join(REPO_ROOT, TOY_MODEL_DIR));
   const work = path.resolve(values.work ?? path.join(REPO_ROOT, ".cache/toy-train"));
   const progress = terminalProgress();
@@ -147,18 +132,20 @@ async function trainCommand(args: string[]): Promise<number> {
 }
 
 async function evalCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCliArgs({
     args,
-    allowPositionals: true,
+    maxPositionals: 1,
+    usage: "safesail toy eval [MODEL]",
     options: { "max-new-tokens": { type: "string" }, limit: { type: "string" }, json: { type: "string" } },
   });
   const dir = path.resolve(positionals[0] ?? path.join(REPO_ROOT, TOY_MODEL_DIR));
+  const limit = intArg(values, "limit", { min: 1 });
+  const maxNewTokens = intArg(values, "max-new-tokens", { min: 1 });
   let prompts = await readHeldOut(path.join(dir, TOY_HELDOUT_FILE));
-  const limit = intArg("limit", values.limit);
   if (limit !== undefined) prompts = prompts.slice(0, limit);
   const model = await loadModel(dir);
   try {
-    const report = await evaluateBehaviour(model, prompts, { maxNewTokens: intArg("max-new-tokens", values["max-new-tokens"]), progress: terminalProgress(), modelName: path.basename(dir) });
+    const report = await evaluateBehaviour(model, prompts, { maxNewTokens, progress: terminalProgress(), modelName: path.basename(dir) });
     if (values.json) await writeJsonAtomic(values.json, report);
     process.stdout.write(`${behaviourMarkdown(report)}\n`);
   } finally {
@@ -168,7 +155,7 @@ async function evalCommand(args: string[]): Promise<number> {
 }
 
 async function cardCommand(args: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const { positionals } = parseCliArgs({ args, maxPositionals: 1, usage: "safesail toy card [MODEL]", options: {} });
   const dir = path.resolve(positionals[0] ?? path.join(REPO_ROOT, TOY_MODEL_DIR));
   if (!existsSync(path.join(dir, "config.json"))) throw new ArgumentError(`toy card: ${dir} has no config.json (train the model first)`, { file: dir });
   const card = await writeToyCard(dir, { progress: terminalProgress() });

@@ -15,6 +15,7 @@
 // any harmful act. All randomness is mulberry32 (src/util/prng.ts), one stream per (seed, language, domain).
 
 import { ArgumentError, describeValue } from "../errors.ts";
+import { checkFraction, checkInt, checkNumber } from "../util/validate.ts";
 import { DOMAIN_LABELS, LANGUAGES, SAFETY_DOMAINS, type DomainLabel, type Language, type SafetyDomain } from "../safety.ts";
 import { deriveSeed, mulberry32, shuffleInPlace } from "../util/prng.ts";
 import { conceptFillers, corpusTable, requestFrames } from "../toy/corpus.ts";
@@ -101,10 +102,11 @@ export function generateDomainCorpus(opts: DomainCorpusOptions): DomainSample[] 
   const per = opts.perDomainPerLang ?? 80;
   const hardFraction = opts.hardNegativeFraction ?? 0.25;
   const rate = opts.decorateRate ?? 0.15;
-  if (!Number.isFinite(seed)) throw new ArgumentError(`generateDomainCorpus: seed must be a number, got ${describeValue(seed)}`, { field: "seed" });
-  if (!Number.isInteger(per) || per < 0) throw new ArgumentError(`generateDomainCorpus: perDomainPerLang must be a non-negative integer, got ${describeValue(per)}`, { field: "perDomainPerLang" });
-  if (!(hardFraction >= 0 && hardFraction <= 1)) throw new ArgumentError(`generateDomainCorpus: hardNegativeFraction must be within [0, 1], got ${describeValue(hardFraction)}`, { field: "hardNegativeFraction" });
-  if (!(rate >= 0 && rate <= 1)) throw new ArgumentError(`generateDomainCorpus: decorateRate must be within [0, 1], got ${describeValue(rate)}`, { field: "decorateRate" });
+  const where = "generateDomainCorpus";
+  checkNumber(seed, "seed", { where });
+  checkInt(per, "perDomainPerLang", { min: 0, where });
+  checkFraction(hardFraction, "hardNegativeFraction", { where });
+  checkFraction(rate, "decorateRate", { where });
   const out: DomainSample[] = [];
   for (const lang of opts.langs ?? LANGUAGES) {
     if (!LANGUAGES.includes(lang)) throw new ArgumentError(`generateDomainCorpus: unknown language ${describeValue(lang)}`, { field: "langs" });

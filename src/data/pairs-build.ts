@@ -24,6 +24,7 @@
 // byte-identical files, and adding a concept does not reshuffle the others.
 
 import { ArgumentError, describeValue } from "../errors.ts";
+import { checkInt, checkNumber } from "../util/validate.ts";
 import { LANGUAGES, type Language, type SafetyDomain } from "../safety.ts";
 import { deriveSeed, mulberry32, shuffleInPlace } from "../util/prng.ts";
 import { conceptFillers, corpusTable, requestFrames } from "../toy/corpus.ts";
@@ -498,8 +499,8 @@ function checkTables(lang: Language): void {
 export function generatePairs(opts: PairOptions): ContrastivePair[] {
   const { seed } = opts;
   const perConcept = opts.perConcept ?? 24;
-  if (!Number.isFinite(seed)) throw new ArgumentError(`generatePairs: seed must be a number, got ${describeValue(seed)}`, { field: "seed" });
-  if (!Number.isInteger(perConcept) || perConcept < 1) throw new ArgumentError(`generatePairs: perConcept must be a positive integer, got ${describeValue(perConcept)}`, { field: "perConcept" });
+  checkNumber(seed, "seed", { where: "generatePairs" });
+  checkInt(perConcept, "perConcept", { min: 1, where: "generatePairs" });
   const langs = opts.langs ?? LANGUAGES;
   const out: ContrastivePair[] = [];
   for (const lang of langs) {

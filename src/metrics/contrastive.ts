@@ -9,6 +9,7 @@
 // i, pooled over its tokens (max by default); N the same on the twin. The functions take any features:
 // SAE latents, or the raw hook dimensions for the baseline.
 import { ArgumentError } from "../errors.ts";
+import { checkInt, checkNumber } from "../util/validate.ts";
 
 export interface ContrastiveOptions {
   /** Activation thresholds t (default [0]). */
@@ -37,8 +38,8 @@ export interface ContrastiveResult {
 }
 
 function checkMatrices(P: ArrayLike<number>, N: ArrayLike<number>, n: number, m: number): void {
-  if (!Number.isSafeInteger(n) || n <= 0) throw new ArgumentError(`contrastive metrics: the number of pairs must be a positive integer, got ${n}`, { field: "pairs" });
-  if (!Number.isSafeInteger(m) || m <= 0) throw new ArgumentError(`contrastive metrics: the number of features must be a positive integer, got ${m}`, { field: "features" });
+  checkInt(n, "pairs", { min: 1, where: "contrastive metrics", label: "the number of pairs" });
+  checkInt(m, "features", { min: 1, where: "contrastive metrics", label: "the number of features" });
   if (P.length !== n * m) throw new ArgumentError(`contrastive metrics: positive activations have ${P.length} values, expected ${n} x ${m}`, { field: "positive" });
   if (N.length !== n * m) throw new ArgumentError(`contrastive metrics: negative activations have ${N.length} values, expected ${n} x ${m}`, { field: "negative" });
 }
@@ -68,7 +69,7 @@ export function survivalCurve(freq: ArrayLike<number>, us: readonly number[]): n
 export function contrastiveFromMatrices(P: ArrayLike<number>, N: ArrayLike<number>, n: number, m: number, opts: ContrastiveOptions = {}): ContrastiveResult {
   const thresholds = opts.thresholds ?? [0];
   const rho = opts.minFrequency ?? 0.5;
-  if (!(rho > 0 && rho <= 1)) throw new ArgumentError(`contrastive metrics: minFrequency must be in (0, 1], got ${rho}`, { field: "minFrequency" });
+  checkNumber(rho, "minFrequency", { gt: 0, max: 1, where: "contrastive metrics" });
   const byThreshold = thresholds.map((t) => {
     const f = distinguishingFrequency(P, N, n, m, t);
     let l0 = 0;

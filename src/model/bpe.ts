@@ -15,6 +15,7 @@
 
 import * as path from "node:path";
 import { ArgumentError, describeValue } from "../errors.ts";
+import { checkNumber } from "../util/validate.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
 import { QWEN_CHAT_TEMPLATE, SPECIAL_TOKENS, bytesToUnicode } from "./byte-level.ts";
@@ -200,10 +201,7 @@ export function trainBpe(texts: Iterable<string>, options: TrainBpeOptions): Bpe
       { field: "vocabSize" },
     );
   }
-  const minFrequency = options.minFrequency ?? 2;
-  if (typeof minFrequency !== "number" || !Number.isFinite(minFrequency) || minFrequency < 0) {
-    throw new ArgumentError(`trainBpe: option "minFrequency" must be a non-negative number, got ${describeValue(minFrequency)}`, { field: "minFrequency" });
-  }
+  const minFrequency = checkNumber(options.minFrequency ?? 2, "minFrequency", { min: 0, where: "trainBpe", label: 'option "minFrequency"' });
   const progress = options.progress ?? silentProgress;
 
   // 1. Pre-token frequencies.

@@ -8,6 +8,7 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ArgumentError, describeValue } from "../errors.ts";
+import { checkInt } from "../util/validate.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";
 import { modelConfigToJson } from "./config.ts";
 import { DTYPE_SIZES, numelOf, writeSafetensorsStreaming, type TensorSpec } from "../formats/safetensors.ts";
@@ -177,12 +178,7 @@ function* randomChunks(seed: number, name: string, shape: number[]): Generator<F
 // ---------------------------------------------------------------------------------------------
 // The folder
 
-function checkPositiveInt(name: string, v: unknown): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) {
-    throw new ArgumentError(`createRandomModel: option "${name}" must be a positive integer, got ${describeValue(v)}`, { field: name });
-  }
-  return v;
-}
+const checkPositiveInt = (name: string, v: unknown): number => checkInt(v, name, { min: 1, where: "createRandomModel", label: `option "${name}"` });
 
 /** The ModelConfig `createRandomModel` writes for `opts`. */
 export function randomModelConfig(options: RandomModelOptions = {}, tokenizerSize = buildByteLevelTokenizer().size): ModelConfig {

@@ -4,7 +4,8 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ArgumentError, FormatError, NotFoundError, UnsupportedError, describeValue } from "../errors.ts";
+import { FormatError, NotFoundError, UnsupportedError, describeValue } from "../errors.ts";
+import { checkInt } from "../util/validate.ts";
 import { FLOAT_DTYPES, openSafetensors, readTensorF32, type SafetensorsFile } from "../formats/safetensors.ts";
 import type { F32Tensor, ModelConfig, TensorRef, WeightSource } from "./types.ts";
 
@@ -166,9 +167,7 @@ const shapeStr = (s: readonly number[]) => `[${s.join(", ")}]`;
  * Throws NotFoundError (missing weight), FormatError (wrong shape) or UnsupportedError (dtype).
  */
 export function validateWeights(ws: WeightSource, cfg: ModelConfig, dir = "model"): void {
-  if (!Number.isSafeInteger(cfg.numLayers) || cfg.numLayers <= 0) {
-    throw new ArgumentError(`validateWeights: cfg.numLayers must be a positive integer, got ${describeValue(cfg.numLayers)}`, { field: "numLayers" });
-  }
+  checkInt(cfg.numLayers, "numLayers", { min: 1, where: "validateWeights", label: "cfg.numLayers" });
   const expected = expectedWeightShapes(cfg);
   if (cfg.tieWordEmbeddings && ws.has("lm_head.weight")) expected["lm_head.weight"] = [cfg.vocabSize, cfg.hiddenSize];
   const missing = Object.keys(expected).filter((n) => !ws.has(n));

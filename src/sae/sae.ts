@@ -9,6 +9,7 @@
 // being latent s's encoder direction (SAELens stores the transpose, `W_enc [dIn, dSae]`; the formats
 // module converts). `W_dec [dSae, dIn]` has unit-norm rows.
 import { ArgumentError } from "../errors.ts";
+import { checkInt } from "../util/validate.ts";
 import { mulberry32 } from "../util/prng.ts";
 
 export interface SaeConfig {
@@ -47,10 +48,7 @@ export interface SparseCode {
   values: Float32Array;
 }
 
-function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v <= 0) throw new ArgumentError(`SAE option "${name}" must be a positive integer, got ${String(v)}`, { field: name });
-  return v;
-}
+const positiveInt = (name: string, v: unknown): number => checkInt(v, name, { min: 1, label: `SAE option "${name}"` });
 
 export interface CreateSaeOptions {
   dIn: number;

@@ -3,33 +3,22 @@
 // card is typed by hand: rerun the command after retraining and the card follows the model.
 import { existsSync, promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { FormatError } from "../errors.ts";
 import { parseModelConfig } from "../model/config.ts";
 import type { ModelConfig } from "../model/types.ts";
 import { loadModel } from "../model/runtime.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
 import { TOY_HELDOUT_FILE } from "./build.ts";
-import { TOY_CORPUS_SEED, generateCorpus, parseJsonl, type CorpusOptions } from "./corpus.ts";
+import { TOY_CORPUS_SEED, generateCorpus, validateToyPrompt, type CorpusOptions } from "./corpus.ts";
+import { readJsonlRecords } from "../util/jsonl.ts";
 import { behaviourMarkdown, evaluateBehaviour, type BehaviourReport, type PromptOutcome, type RateCell } from "./eval.ts";
 import { countParams } from "./train-params.ts";
 import { LANGUAGES, SAFETY_DOMAINS, type Language } from "../safety.ts";
 import type { ToyPrompt } from "./types.ts";
 
-/** Reads and checks a held-out prompt file (`heldout.jsonl`). */
+/** Reads and checks a held-out prompt file (`heldout.jsonl`); errors name `file:line` and the field. */
 export async function readHeldOut(file: string): Promise<ToyPrompt[]> {
-  const text = await fsp.readFile(file, "utf8");
-  const prompts = parseJsonl<ToyPrompt>(text, file);
-  prompts.forEach((p, i) => {
-    const bad = (field: string) => new FormatError(`${file}:${i + 1}: field "${field}" is missing or invalid`, { file, field });
-    if (p === null || typeof p !== "object") throw bad("(line)");
-    if (typeof p.prompt !== "string" || p.prompt === "") throw bad("prompt");
-    if (!LANGUAGES.includes(p.lang)) throw bad("lang");
-    if (typeof p.harmful !== "boolean") throw bad("harmful");
-    if (p.expected !== "refuse" && p.expected !== "comply") throw bad("expected");
-    if (typeof p.domain !== "string") throw bad("domain");
-  });
-  return prompts;
+  return readJsonlRecords(file, validateToyPrompt);
 }
 
 /** The card's targets (from the issue that asked for the model). */

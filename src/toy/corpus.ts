@@ -35,12 +35,14 @@ import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
-import { ArgumentError, FormatError } from "../errors.ts";
+import { ArgumentError, describeValue } from "../errors.ts";
+import { checkFraction, checkInt, checkNumber } from "../util/validate.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { fieldReader, parseJsonlRecords, type RecordContext } from "../util/jsonl.ts";
 import { mulberry32, shuffleInPlace } from "../util/prng.ts";
 import { CORPUS_TABLES } from "./corpus-data/index.ts";
 import { splitPool, type BenignTopic, type HarmfulConcept, type LangTable, type Pool, type RequestKind } from "./corpus-data/types.ts";
-import { LANGUAGES, SAFETY_DOMAINS, type Language, type SafetyDomain } from "../safety.ts";
+import { DOMAIN_LABELS, LANGUAGES, SAFETY_DOMAINS, isDomainLabel, isLanguage, type Language, type SafetyDomain } from "../safety.ts";
 import type { ChatTurn, ToyConversation, ToyDomain, ToyPrompt } from "./types.ts";
 
 export const CORPUS_GENERATOR = "safesail-toy-corpus/1";
@@ -331,19 +333,14 @@ function schematicAnswer(rng: Rng, c: CompiledTable, e: CompiledEntry): string {
 
 function resolveOptions(opts: CorpusOptions): CorpusStats["options"] {
   const conversations = opts.conversations ?? 12000;
-  if (!Number.isInteger(conversations) || conversations < 0) throw new ArgumentError(`generateCorpus: conversations must be a non-negative integer, got ${conversations}`, { field: "conversations" });
-  if (!Number.isFinite(opts.seed)) throw new ArgumentError(`generateCorpus: seed must be a number, got ${opts.seed}`, { field: "seed" });
+  checkInt(conversations, "conversations", { min: 0, where: "generateCorpus" });
+  checkNumber(opts.seed, "seed", { where: "generateCorpus" });
   const mixIn = { ...DEFAULT_MIX, ...(opts.mix ?? {}) };
   const mixSum = LANGUAGES.reduce((a, l) => a + mixIn[l], 0);
   if (LANGUAGES.some((l) => !(mixIn[l] >= 0)) || !(mixSum > 0)) throw new ArgumentError("generateCorpus: mix weights must be non-negative with a positive sum", { field: "mix" });
   const mix = Object.fromEntries(LANGUAGES.map((l) => [l, Math.round((mixIn[l] / mixSum) * 1e9) / 1e9])) as Record<Language, number>;
-  const frac = (name: string, v: number | undefined, d: number) => {
-    const x = v ?? d;
-    if (!(x >= 0 && x <= 1)) throw new ArgumentError(`generateCorpus: ${name} must be within [0, 1], got ${x}`, { field: name });
-    return x;
-  };
-  const heldOutPerCell = opts.heldOutPerCell ?? 40;
-  if (!Number.isInteger(heldOutPerCell) || heldOutPerCell < 0) throw new ArgumentError(`generateCorpus: heldOutPerCell must be a non-negative integer, got ${heldOutPerCell}`, { field: "heldOutPerCell" });
+  const frac = (name: string, v: number | undefined, d: number) => checkFraction(v ?? d, name, { where: "generateCorpus" });
+  const heldOutPerCell = checkInt(opts.heldOutPerCell ?? 40, "heldOutPerCell", { min: 0, where: "generateCorpus" });
   return {
     conversations,
     mix,
@@ -579,18 +576,50 @@ export async function writeCorpus(dir: string, result: CorpusResult): Promise<{ 
   return files;
 }
 
-/** Parses JSON lines, naming the file and line of a broken one. */
-export function parseJsonl<T>(text: string, file: string): T[] {
-  return text
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line, i) => {
-      try {
-        return JSON.parse(line) as T;
-      } catch (err) {
-        throw new FormatError(`${file}:${i + 1}: not valid JSON (${(err as Error).message})`, { file });
-      }
-    });
+const PROMPT_FIELDS = ["id", "lang", "domain", "concept", "harmful", "expected", "trained", "prompt"] as const;
+const CONVERSATION_FIELDS = ["id", "lang", "domain", "concept", "harmful", "response", "messages"] as const;
+const ROLES: readonly ChatTurn["role"][] = ["system", "user", "assistant"];
+
+/** The fields a toy prompt and a toy conversation share: id, lang, domain, concept, harmful. */
+function commonFields(value: Record<string, unknown>, ctx: RecordContext, fields: readonly string[]) {
+  const str = fieldReader(value, ctx, fields);
+  const id = str("id");
+  const lang = str("lang");
+  if (!isLanguage(lang)) ctx.fail("lang", `unknown language ${describeValue(lang)} (expected one of ${LANGUAGES.join(", ")})`);
+  const domain = str("domain");
+  if (!isDomainLabel(domain)) ctx.fail("domain", `unknown domain ${describeValue(domain)} (expected one of ${DOMAIN_LABELS.join(", ")})`);
+  const concept = str("concept");
+  const harmful = value.harmful;
+  if (typeof harmful !== "boolean") ctx.fail("harmful", `expected true or false, got ${describeValue(harmful)}`);
+  const behaviour = (name: string): "refuse" | "comply" => {
+    const v = str(name);
+    if (v !== "refuse" && v !== "comply") ctx.fail(name, `expected "refuse" or "comply", got ${describeValue(v)}`);
+    return v;
+  };
+  return { str, behaviour, common: { id, lang, domain, concept, harmful } };
+}
+
+/** Validates one `heldout.jsonl` record (see heldOutJsonl). */
+export function validateToyPrompt(value: Record<string, unknown>, ctx: RecordContext): ToyPrompt {
+  const { str, behaviour, common } = commonFields(value, ctx, PROMPT_FIELDS);
+  return { ...common, expected: behaviour("expected"), trained: behaviour("trained"), prompt: str("prompt") };
+}
+
+/** Validates one `corpus.jsonl` record (see corpusJsonl). */
+export function validateToyConversation(value: Record<string, unknown>, ctx: RecordContext): ToyConversation {
+  const { behaviour, common } = commonFields(value, ctx, CONVERSATION_FIELDS);
+  const response = behaviour("response");
+  const ms = value.messages;
+  if (!Array.isArray(ms) || ms.length === 0) ctx.fail("messages", `expected a non-empty list of {role, content}, got ${describeValue(ms)}`);
+  const messages = ms.map((m: unknown, i): ChatTurn => {
+    const at = `messages[${i}]`;
+    if (m === null || typeof m !== "object" || Array.isArray(m)) ctx.fail(at, `expected {role, content}, got ${describeValue(m)}`);
+    const { role, content } = m as Record<string, unknown>;
+    if (!ROLES.includes(role as ChatTurn["role"])) ctx.fail(`${at}.role`, `expected one of ${ROLES.join(", ")}, got ${describeValue(role)}`);
+    if (typeof content !== "string") ctx.fail(`${at}.content`, `expected a string, got ${describeValue(content)}`);
+    return { role: role as ChatTurn["role"], content };
+  });
+  return { ...common, response, messages };
 }
 
 /** Reads a folder written by `writeCorpus`. */
@@ -598,8 +627,8 @@ export async function readCorpus(dir: string): Promise<CorpusResult> {
   const read = (name: string) => fsp.readFile(path.join(dir, name), "utf8");
   const [corpus, held, stats] = await Promise.all([read(CORPUS_FILES.corpus), read(CORPUS_FILES.heldOut), read(CORPUS_FILES.stats)]);
   return {
-    train: parseJsonl<ToyConversation>(corpus, path.join(dir, CORPUS_FILES.corpus)),
-    heldOut: parseJsonl<ToyPrompt>(held, path.join(dir, CORPUS_FILES.heldOut)),
+    train: parseJsonlRecords(corpus, path.join(dir, CORPUS_FILES.corpus), validateToyConversation),
+    heldOut: parseJsonlRecords(held, path.join(dir, CORPUS_FILES.heldOut), validateToyPrompt),
     stats: JSON.parse(stats) as CorpusStats,
   };
 }
