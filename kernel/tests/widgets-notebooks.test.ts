@@ -8,7 +8,7 @@ import { findKernelSpecs } from "../../src/cli/notebooks.ts";
 import { exec, ROOT } from "./widgets-helpers.ts";
 
 const BIN = join(ROOT, "bin/safesail.js");
-const EXAMPLE = join(ROOT, "notebooks/00-kernel-widgets.ipynb");
+const EXAMPLE = join(ROOT, "notebooks/99-kernel-widgets.ipynb");
 
 interface Cell { cell_type: string; source: string | string[]; outputs?: Array<Record<string, unknown>>; execution_count?: number | null }
 interface Notebook { cells: Cell[]; metadata: Record<string, unknown> }
@@ -40,13 +40,13 @@ function notebook(cells: string[]): string {
 const read = (p: string) => JSON.parse(readFileSync(p, "utf8")) as Notebook;
 
 describe("safesail notebooks run", () => {
-  it("runs notebooks/00-kernel-widgets.ipynb into --out with its outputs", async () => {
+  it("runs notebooks/99-kernel-widgets.ipynb into --out with its outputs", async () => {
     const out = join(tmp, "out");
     const r = await exec(process.execPath, [BIN, "notebooks", "run", EXAMPLE, "--out", out, "--timeout", "120"], env);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^PASS .*00-kernel-widgets\.ipynb/m);
+    expect(r.stdout).toMatch(/^PASS .*99-kernel-widgets\.ipynb/m);
     expect(r.stdout).toContain("notebooks: 1 passed, 0 failed");
-    const nb = read(join(out, "00-kernel-widgets.ipynb"));
+    const nb = read(join(out, "99-kernel-widgets.ipynb"));
     const code = nb.cells.filter((c) => c.cell_type === "code");
     expect(code.every((c) => typeof c.execution_count === "number")).toBe(true);
     const text = (o: Record<string, unknown>) => (Array.isArray(o.text) ? o.text.join("") : String(o.text ?? ""));

@@ -5,6 +5,7 @@
 // which generates noise but exercises every part.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { DEFAULT_MODEL_DIR } from "../model/default.ts";
 import { hookName } from "../model/hooks.ts";
 import { createRandomModel } from "../model/random.ts";
 import { loadModel, type Model } from "../model/runtime.ts";
@@ -15,7 +16,6 @@ import { detectRefusal } from "../toy/refusal.ts";
 import type { ToyPrompt } from "../toy/types.ts";
 import { parseCliArgs } from "./args.ts";
 
-export const DEFAULT_MODEL_DIR = resolve(import.meta.dirname, "../../models/toy-safety-qwen2");
 const RANDOM_MODEL_DIR = resolve(import.meta.dirname, "../../.cache/random-tiny-qwen2");
 
 export async function demoCommand(args: string[]): Promise<number> {

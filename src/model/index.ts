@@ -2,3 +2,4 @@
 // hookable runtime, and THE hook-name vocabulary.
 export * from "./runtime.ts";
 export * from "./hooks.ts";
+export * from "./default.ts";
