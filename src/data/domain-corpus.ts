@@ -2,9 +2,9 @@
 // "benign", read by the precision-recall filter; built by ./domain-corpus-build.ts.
 import { promises as fsp } from "node:fs";
 import { describeValue } from "../errors.ts";
-import { DOMAIN_LABELS, isDomainLabel, isLanguage, LANGUAGES, type DomainLabel, type Language } from "../safety.ts";
+import { DOMAIN_LABELS, LANGUAGES, type DomainLabel, type Language } from "../safety.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
-import { fieldReader, parseJsonlRecords, type RecordContext } from "../util/jsonl.ts";
+import { fieldReader, oneOf, parseJsonlRecords, type RecordContext } from "../util/jsonl.ts";
 
 export type { DomainLabel };
 export { DOMAIN_LABELS };
@@ -30,13 +30,11 @@ const SAMPLE_FIELDS = ["id", "lang", "domain", "concept", "text"] as const;
 export function validateDomainSample(value: Record<string, unknown>, ctx: RecordContext): DomainSample {
   const str = fieldReader(value, ctx, SAMPLE_FIELDS);
   const id = str("id");
-  const lang = str("lang");
-  if (!isLanguage(lang)) ctx.fail("lang", `unknown language ${describeValue(lang)} (expected one of ${LANGUAGES.join(", ")})`);
-  const domain = str("domain");
-  if (!isDomainLabel(domain)) ctx.fail("domain", `unknown domain ${describeValue(domain)} (expected one of ${DOMAIN_LABELS.join(", ")})`);
+  const lang = oneOf(ctx, "lang", str("lang"), LANGUAGES, "language");
+  const domain = oneOf(ctx, "domain", str("domain"), DOMAIN_LABELS);
   const concept = str("concept");
   const text = str("text");
-  return { id, lang: lang as Language, domain: domain as DomainLabel, concept, text };
+  return { id, lang, domain, concept, text };
 }
 
 /** Parses and validates domain-corpus JSONL text; duplicate ids are rejected too. */

@@ -2,9 +2,9 @@
 // concept, and the edit between them. Read by the metrics (L0,t, I_CDF); built by ./pairs-build.ts.
 import { promises as fsp } from "node:fs";
 import { describeValue } from "../errors.ts";
-import { isLanguage, isSafetyDomain, LANGUAGES, SAFETY_DOMAINS, type Language, type SafetyDomain } from "../safety.ts";
+import { LANGUAGES, SAFETY_DOMAINS, type Language, type SafetyDomain } from "../safety.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
-import { fieldReader, parseJsonlRecords, type RecordContext } from "../util/jsonl.ts";
+import { fieldReader, oneOf, parseJsonlRecords, type RecordContext } from "../util/jsonl.ts";
 
 export interface ContrastivePair {
   /** `{lang}-{concept slug}-{nnn}`, unique. */
@@ -51,10 +51,8 @@ const PAIR_FIELDS = ["id", "lang", "domain", "concept", "positive", "negative", 
 export function validatePair(value: Record<string, unknown>, ctx: RecordContext): ContrastivePair {
   const str = fieldReader(value, ctx, PAIR_FIELDS);
   const id = str("id");
-  const lang = str("lang");
-  if (!isLanguage(lang)) ctx.fail("lang", `unknown language ${describeValue(lang)} (expected one of ${LANGUAGES.join(", ")})`);
-  const domain = str("domain");
-  if (!isSafetyDomain(domain)) ctx.fail("domain", `unknown domain ${describeValue(domain)} (expected one of ${SAFETY_DOMAINS.join(", ")})`);
+  const lang = oneOf(ctx, "lang", str("lang"), LANGUAGES, "language");
+  const domain = oneOf(ctx, "domain", str("domain"), SAFETY_DOMAINS);
   const concept = str("concept");
   const positive = str("positive");
   const negative = str("negative");
@@ -68,7 +66,7 @@ export function validatePair(value: Record<string, unknown>, ctx: RecordContext)
   const n = occurrences(positive, from);
   if (n !== 1) ctx.fail("edit.from", `${describeValue(from)} occurs ${n} times in positive (expected exactly once)`);
   if (positive.replace(from, () => to) !== negative) ctx.fail("negative", `is not positive with edit.from replaced by edit.to`);
-  return { id, lang: lang as Language, domain: domain as SafetyDomain, concept, positive, negative, edit: { from, to } };
+  return { id, lang, domain, concept, positive, negative, edit: { from, to } };
 }
 
 /** Parses and validates pairs JSONL text; duplicate ids are rejected too. */

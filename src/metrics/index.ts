@@ -9,3 +9,5 @@ export * from "./sweep.ts";
 // The data the metrics read (formats in src/data/; the builders of the committed files are data/*-build.ts).
 export { readPairs, writePairs, pairsByConcept, type ContrastivePair } from "../data/pairs.ts";
 export { readDomainCorpus, writeDomainCorpus, type DomainSample } from "../data/domain-corpus.ts";
+/** @deprecated since 0.2: import the builders from `safesail/data`. Kept one release. */
+export { generatePairs, generateDomainCorpus } from "../data/index.ts";

@@ -38,11 +38,11 @@ import { pathToFileURL } from "node:url";
 import { ArgumentError, describeValue } from "../errors.ts";
 import { checkFraction, checkInt, checkNumber } from "../util/validate.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
-import { fieldReader, parseJsonlRecords, type RecordContext } from "../util/jsonl.ts";
+import { fieldReader, oneOf, parseJsonlRecords, type RecordContext } from "../util/jsonl.ts";
 import { mulberry32, shuffleInPlace } from "../util/prng.ts";
 import { CORPUS_TABLES } from "./corpus-data/index.ts";
 import { splitPool, type BenignTopic, type HarmfulConcept, type LangTable, type Pool, type RequestKind } from "./corpus-data/types.ts";
-import { DOMAIN_LABELS, LANGUAGES, SAFETY_DOMAINS, isDomainLabel, isLanguage, type Language, type SafetyDomain } from "../safety.ts";
+import { DOMAIN_LABELS, LANGUAGES, SAFETY_DOMAINS, type Language, type SafetyDomain } from "../safety.ts";
 import type { ChatTurn, ToyConversation, ToyDomain, ToyPrompt } from "./types.ts";
 
 export const CORPUS_GENERATOR = "safesail-toy-corpus/1";
@@ -584,10 +584,8 @@ const ROLES: readonly ChatTurn["role"][] = ["system", "user", "assistant"];
 function commonFields(value: Record<string, unknown>, ctx: RecordContext, fields: readonly string[]) {
   const str = fieldReader(value, ctx, fields);
   const id = str("id");
-  const lang = str("lang");
-  if (!isLanguage(lang)) ctx.fail("lang", `unknown language ${describeValue(lang)} (expected one of ${LANGUAGES.join(", ")})`);
-  const domain = str("domain");
-  if (!isDomainLabel(domain)) ctx.fail("domain", `unknown domain ${describeValue(domain)} (expected one of ${DOMAIN_LABELS.join(", ")})`);
+  const lang = oneOf(ctx, "lang", str("lang"), LANGUAGES, "language");
+  const domain = oneOf(ctx, "domain", str("domain"), DOMAIN_LABELS);
   const concept = str("concept");
   const harmful = value.harmful;
   if (typeof harmful !== "boolean") ctx.fail("harmful", `expected true or false, got ${describeValue(harmful)}`);

@@ -56,3 +56,9 @@ export function fieldReader(value: Record<string, unknown>, ctx: RecordContext, 
     return v;
   };
 }
+
+/** A string field that must be one of `allowed`; otherwise `unknown <what> "x" (expected one of a, b)` at its line. */
+export function oneOf<T extends string>(ctx: RecordContext, field: string, value: string, allowed: readonly T[], what = field): T {
+  if (!(allowed as readonly string[]).includes(value)) ctx.fail(field, `unknown ${what} ${describeValue(value)} (expected one of ${allowed.join(", ")})`);
+  return value as T;
+}
