@@ -465,26 +465,28 @@ async function downloadFile(
   }
 }
 
-/**
- * Downloads what a safetensors model needs from `repoId` into the hub cache and returns the snapshot folder.
- * Reuses a complete cached snapshot without any request (unless `update`).
- */
-export async function downloadModel(repoId: string, opts: HubOptions = {}): Promise<string> {
+/** One revision of a repository on the hub: its commit, files, and a fetcher into the cache. */
+interface HubSession {
+  repoDir: string;
+  info: RepoInfo;
+  revision: string;
+  fetchFile(file: string): Promise<void>;
+  /** Records `revision` -> commit, last: a ref in the cache means its snapshot was complete when written. */
+  finish(): Promise<string>;
+}
+
+async function openHubSession(repoId: string, opts: HubOptions, what: string | null, cached: () => string | null): Promise<HubSession | string> {
   checkRepoId(repoId);
   const revision = opts.revision ?? "main";
   checkRevision(revision);
   const s = settings(opts);
   const repoDir = path.join(s.cacheDir, repoFolderName(repoId));
-
   if (!opts.update || s.offline) {
-    const cached = cachedSnapshot(repoId, { ...opts, cacheDir: s.cacheDir });
-    if (cached) return cached;
+    const hit = cached();
+    if (hit) return hit;
   }
   if (s.offline) {
-    throw new NotFoundError(
-      `${repoId}@${revision}: not complete in the hub cache ${repoDir} and offline mode is on (offline option or HF_HUB_OFFLINE)`,
-      { file: repoDir, field: repoId },
-    );
+    throw new NotFoundError(`${repoId}@${revision}: ${what ? `${what} ` : ""}not complete in the hub cache ${repoDir} and offline mode is on (offline option or HF_HUB_OFFLINE)`, { file: repoDir, field: repoId });
   }
   let endpointOrigin: string;
   try {
@@ -494,27 +496,47 @@ export async function downloadModel(repoId: string, opts: HubOptions = {}): Prom
   }
   const ctx: HttpCtx = { endpointOrigin, token: s.token, idleTimeoutMs: opts.idleTimeoutMs ?? 60_000, retries: opts.retries ?? 2, repoId };
   const info = await fetchRepoInfo(s.endpoint, repoId, revision, ctx);
+  return {
+    repoDir,
+    info,
+    revision,
+    // A transfer cut short (network error, short body) is tried again; files already complete are skipped.
+    async fetchFile(f: string) {
+      checkRepoPath(f, repoId);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await downloadFile(s.endpoint, repoId, info.sha, f, repoDir, ctx, opts);
+        } catch (err) {
+          const transient = err instanceof HubError && err.status === undefined;
+          if (!transient || attempt >= ctx.retries) throw err;
+          await sleep(200 * 2 ** attempt);
+        }
+      }
+    },
+    async finish() {
+      if (revision !== info.sha) await writeFileAtomic(path.join(repoDir, "refs", ...revision.split("/")), info.sha);
+      return snapshotDir(repoDir, info.sha);
+    },
+  };
+}
+
+/**
+ * Downloads what a safetensors model needs from `repoId` into the hub cache and returns the snapshot folder.
+ * Reuses a complete cached snapshot without any request (unless `update`).
+ */
+export async function downloadModel(repoId: string, opts: HubOptions = {}): Promise<string> {
+  const session = await openHubSession(repoId, opts, null, () => cachedSnapshot(repoId, opts));
+  if (typeof session === "string") return session;
+  const { info, revision } = session;
   for (const f of info.files) if (isWantedFile(f)) checkRepoPath(f, repoId);
   const wanted = info.files.filter(isWantedFile);
   if (!wanted.includes("config.json")) {
     throw new NotFoundError(`${repoId}@${revision}: the repository has no config.json`, { field: "config.json" });
   }
-  // A transfer cut short (network error, short body) is tried again; files already complete are skipped.
-  const fetchFile = async (f: string) => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await downloadFile(s.endpoint, repoId, info.sha, f, repoDir, ctx, opts);
-      } catch (err) {
-        const transient = err instanceof HubError && err.status === undefined;
-        if (!transient || attempt >= ctx.retries) throw err;
-        await sleep(200 * 2 ** attempt);
-      }
-    }
-  };
   const small = wanted.filter((f) => !f.endsWith(".safetensors"));
-  for (const f of small) await fetchFile(f);
+  for (const f of small) await session.fetchFile(f);
 
-  const snap = snapshotDir(repoDir, info.sha);
+  const snap = snapshotDir(session.repoDir, info.sha);
   let weights: string[];
   const indexFile = path.join(snap, "model.safetensors.index.json");
   if (small.includes("model.safetensors.index.json")) {
@@ -540,11 +562,34 @@ export async function downloadModel(repoId: string, opts: HubOptions = {}): Prom
       field: "model.safetensors",
     });
   }
-  for (const f of weights) await fetchFile(f);
+  for (const f of weights) await session.fetchFile(f);
+  return session.finish();
+}
 
-  // The ref is written last: a ref in the cache means its snapshot was complete when written.
-  if (revision !== info.sha) await writeFileAtomic(path.join(repoDir, "refs", ...revision.split("/")), info.sha);
-  return snap;
+/**
+ * Downloads the named files (repository paths, e.g. `blocks.8.hook_resid_pre/cfg.json`) of `repoId` into the hub
+ * cache and returns the snapshot folder. Used for SAE repositories (SAELens layout, one folder per SAE). Files
+ * already in a cached snapshot of the revision are reused without any request (unless `update`).
+ */
+export async function downloadRepoFiles(repoId: string, files: readonly string[], opts: HubOptions = {}): Promise<string> {
+  if (files.length === 0) throw new ArgumentError("downloadRepoFiles: no files named", { field: "files" });
+  for (const f of files) checkRepoPath(f, repoId);
+  const cached = (): string | null => {
+    const repoDir = path.join(settings(opts).cacheDir, repoFolderName(repoId));
+    const commit = cachedCommit(repoDir, opts.revision ?? "main");
+    if (!commit) return null;
+    const dir = snapshotDir(repoDir, commit);
+    return files.every((f) => linkOk(path.join(dir, ...f.split("/")))) ? dir : null;
+  };
+  const session = await openHubSession(repoId, opts, `${files.join(", ")} are`, cached);
+  if (typeof session === "string") return session;
+  const missing = files.filter((f) => !session.info.files.includes(f));
+  if (missing.length > 0) {
+    const near = session.info.files.filter((f) => missing.some((m) => f.split("/")[0] === m.split("/")[0] || f.endsWith(m.split("/").pop()!))).slice(0, 8);
+    throw new NotFoundError(`${repoId}@${session.revision}: the repository has no ${missing.map((m) => `"${m}"`).join(", ")}${near.length ? ` (it has ${near.join(", ")})` : ""}`, { field: missing[0]! });
+  }
+  for (const f of files) await session.fetchFile(f);
+  return session.finish();
 }
 
 export interface ResolveOptions extends HubOptions {}

@@ -5,4 +5,5 @@ export { evalSae, type SaeEvalReport, type EvalSaeOptions, type EvalPositions } 
 export { loadSae, saveSae } from "./saelens.ts";
 export { encodeTopKOrt } from "./encode-ort.ts";
 export { readSafeSailCheckpoint, readSafeSailIndices, safeSailSae, SAFE_SAIL_K, type SafeSailSaeOptions } from "./safe-sail-checkpoint.ts";
+export type { LoadSaeOptions } from "./saelens.ts";
 export { readTorchFile, readTorchTensorDict, toFloat32 } from "../formats/torch-pt.ts";

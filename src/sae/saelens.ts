@@ -10,6 +10,7 @@ import { existsSync, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ConfigError, FormatError, NotFoundError, UnsupportedError } from "../errors.ts";
 import { tryParseHookName } from "../model/hooks.ts";
+import { downloadRepoFiles, isHubId, type HubOptions } from "../model/hub.ts";
 import { openSafetensors, readTensorF32 } from "../formats/safetensors.ts";
 import { writeSafetensors } from "../formats/safetensors.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";
@@ -66,12 +67,34 @@ function int(cfg: Record<string, unknown>, field: string, file: string): number 
 }
 
 /** Reads an SAE in the SAELens layout (see the file comment). */
+export interface LoadSaeOptions extends SafeSailSaeOptions, HubOptions {
+  /**
+   * With a hub id: the SAE's folder inside the repository (SAELens releases keep one SAE per folder, e.g.
+   * "blocks.8.hook_resid_pre"), or a Safe-SAIL `.pt` file's path in it. Default: the repository's top level.
+   */
+  path?: string;
+}
+
 /**
- * Loads an SAE: a SAELens folder (`cfg.json` + `sae_weights.safetensors`), or a Safe-SAIL checkpoint file (`.pt`,
- * read safely; `opts` gives what the file does not hold: k, the layer or hook, which stacked SAE).
+ * Loads an SAE from
+ *   - a SAELens folder (`cfg.json` + `sae_weights.safetensors`),
+ *   - a Safe-SAIL checkpoint file (`.pt`, read safely; `opts` gives what the file does not hold: k, the layer or
+ *     hook, which stacked SAE),
+ *   - or a hub id (`org/repo`, `org/repo@revision`) with `opts.path`: the files download into the Hugging Face
+ *     cache layout (as models do) and are reused offline afterwards.
  */
-export async function loadSae(dir: string, opts: SafeSailSaeOptions = {}): Promise<Sae> {
+export async function loadSae(dir: string, opts: LoadSaeOptions = {}): Promise<Sae> {
   if (/\.pt$/i.test(dir) && existsSync(dir) && !(await fsp.stat(dir)).isDirectory()) return safeSailSae(dir, opts);
+  if (!existsSync(dir) && isHubId(dir) && !/^\.{0,2}\//.test(dir)) {
+    let local: string;
+    try {
+      local = await fetchSae(dir, opts);
+    } catch (err) {
+      const e = err as Error & { file?: string; field?: string };
+      throw new NotFoundError(`${dir}: no such SAE folder here, and as a hub id: ${e.message}`, { file: e.file ?? dir, field: e.field, cause: err });
+    }
+    return loadSae(local, opts);
+  }
   const cfgFile = path.join(dir, SAELENS_CFG);
   const weightsFile = path.join(dir, SAELENS_WEIGHTS);
   if (!existsSync(cfgFile)) throw new NotFoundError(`${cfgFile}: not found (an SAE folder holds ${SAELENS_CFG} and ${SAELENS_WEIGHTS})`, { file: cfgFile });
@@ -114,4 +137,15 @@ export async function loadSae(dir: string, opts: SafeSailSaeOptions = {}): Promi
     config,
     params: { dIn, dSae, W_encT: transpose(W_enc, dIn, dSae), b_enc: get("b_enc", [dSae]), W_dec: get("W_dec", [dSae, dIn]), b_dec: get("b_dec", [dIn]) },
   };
+}
+
+/** Downloads an SAE's files from the hub (see loadSae) and returns the local folder or `.pt` file. */
+async function fetchSae(id: string, opts: LoadSaeOptions): Promise<string> {
+  const at = id.indexOf("@");
+  const repoId = at >= 0 ? id.slice(0, at) : id;
+  const revision = at >= 0 ? id.slice(at + 1) : opts.revision;
+  const sub = (opts.path ?? "").replace(/^\/+|\/+$/g, "");
+  const files = /\.pt$/i.test(sub) ? [sub] : [SAELENS_CFG, SAELENS_WEIGHTS].map((f) => (sub ? `${sub}/${f}` : f));
+  const snapshot = await downloadRepoFiles(repoId, files, { ...opts, revision });
+  return sub ? path.join(snapshot, ...sub.split("/")) : snapshot;
 }
