@@ -1,5 +1,6 @@
 // `safesail` entry point: dispatches to one module per command group, each thin over src/ modules.
 import { SafesailError } from "../errors.ts";
+import { convertCommand } from "./convert.ts";
 import { demoCommand } from "./demo.ts";
 import { harvestCommand } from "./harvest.ts";
 import { kernelCommand } from "./kernel.ts";
@@ -23,6 +24,8 @@ commands:
                                            train a TopK-ReLU SAE on stored activations (SAELens layout; resumable)
   eval-sae SAE_DIR --model MODEL --corpus FILE [--no-chat] [--positions all|answer] [--max-docs N] [--json]
                                            MSE, FVU, L0, dead/dense latents, CE with the SAE spliced in, KL
+  convert IN.pt --to saelens --out DIR [--k 200] [--layer L]
+                                           a Safe-SAIL .pt checkpoint as a SAELens folder (safesail convert --help)
   metrics --sae DIR --model MODEL --pairs FILE [--thresholds 0,0.5,1,2] [--languages en,zh] [--raw] [--json]
                                            L0,t, I_CDF and probe baselines per concept and domain (docs/metrics.md)
   filter --sae DIR --model MODEL --corpus FILE [--min-precision 0.6] [--min-recall 0.2] [--json]
@@ -47,6 +50,7 @@ const COMMANDS: Record<string, Command> = {
   harvest: harvestCommand,
   "train-sae": trainSaeCommand,
   "eval-sae": evalSaeCommand,
+  convert: convertCommand,
   metrics: metricsCommand,
   filter: filterCommand,
   demo: demoCommand,
