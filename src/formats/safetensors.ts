@@ -276,8 +276,18 @@ export function readTensorBytes(ref: TensorRef): Uint8Array {
   return out;
 }
 
+export interface ReadF32Options {
+  /**
+   * Refuse NaN and ±Infinity: a FormatError naming the file and tensor, how many values are not finite, and the
+   * first one, e.g. `model.safetensors: tensor "model.layers.1.mlp.down_proj.weight": 3 non-finite values (first
+   * NaN at index 17)`. Model weights are read this way (src/model/weights.ts): a NaN weight otherwise runs
+   * silently and turns every logit into NaN. The check is one pass over the converted values' bit patterns.
+   */
+  finite?: boolean;
+}
+
 /** Reads one tensor and converts F32/F16/BF16 storage to float32. Other dtypes throw UnsupportedError. */
-export function readTensorF32(ref: TensorRef): F32Tensor {
+export function readTensorF32(ref: TensorRef, opts: ReadF32Options = {}): F32Tensor {
   if (!FLOAT_DTYPES.includes(ref.dtype)) {
     throw new UnsupportedError(
       `${ref.file}: tensor "${ref.name}": dtype ${ref.dtype} cannot be read as float32 (supported: ${FLOAT_DTYPES.join(", ")})`,
@@ -285,7 +295,32 @@ export function readTensorF32(ref: TensorRef): F32Tensor {
     );
   }
   const bytes = readTensorBytes(ref);
-  return { shape: [...ref.shape], data: bytesToF32(bytes, ref.dtype) };
+  const data = bytesToF32(bytes, ref.dtype);
+  if (opts.finite) {
+    const bad = findNonFinite(data);
+    if (bad) {
+      const values = `${bad.count} non-finite value${bad.count === 1 ? "" : "s"}`;
+      throw new FormatError(`${ref.file}: tensor "${ref.name}": ${values} (first ${bad.kind} at index ${bad.first})`, { file: ref.file, field: ref.name });
+    }
+  }
+  return { shape: [...ref.shape], data };
+}
+
+/** NaN and ±Infinity values in `data`: how many, the flat index of the first, and what it is; null when all are finite. */
+export function findNonFinite(data: Float32Array): { count: number; first: number; kind: "NaN" | "+Inf" | "-Inf" } | null {
+  // On the bit patterns: exponent all ones is NaN (mantissa != 0) or ±Infinity. No float compare per element.
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < bits.length; i++) {
+    if ((bits[i]! & 0x7f800000) === 0x7f800000) {
+      if (count++ === 0) first = i;
+    }
+  }
+  if (count === 0) return null;
+  const b = bits[first]!;
+  const kind = (b & 0x007fffff) !== 0 ? "NaN" : b & 0x80000000 ? "-Inf" : "+Inf";
+  return { count, first, kind };
 }
 
 /** Converts little-endian stored bytes of a float dtype to float32. */

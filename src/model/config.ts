@@ -1,7 +1,8 @@
 // Hugging Face `config.json` -> ModelConfig (and back) for the decoder-only architectures we run:
 // Qwen2ForCausalLM and LlamaForCausalLM. Every error names the file and the field at fault.
 
-import { ArgumentError, ConfigError, UnsupportedError, describeValue } from "../errors.ts";
+import { readFile } from "node:fs/promises";
+import { ArgumentError, ConfigError, FormatError, NotFoundError, UnsupportedError, describeValue } from "../errors.ts";
 import type { Architecture, ModelConfig, RopeScaling } from "./types.ts";
 
 export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ["Qwen2ForCausalLM", "LlamaForCausalLM"];
@@ -129,6 +130,28 @@ function parseRopeScaling(raw: unknown, file: string, fieldName: string): RopeSc
     file,
     field: `${fieldName}.${typeKey}`,
   });
+}
+
+/**
+ * Reads and parses a model folder's `config.json`: a missing file is a NotFoundError, text that is not JSON a
+ * FormatError naming the file (`/m/config.json: not valid JSON: Unexpected token ...`), and a bad field a
+ * ConfigError naming it (parseModelConfig).
+ */
+export async function readModelConfig(file: string): Promise<ModelConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`${file}: not found (a model folder needs config.json)`, { file, cause: err });
+    throw new NotFoundError(`${file}: cannot read: ${(err as Error).message}`, { file, cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new FormatError(`${file}: not valid JSON: ${(err as Error).message}`, { file, cause: err });
+  }
+  return parseModelConfig(json, file);
 }
 
 /**

@@ -4,16 +4,15 @@
 //   const { logits, cache } = await model.runWithCache(ids, ["blocks.2.hook_mlp_out"]);
 //   await model.runWithHooks(ids, { "blocks.2.hook_mlp_out": { add: direction } });
 //   await model.generate({ prompt: "Hello", chat: true, maxNewTokens: 32 });
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createSession, ort, type SessionConfig } from "../engine/ort.ts";
 import { ArgumentError } from "../errors.ts";
 import type { Progress } from "../progress.ts";
-import { parseModelConfig } from "./config.ts";
+import { readModelConfig } from "./config.ts";
 import { buildSegment, isBranchPoint, SegmentIO } from "./graph.ts";
 import { allHookNames, hookName, parseHookName, pointIndex, type HookPoint } from "./hooks.ts";
 import { resolveModel } from "./hub.ts";
-import { loadTokenizer, type ChatMessage, type Tokenizer } from "./tokenizer.ts";
+import { loadTokenizer, MissingTokenizerError, type ChatMessage, type Tokenizer } from "./tokenizer.ts";
 import { type F32Tensor, type ModelConfig, type WeightSource } from "./types.ts";
 import { openWeights, validateWeights } from "./weights.ts";
 import { mulberry32 } from "../util/prng.ts";
@@ -101,12 +100,12 @@ export interface LoadOptions extends SessionConfig {
 export async function loadModel(idOrPath: string, opts: LoadOptions = {}): Promise<Model> {
   const dir = await resolveModel(idOrPath, { offline: opts.offline, progress: opts.progress });
   const configPath = join(dir, "config.json");
-  const cfg = parseModelConfig(JSON.parse(await readFile(configPath, "utf8")), configPath);
+  const cfg = await readModelConfig(configPath);
   const weights = openWeights(dir, cfg);
   if (!opts.skipValidation) validateWeights(weights, cfg, dir);
-  const tokenizer = await loadTokenizer(dir).catch((err: Error) => {
-    // A model without tokenizer files still runs on ids.
-    if (/tokenizer/.test(err.message)) return null;
+  const tokenizer = await loadTokenizer(dir).catch((err: unknown) => {
+    // A model without tokenizer.json still runs on ids; a tokenizer file that is there but broken is an error.
+    if (err instanceof MissingTokenizerError) return null;
     throw err;
   });
   return new Model(dir, cfg, weights, tokenizer, { device: opts.device, threads: opts.threads });

@@ -3,7 +3,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ArgumentError, FormatError, NotFoundError } from "../errors.ts";
+import { ArgumentError, FormatError, NotFoundError, describeValue } from "../errors.ts";
 
 export interface ChatMessage {
   role: string;
@@ -76,20 +76,29 @@ function readJson(file: string): Record<string, unknown> {
   } catch (err) {
     throw new NotFoundError(`${file}: cannot read: ${(err as Error).message}`, { file, cause: err });
   }
+  let v: unknown;
   try {
-    const v = JSON.parse(text);
-    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("not a JSON object");
-    return v as Record<string, unknown>;
+    v = JSON.parse(text);
   } catch (err) {
     throw new FormatError(`${file}: not valid JSON: ${(err as Error).message}`, { file, cause: err });
   }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new FormatError(`${file}: must hold a JSON object, got ${describeValue(v)}`, { file });
+  return v as Record<string, unknown>;
 }
 
 const isId = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
 /**
- * Loads the tokenizer of a model folder offline. Throws NotFoundError naming the folder when
- * `tokenizer.json` is missing.
+ * The model folder has no `tokenizer.json`: the one case in which a model still loads without a tokenizer (it runs
+ * on token ids; loadModel catches exactly this class). A tokenizer file that is present but unreadable, not JSON or
+ * not a tokenizer is a FormatError naming the file, and loading the model fails with it.
+ */
+export class MissingTokenizerError extends NotFoundError {}
+
+/**
+ * Loads the tokenizer of a model folder offline. Throws MissingTokenizerError naming the folder when
+ * `tokenizer.json` is missing, FormatError naming the file when `tokenizer.json`, `tokenizer_config.json`,
+ * `generation_config.json` or `chat_template.json` is not valid JSON or does not build a tokenizer.
  */
 export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
   const dir = path.resolve(modelDir);
@@ -97,7 +106,7 @@ export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
   const configFile = path.join(dir, "tokenizer_config.json");
   if (!fs.existsSync(dir)) throw new NotFoundError(`${modelDir}: model folder not found (cannot load the tokenizer)`, { file: dir });
   if (!fs.existsSync(tokenizerFile)) {
-    throw new NotFoundError(`${modelDir}: no tokenizer.json in the model folder (only fast tokenizer files are supported)`, { file: tokenizerFile });
+    throw new MissingTokenizerError(`${modelDir}: no tokenizer.json in the model folder (only fast tokenizer files are supported)`, { file: tokenizerFile });
   }
   const tokenizerJson = readJson(tokenizerFile);
   const tokenizerConfig = fs.existsSync(configFile) ? readJson(configFile) : {};

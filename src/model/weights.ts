@@ -47,7 +47,9 @@ export function weightSourceFromFiles(files: SafetensorsFile[], only?: Map<strin
     names: () => [...names],
     has: (name) => refs.has(name),
     ref,
-    get: (name): F32Tensor => readTensorF32(ref(name)),
+    // NaN or ±Infinity in a weight is an error naming the file and tensor (it would otherwise run silently and
+    // make every logit NaN): checked as the tensor is converted to float32.
+    get: (name): F32Tensor => readTensorF32(ref(name), { finite: true }),
   };
 }
 
