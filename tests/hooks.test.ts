@@ -1,7 +1,26 @@
 // The one hook-name module: names built and parsed the same way everywhere, bad names refused by name.
 import { describe, expect, it } from "vitest";
 import { ArgumentError } from "../src/errors.ts";
-import { allHookNames, HOOK_KINDS, hookName, layerOf, parseHookName, pointAt, pointIndex, SITES, siteOf, toSite, tryParseHookName } from "../src/model/hooks.ts";
+import {
+  allAttnHookNames,
+  allHookNames,
+  allHookNamesWithAttention,
+  ATTN_SITES,
+  attnHookName,
+  HOOK_KINDS,
+  hookName,
+  layerOf,
+  parseAnyHookName,
+  parseHookName,
+  pointAt,
+  pointIndex,
+  SITES,
+  siteOf,
+  toSite,
+  tryParseAnyHookName,
+  tryParseHookName,
+  walkIndex,
+} from "../src/model/hooks.ts";
 
 describe("hook names", () => {
   it("builds TransformerLens names from a layer and a site (with or without hook_)", () => {
@@ -53,5 +72,34 @@ describe("hook names", () => {
     expect(() => hookName(-1, "mlp_out")).toThrow(/layer must be an integer >= 0, got -1/);
     expect(() => hookName(1.5, "mlp_out")).toThrow(/layer must be an integer >= 0, got 1.5/);
     expect(() => hookName(1, "nope" as "mlp_out")).toThrow(/site: must be one of/);
+  });
+
+  it("attention hook points: built, parsed and ordered inside the block, bad names refused", () => {
+    expect(attnHookName(1, "pattern")).toBe("blocks.1.attn.hook_pattern");
+    expect(allAttnHookNames(2)).toHaveLength(2 * ATTN_SITES.length);
+    const all = allHookNamesWithAttention(2);
+    expect(all.slice(0, 11)).toEqual([
+      "blocks.0.hook_resid_pre",
+      "blocks.0.attn.hook_q",
+      "blocks.0.attn.hook_k",
+      "blocks.0.attn.hook_v",
+      "blocks.0.attn.hook_rot_q",
+      "blocks.0.attn.hook_rot_k",
+      "blocks.0.attn.hook_attn_scores",
+      "blocks.0.attn.hook_pattern",
+      "blocks.0.attn.hook_z",
+      "blocks.0.hook_attn_out",
+      "blocks.0.hook_resid_mid",
+    ]);
+    all.forEach((n, i) => expect(walkIndex(parseAnyHookName(n, { numLayers: 2 }))).toBe(i));
+    expect(parseAnyHookName("blocks.3.attn.hook_z")).toEqual({ layer: 3, attn: "z" });
+    expect(parseAnyHookName("blocks.3.hook_mlp_out")).toEqual({ layer: 3, site: "mlp_out" });
+    expect(tryParseAnyHookName("blocks.3.attn.hook_z", 3)).toBeNull();
+    expect(() => parseAnyHookName("blocks.1.attn.hook_foo")).toThrow('hook: not a hook point: "blocks.1.attn.hook_foo" (unknown attention site "foo"); expected blocks.{layer}.attn.{hook_q|hook_k|hook_v|hook_rot_q|hook_rot_k|hook_attn_scores|hook_pattern|hook_z}');
+    expect(() => parseAnyHookName("blocks.1.hook_foo", { arg: "cache" })).toThrow(/^cache: not a hook point: "blocks.1.hook_foo" \(unknown site "foo"\); expected blocks\.\{layer\}\.\{hook_resid_pre\|.*\}, or blocks\.\{layer\}\.attn\.\{hook_q\|/);
+    expect(() => parseAnyHookName("blocks.5.attn.hook_q", { numLayers: 2 })).toThrow(/\(the model has layers 0\.\.1\)/);
+    // Stages that need [tokens, d_model] values (harvest, SAEs) parse with parseHookName, which refuses attention hooks by name.
+    expect(() => parseHookName("blocks.1.attn.hook_z", { arg: "--hook" })).toThrow(/^--hook: not a hook point: "blocks.1.attn.hook_z" \(an attention hook point, whose values are not \[tokens, d_model\]; this needs a residual-stream one\)/);
+    expect(tryParseHookName("blocks.1.attn.hook_z")).toBeNull();
   });
 });

@@ -9,7 +9,7 @@ import { createRandomModel, type RandomModelOptions } from "../src/model/random.
 import { referenceForward } from "../src/model/reference.ts";
 import { loadModel, positionsFromMask, type Model } from "../src/model/runtime.ts";
 import type { F32Tensor } from "../src/model/types.ts";
-import { HOOK_KINDS } from "../src/model/hooks.ts";
+import { allHookNames, ATTN_SITES, HOOK_KINDS } from "../src/model/hooks.ts";
 
 const root = mkdtempSync(join(tmpdir(), "safesail-runtime-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -60,8 +60,9 @@ describe.each(VARIANTS)("runtime vs plain-loop reference: $name", ({ name, opts 
       [5, 17, 230, 9, 44, 101, 3],
       [250, 2, 2, 71, 8, 19, 260],
     ];
-    const all = model.hookNames();
-    expect(all).toHaveLength(2 * HOOK_KINDS.length);
+    // Residual-stream hooks here; the attention hooks (also in hookNames()) in tests/attention-hooks.test.ts.
+    expect(model.hookNames()).toHaveLength(2 * (HOOK_KINDS.length + ATTN_SITES.length));
+    const all = allHookNames(2);
     const { logits, cache } = await model.runWithCache(ids, all);
     const ref = referenceForward(model.config, model.weights, ids);
     expect(logits.shape).toEqual([2, 7, model.config.vocabSize]);
@@ -229,10 +230,10 @@ describe("runtime vs the independent tfjs forward (shapes too large for the plai
     const model = await loadModel(dir);
     const tfjs = await TfjsForward.create(model.config, model.weights);
     const ids = [Array.from({ length: 24 }, (_, i) => (i * 37 + 5) % 400), Array.from({ length: 24 }, (_, i) => (i * 11 + 200) % 400)];
-    const ours = await model.runWithCache(ids, model.hookNames());
+    const ours = await model.runWithCache(ids, allHookNames(4));
     const theirs = await tfjs.forward(ids);
     expect(relErr(ours.logits.data, theirs.logits.data)).toBeLessThan(1e-4);
-    for (const h of model.hookNames()) expect(relErr(ours.cache[h]!.data, theirs.hooks[h]!.data), h).toBeLessThan(1e-4);
+    for (const h of allHookNames(4)) expect(relErr(ours.cache[h]!.data, theirs.hooks[h]!.data), h).toBeLessThan(1e-4);
     tfjs.dispose();
     await model.dispose();
   });

@@ -4,23 +4,53 @@
 // mlp_out and resid_post (TransformerLens names). A graph covers a *segment* of that walk: it starts either
 // at the token ids or just after a hook point, and ends either at the logits or at a hook point. Whole-model
 // runs use one segment; an arbitrary JavaScript edit at a hook splits the model into segments at that hook
-// so the edited value can be fed back in. Additive steering needs no split: the `steer` input holds one row
+// so the edited value can be fed back in.
+//
+// Attention hook points (`blocks.{i}.attn.hook_q` ... `hook_z`, see hooks.ts) exist only in segments built with
+// `attentionHooks`: their attention is written out step by step in TransformerLens layouts, and every attention
+// hook of the segment is an output. Runs that ask for none keep the fused attention below (no extra transposes,
+// no extra outputs). A cut at an attention point carries the residual plus the attention state still live there
+// (e.g. after hook_pattern: the pattern and the values), under `cut.out.attn.*` / `cut.in.attn.*`. Additive steering needs no split: the `steer` input holds one row
 // per hook point of the segment (zeros where nothing is steered), added in-graph. (One required input, not
 // an overridable initializer per hook: onnxruntime-node silently drops feeds for overridable initializers.)
 import { DataType, GraphBuilder, type ExternalBlob } from "../engine/onnx-builder.ts";
 import { computeInvFreq } from "./rope.ts";
-import { hookName, pointAt, pointIndex, SITES, type HookPoint, type Site } from "./hooks.ts";
+import { anyHookName, ATTN_SITES, hookName, isAttnPoint, SITES, walkIndex, WALK_PER_BLOCK, type AnyHookPoint, type AttnSite, type HookPoint, type Site } from "./hooks.ts";
 import type { ModelConfig } from "./types.ts";
 
 /** Sites whose state is a residual plus a pending branch output (the branch is the hook value). */
 const BRANCH_SITES: ReadonlySet<Site> = new Set(["attn_out", "mlp_out"]);
-export const isBranchPoint = (p: HookPoint): boolean => BRANCH_SITES.has(p.site);
+export const isBranchPoint = (p: AnyHookPoint): boolean => !isAttnPoint(p) && BRANCH_SITES.has(p.site);
+
+/** The point at a walk index (see hooks.ts walkIndex): resid_pre, q..z, attn_out, resid_mid, mlp_out, resid_post. */
+function walkAt(index: number): AnyHookPoint {
+  const layer = Math.floor(index / WALK_PER_BLOCK);
+  const r = index % WALK_PER_BLOCK;
+  if (r === 0) return { layer, site: "resid_pre" };
+  if (r <= ATTN_SITES.length) return { layer, attn: ATTN_SITES[r - 1]! };
+  return { layer, site: SITES[r - ATTN_SITES.length]! };
+}
+
+/** Attention state kept across a cut at an attention point (TransformerLens layouts; v_full: `[B, KV, kvLen, hd]`). */
+type AttnKey = AttnSite | "v_full";
+const LIVE_AFTER: Record<AttnSite, AttnKey[]> = {
+  q: ["q", "k", "v"],
+  k: ["q", "k", "v"],
+  v: ["q", "k", "v"],
+  rot_q: ["rot_q", "k", "v"],
+  rot_k: ["rot_q", "rot_k", "v"],
+  attn_scores: ["attn_scores", "v_full"],
+  pattern: ["pattern", "v_full"],
+  z: ["z"],
+};
 
 export interface SegmentSpec {
   /** null: start from `input_ids`; otherwise start right after this hook point (its value is an input). */
-  start: HookPoint | null;
+  start: AnyHookPoint | null;
   /** null: run to the logits; otherwise stop at this hook point (after its steering add). */
-  end: HookPoint | null;
+  end: AnyHookPoint | null;
+  /** Write attention out step by step and expose its hook points (implied by an attention start or end). */
+  attentionHooks?: boolean;
   /** Give the segment a `steer` input `[hooks, hidden]` added at its hook points. Default true. */
   steerable?: boolean;
 }
@@ -45,6 +75,8 @@ export const SegmentIO = {
   presentValue: (layer: number) => `present_value.${layer}`,
   /** `[hooks in segment, hidden]`: row i is added at the segment's i-th hook point. */
   steer: "steer",
+  attnOut: (key: string) => `cut.out.attn.${key}`,
+  attnIn: (key: string) => `cut.in.attn.${key}`,
 } as const;
 
 /** Supplies float32 weights by Hugging Face name. */
@@ -53,8 +85,14 @@ export type WeightGetter = (name: string) => { shape: number[]; data: Float32Arr
 export interface BuiltSegment {
   model: Uint8Array;
   blobs: ExternalBlob[];
-  /** Hook names this segment reports (as graph outputs of the same name, `[N, D]`). */
+  /** Residual-stream hook names of this segment, in the order of the `steer` rows (outputs of the same name, `[N, D]`). */
   hooks: string[];
+  /** Attention hook names this segment reports (outputs of the same name, TransformerLens layouts). */
+  attnHooks: string[];
+  /** At an `end` point: the outputs to feed the next segment, as `[output name, its input name there]`. */
+  carry: [string, string][];
+  /** At an `end` point: the output holding the hook value (what an edit replaces). */
+  endValue: string | null;
   /** Layers whose attention runs in this segment (they take past_key/value inputs). */
   layers: number[];
 }
@@ -80,9 +118,10 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
   const F = DataType.FLOAT;
   const I64 = DataType.INT64;
 
-  const firstPoint = spec.start ? pointIndex(spec.start) + 1 : 0;
-  const lastPoint = spec.end ? pointIndex(spec.end) : L * SITES.length - 1;
-  if (lastPoint < firstPoint - 1) throw new Error(`segment end ${spec.end && hookName(spec.end)} is before its start`);
+  const attnMode = spec.attentionHooks === true || (spec.start !== null && isAttnPoint(spec.start)) || (spec.end !== null && isAttnPoint(spec.end));
+  const firstPoint = spec.start ? walkIndex(spec.start) + 1 : 0;
+  const lastPoint = spec.end ? walkIndex(spec.end) : L * WALK_PER_BLOCK - 1;
+  if (lastPoint < firstPoint - 1) throw new Error(`segment end ${spec.end && anyHookName(spec.end)} is before its start`);
 
   const positionIds = g.input(SegmentIO.positionIds, I64, ["batch", "seq"]);
   const attentionMask = g.input(SegmentIO.attentionMask, I64, ["batch", "total_seq"]);
@@ -192,6 +231,82 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
     return linear(merged, `${p}.self_attn.o_proj`, cfg.oProjBias);
   };
 
+  // Attention written out step by step (attention-hook segments), state in TransformerLens layouts.
+  const dimsOf: Record<AttnKey, (string | number)[]> = {
+    q: ["batch", "seq", H, hd],
+    k: ["batch", "seq", KV, hd],
+    v: ["batch", "seq", KV, hd],
+    rot_q: ["batch", "seq", H, hd],
+    rot_k: ["batch", "seq", KV, hd],
+    attn_scores: ["batch", H, "seq", "total_seq"],
+    pattern: ["batch", H, "seq", "total_seq"],
+    z: ["batch", "seq", H, hd],
+    v_full: ["batch", KV, "total_seq", hd],
+  };
+  let att: Partial<Record<AttnKey, string>> = {};
+  const attnHooks: string[] = [];
+  const attnHook = (value: string, layer: number, site: AttnSite): string => {
+    const name = anyHookName({ layer, attn: site });
+    attnHooks.push(name);
+    g.output(name, F, dimsOf[site]);
+    return g.op("Identity", [value], {}, { outputs: [name] });
+  };
+  const toHeadsFirst = (x: string) => g.op("Transpose", [x], { perm: [0, 2, 1, 3] }); // [B,T,n,hd] <-> [B,n,T,hd]
+  const attentionStep = (x: string, layer: number, site: AttnSite) => {
+    const p = `model.layers.${layer}`;
+    switch (site) {
+      case "q": {
+        const h = rmsNorm(x, `${p}.input_layernorm.weight`);
+        const [qFlat, kFlat, vFlat] = fusedLinear(h, ["q_proj", "k_proj", "v_proj"].map((n) => `${p}.self_attn.${n}`), cfg.attentionBias, [H * hd, KV * hd, KV * hd]);
+        const split = (flat: string, n: number) => g.op("Reshape", [flat, shape4(B, T, c(n), c(hd))]);
+        att = { q: split(qFlat!, H), k: split(kFlat!, KV), v: split(vFlat!, KV) };
+        att.q = attnHook(att.q!, layer, "q");
+        break;
+      }
+      case "k":
+      case "v":
+        att[site] = attnHook(att[site]!, layer, site);
+        break;
+      case "rot_q":
+      case "rot_k": {
+        ensureAttentionInputs();
+        const from = site === "rot_q" ? "q" : "k";
+        att[site] = attnHook(toHeadsFirst(applyRope(toHeadsFirst(att[from]!))), layer, site);
+        delete att[from];
+        break;
+      }
+      case "attn_scores": {
+        ensureAttentionInputs();
+        layers.push(layer);
+        const pastK = g.input(SegmentIO.pastKey(layer), F, ["batch", KV, "past_seq", hd]);
+        const pastV = g.input(SegmentIO.pastValue(layer), F, ["batch", KV, "past_seq", hd]);
+        const k = g.op("Concat", [pastK, toHeadsFirst(att.rot_k!)], { axis: 2 }, { outputs: [SegmentIO.presentKey(layer)] });
+        att.v_full = g.op("Concat", [pastV, toHeadsFirst(att.v!)], { axis: 2 }, { outputs: [SegmentIO.presentValue(layer)] });
+        g.output(SegmentIO.presentKey(layer), F, ["batch", KV, "total_seq", hd]);
+        g.output(SegmentIO.presentValue(layer), F, ["batch", KV, "total_seq", hd]);
+        const q5 = g.op("Reshape", [g.op("Mul", [toHeadsFirst(att.rot_q!), g.constF([1 / Math.sqrt(hd)], [])]), g.op("Concat", [B, c(KV), c(G), T, c(hd)], { axis: 0 })]);
+        const k5 = g.op("Unsqueeze", [g.op("Transpose", [k], { perm: [0, 1, 3, 2] }), c(2)]); // [B,KV,1,hd,kvLen]
+        const scores = g.op("Add", [g.op("MatMul", [q5, k5]), attnBias!]); // [B,KV,G,T,kvLen]
+        att = { v_full: att.v_full, attn_scores: attnHook(g.op("Reshape", [scores, shape4(B, c(H), T, kvLen)]), layer, "attn_scores") };
+        break;
+      }
+      case "pattern":
+        att = { v_full: att.v_full, pattern: attnHook(g.op("Softmax", [att.attn_scores!], { axis: -1 }), layer, "pattern") };
+        break;
+      case "z": {
+        const p5 = g.op("Reshape", [att.pattern!, g.op("Concat", [B, c(KV), c(G), T, kvLen], { axis: 0 })]);
+        const ctx = g.op("MatMul", [p5, g.op("Unsqueeze", [att.v_full!, c(2)])]); // [B,KV,G,T,hd]
+        att = { z: attnHook(toHeadsFirst(g.op("Reshape", [ctx, shape4(B, c(H), T, c(hd))])), layer, "z") };
+        break;
+      }
+    }
+  };
+  const attentionOut = (layer: number) => {
+    const merged = g.op("Reshape", [att.z!, g.constI64([-1, H * hd])]);
+    att = {};
+    return linear(merged, `model.layers.${layer}.self_attn.o_proj`, cfg.oProjBias);
+  };
+
   const mlp = (x: string, layer: number) => {
     const p = `model.layers.${layer}`;
     const h = rmsNorm(x, `${p}.post_attention_layernorm.weight`);
@@ -210,6 +325,7 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
   } else {
     resid = g.input(SegmentIO.residIn, F, ["n", D]);
     if (isBranchPoint(spec.start)) branch = g.input(SegmentIO.branchIn, F, ["n", D]);
+    if (isAttnPoint(spec.start)) for (const key of LIVE_AFTER[spec.start.attn]) att[key] = g.input(SegmentIO.attnIn(key), F, dimsOf[key]);
   }
 
   const hooks: string[] = [];
@@ -227,13 +343,17 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
   };
 
   for (let idx = firstPoint; idx <= lastPoint; idx++) {
-    const point = pointAt(idx);
+    const point = walkAt(idx);
+    if (isAttnPoint(point)) {
+      if (attnMode) attentionStep(resid, point.layer, point.attn);
+      continue;
+    }
     switch (point.site) {
       case "resid_pre":
         resid = hookAt(resid, point);
         break;
       case "attn_out":
-        branch = hookAt(attention(resid, point.layer), point);
+        branch = hookAt(attnMode ? attentionOut(point.layer) : attention(resid, point.layer), point);
         break;
       case "resid_mid":
         resid = hookAt(g.op("Add", [resid, branch!]), point);
@@ -258,15 +378,30 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
     const head = cfg.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
     g.op("Gemm", [rmsNorm(picked, "model.norm.weight"), w(head)], { transB: 1 }, { outputs: [SegmentIO.logits] });
     g.output(SegmentIO.logits, F, ["k", cfg.vocabSize]);
-  } else {
+  }
+  const carry: [string, string][] = [];
+  let endValue: string | null = null;
+  if (spec.end !== null) {
     g.op("Identity", [resid], {}, { outputs: [SegmentIO.residOut] });
     g.output(SegmentIO.residOut, F, ["n", D]);
+    carry.push([SegmentIO.residOut, SegmentIO.residIn]);
+    endValue = SegmentIO.residOut;
     if (branch) {
       g.op("Identity", [branch], {}, { outputs: [SegmentIO.branchOut] });
       g.output(SegmentIO.branchOut, F, ["n", D]);
+      carry.push([SegmentIO.branchOut, SegmentIO.branchIn]);
+      endValue = SegmentIO.branchOut;
+    }
+    if (isAttnPoint(spec.end)) {
+      for (const key of LIVE_AFTER[spec.end.attn]) {
+        g.op("Identity", [att[key]!], {}, { outputs: [SegmentIO.attnOut(key)] });
+        g.output(SegmentIO.attnOut(key), F, dimsOf[key]);
+        carry.push([SegmentIO.attnOut(key), SegmentIO.attnIn(key)]);
+      }
+      endValue = SegmentIO.attnOut(spec.end.attn);
     }
   }
 
   const { model, blobs } = g.build();
-  return { model, blobs, hooks, layers };
+  return { model, blobs, hooks, attnHooks, carry, endValue, layers };
 }

@@ -74,7 +74,8 @@ export function parseHookName(name: unknown, opts: ParseHookOptions = {}): HookP
   const range = opts.numLayers !== undefined ? `blocks.{0..${opts.numLayers - 1}}` : "blocks.{layer}";
   let why = "";
   const m = typeof name === "string" ? HOOK_NAME.exec(name) : null;
-  if (m && !isSite(m[2])) why = ` (unknown site "${m[2]}")`;
+  if (looksLikeAttnHookName(name) && tryParseAnyHookName(name) !== null) why = ` (an attention hook point, whose values are not [tokens, d_model]; this needs a residual-stream one)`;
+  else if (m && !isSite(m[2])) why = ` (unknown site "${m[2]}")`;
   else if (m && opts.numLayers !== undefined) why = ` (the model has layers 0..${opts.numLayers - 1})`;
   throw new ArgumentError(`${arg}: not a hook point: ${describeValue(name)}${why}; expected ${range}.{${HOOK_KINDS.join("|")}}`, { field: arg });
 }
@@ -94,3 +95,105 @@ export const allHookNames = (numLayers: number): string[] => Array.from({ length
 
 /** The pattern hook names follow, for messages. */
 export const HOOK_NAME_PATTERN = EXPECTED;
+
+// ---------------------------------------------------------------------------------------------------------
+// Attention hook points: `blocks.{i}.attn.hook_{q|k|v|rot_q|rot_k|attn_scores|pattern|z}`, as TransformerLens
+// names them. They sit inside the attention branch, between hook_resid_pre and hook_attn_out, in this order:
+//   hook_q            [batch, seq, n_heads, d_head]     queries before rotary
+//   hook_k, hook_v    [batch, seq, n_kv_heads, d_head]  keys before rotary, values (grouped-query attention:
+//                                                        one per KV head, not repeated per query head, as
+//                                                        TransformerLens's GroupedQueryAttention hooks them)
+//   hook_rot_q        [batch, seq, n_heads, d_head]     queries after rotary
+//   hook_rot_k        [batch, seq, n_kv_heads, d_head]  keys after rotary (the new tokens of a step)
+//   hook_attn_scores  [batch, n_heads, query_pos, key_pos]  q.k / sqrt(d_head) plus the mask, pre-softmax
+//   hook_pattern      [batch, n_heads, query_pos, key_pos]  softmax of the scores
+//   hook_z            [batch, seq, n_heads, d_head]     pattern-weighted values, before o_proj
+// Query head h reads KV head floor(h / (n_heads / n_kv_heads)). Their values are not [tokens, d_model]: stages
+// that need a residual-stream width (harvest, SAEs, additive steering) take only `parseHookName` names.
+
+/** Attention hook sites of a block, in forward order. */
+export const ATTN_SITES = ["q", "k", "v", "rot_q", "rot_k", "attn_scores", "pattern", "z"] as const;
+export type AttnSite = (typeof ATTN_SITES)[number];
+
+/** A hook point inside block `layer`'s attention. */
+export interface AttnHookPoint {
+  layer: number;
+  attn: AttnSite;
+}
+
+/** Any hook point: a residual-stream one (`{ layer, site }`) or an attention one (`{ layer, attn }`). */
+export type AnyHookPoint = HookPoint | AttnHookPoint;
+
+export const isAttnPoint = (p: AnyHookPoint): p is AttnHookPoint => "attn" in p;
+export const isAttnSite = (value: unknown): value is AttnSite => typeof value === "string" && (ATTN_SITES as readonly string[]).includes(value);
+
+/** `attnHookName(1, "pattern")` -> `"blocks.1.attn.hook_pattern"`. */
+export function attnHookName(layer: number, site: AttnSite): string {
+  if (!Number.isSafeInteger(layer) || layer < 0) throw new ArgumentError(`attnHookName: layer must be an integer >= 0, got ${describeValue(layer)}`, { field: "layer" });
+  if (!isAttnSite(site)) throw new ArgumentError(`attnHookName: site must be one of ${ATTN_SITES.join(", ")}, got ${describeValue(site)}`, { field: "site" });
+  return `blocks.${layer}.attn.hook_${site}`;
+}
+
+/** The name of any hook point. */
+export const anyHookName = (p: AnyHookPoint): string => (isAttnPoint(p) ? attnHookName(p.layer, p.attn) : hookName(p));
+
+const ATTN_HOOK_NAME = /^blocks\.(\d+)\.attn\.hook_([a-z_]+)$/;
+const ATTN_EXPECTED = `blocks.{layer}.attn.{${ATTN_SITES.map((s) => `hook_${s}`).join("|")}}`;
+
+/** Whether `name` has the shape of an attention hook name (`blocks.{i}.attn.hook_...`), valid or not. */
+export const looksLikeAttnHookName = (name: unknown): boolean => typeof name === "string" && ATTN_HOOK_NAME.test(name);
+
+/** The point of a residual-stream or attention hook name, or null (no throw). */
+export function tryParseAnyHookName(name: unknown, numLayers?: number): AnyHookPoint | null {
+  if (typeof name !== "string") return null;
+  const m = ATTN_HOOK_NAME.exec(name);
+  if (!m) return tryParseHookName(name, numLayers);
+  const layer = Number(m[1]);
+  if (!isAttnSite(m[2]) || !Number.isSafeInteger(layer) || (numLayers !== undefined && layer >= numLayers)) return null;
+  return { layer, attn: m[2] };
+}
+
+/**
+ * Parses any hook name: `blocks.{i}.hook_{site}` or `blocks.{i}.attn.hook_{site}`. A bad name is an ArgumentError
+ * that lists both patterns and, for a near miss, says what is wrong (`blocks.1.attn.hook_foo`: unknown attention site).
+ */
+export function parseAnyHookName(name: unknown, opts: ParseHookOptions = {}): AnyHookPoint {
+  const p = tryParseAnyHookName(name, opts.numLayers);
+  if (p) return p;
+  const arg = opts.arg ?? "hook";
+  const m = typeof name === "string" ? ATTN_HOOK_NAME.exec(name) : null;
+  if (!m) {
+    try {
+      parseHookName(name, opts);
+    } catch (e) {
+      if (e instanceof ArgumentError) throw new ArgumentError(`${e.message}, or ${ATTN_EXPECTED}`, { field: arg });
+      throw e;
+    }
+  }
+  const range = opts.numLayers !== undefined ? `blocks.{0..${opts.numLayers - 1}}` : "blocks.{layer}";
+  const why = m && !isAttnSite(m[2]) ? ` (unknown attention site "${m[2]}")` : opts.numLayers !== undefined ? ` (the model has layers 0..${opts.numLayers - 1})` : "";
+  throw new ArgumentError(`${arg}: not a hook point: ${describeValue(name)}${why}; expected ${range}.attn.{${ATTN_SITES.map((s) => `hook_${s}`).join("|")}}`, { field: arg });
+}
+
+/** Position of any hook point in the forward walk (per block: resid_pre, the attention points, attn_out, ...). */
+export const WALK_PER_BLOCK = SITES.length + ATTN_SITES.length;
+export function walkIndex(p: AnyHookPoint): number {
+  const base = p.layer * WALK_PER_BLOCK;
+  if (isAttnPoint(p)) return base + 1 + ATTN_SITES.indexOf(p.attn);
+  const s = SITES.indexOf(p.site);
+  return base + (s === 0 ? 0 : s + ATTN_SITES.length);
+}
+
+/** Every attention hook name of a model, in forward order. */
+export const allAttnHookNames = (numLayers: number): string[] =>
+  Array.from({ length: numLayers }, (_, l) => ATTN_SITES.map((s) => attnHookName(l, s))).flat();
+
+/** Every hook name, residual-stream and attention, in forward order. */
+export function allHookNamesWithAttention(numLayers: number): string[] {
+  const points: AnyHookPoint[] = [];
+  for (let l = 0; l < numLayers; l++) {
+    for (const site of SITES) points.push({ layer: l, site });
+    for (const attn of ATTN_SITES) points.push({ layer: l, attn });
+  }
+  return points.sort((a, b) => walkIndex(a) - walkIndex(b)).map(anyHookName);
+}

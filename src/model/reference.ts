@@ -22,9 +22,15 @@
 // no key at all (a left-padding position) gets an all-zero attention output instead of NaN; such
 // positions are padding and their values carry no meaning, but they stay finite so they cannot
 // poison real positions.
+//
+// Attention hooks (`attentionHooks: true`): blocks.{i}.attn.hook_q|k|v|rot_q|rot_k [B, T, heads, hd],
+// hook_attn_scores / hook_pattern [B, H, T, T], hook_z [B, T, H, hd] (hooks.ts). A score of an invisible key is
+// -1e30, the bias the ONNX graph adds; its pattern entry is 0; a query with no visible key has an all-zero
+// pattern row (the ONNX graph's is uniform there: padding, meaningless either way). `edit` may change any
+// attention hook's float64 values in place before the forward goes on.
 import { ArgumentError, ConfigError, NotFoundError } from "../errors.ts";
 import type { F32Tensor, ForwardResult, ModelConfig, WeightSource } from "./types.ts";
-import { hookName } from "./hooks.ts";
+import { attnHookName, hookName, type AttnSite } from "./hooks.ts";
 
 /** Optional inputs of a forward pass besides the token ids. */
 export interface ForwardOptions {
@@ -32,6 +38,10 @@ export interface ForwardOptions {
   positionIds?: number[][];
   /** `[B][T]`, 1 = real token, 0 = padding (never attended to). Default all ones. */
   attentionMask?: number[][];
+  /** Also report the attention hook points (`blocks.{i}.attn.hook_*`). */
+  attentionHooks?: boolean;
+  /** Called at every attention hook point with its float64 values (TransformerLens layout); may edit them in place. */
+  edit?: (name: string, value: Float64Array, shape: number[]) => void;
 }
 
 /** Checked, normalised inputs of a forward pass. */
@@ -254,43 +264,78 @@ export function referenceForward(cfg: ModelConfig, weights: WeightSource, ids: n
     const q = linear(h, N, D, readWeight(weights, `${p}.self_attn.q_proj.weight`, [H * hd, D]), bias("self_attn.q_proj", cfg.attentionBias, H * hd), H * hd);
     const k = linear(h, N, D, readWeight(weights, `${p}.self_attn.k_proj.weight`, [KV * hd, D]), bias("self_attn.k_proj", cfg.attentionBias, KV * hd), KV * hd);
     const v = linear(h, N, D, readWeight(weights, `${p}.self_attn.v_proj.weight`, [KV * hd, D]), bias("self_attn.v_proj", cfg.attentionBias, KV * hd), KV * hd);
+    // Attention hook points: reported (rounded to float32) when asked, editable in place by `opts.edit`.
+    const attnPoint = (site: AttnSite, value: Float64Array, shape: number[]): void => {
+      const name = attnHookName(layer, site);
+      opts.edit?.(name, value, shape);
+      if (opts.attentionHooks) hooks[name] = toF32(value, shape);
+    };
+    attnPoint("q", q, [B, T, H, hd]);
+    attnPoint("k", k, [B, T, KV, hd]);
+    attnPoint("v", v, [B, T, KV, hd]);
     applyRope(q, positions, H, hd, invFreq);
     applyRope(k, positions, KV, hd, invFreq);
+    attnPoint("rot_q", q, [B, T, H, hd]);
+    attnPoint("rot_k", k, [B, T, KV, hd]);
 
-    const attn = new Float64Array(N * H * hd); // concat of head outputs, row n = (b, t)
+    // Scaled scores [B, H, T, T]; an invisible key gets -1e30 (as the ONNX graph's additive mask).
     const scale = 1 / Math.sqrt(hd);
-    const scores = new Float64Array(T);
+    const scores = new Float64Array(B * H * T * T);
     for (let b = 0; b < B; b++) {
       for (let head = 0; head < H; head++) {
         const kvHead = Math.floor(head / groupSize);
         for (let t = 0; t < T; t++) {
           const qOff = ((b * T + t) * H + head) * hd;
-          // Scores of every visible key, then a numerically safe softmax over them.
-          let max = -Infinity;
           for (let s = 0; s < T; s++) {
-            if (!isVisible(b, t, s)) continue;
+            const at = ((b * H + head) * T + t) * T + s;
+            if (!isVisible(b, t, s)) {
+              scores[at] = -1e30;
+              continue;
+            }
             const kOff = ((b * T + s) * KV + kvHead) * hd;
             let dot = 0;
             for (let i = 0; i < hd; i++) dot += q[qOff + i]! * k[kOff + i]!;
-            scores[s] = dot * scale;
-            if (scores[s]! > max) max = scores[s]!;
+            scores[at] = dot * scale;
           }
-          if (max === -Infinity) continue; // no visible key: output stays zero (padding query)
+        }
+      }
+    }
+    attnPoint("attn_scores", scores, [B, H, T, T]);
+
+    // Numerically safe softmax over the visible keys of each query.
+    const pattern = new Float64Array(B * H * T * T);
+    for (let b = 0; b < B; b++) {
+      for (let head = 0; head < H; head++) {
+        for (let t = 0; t < T; t++) {
+          const row = ((b * H + head) * T + t) * T;
+          let max = -Infinity;
+          for (let s = 0; s < T; s++) if (isVisible(b, t, s) && scores[row + s]! > max) max = scores[row + s]!;
+          if (max === -Infinity) continue; // no visible key: the row stays zero (padding query)
           let denom = 0;
+          for (let s = 0; s < T; s++) if (isVisible(b, t, s)) denom += pattern[row + s] = Math.exp(scores[row + s]! - max);
+          for (let s = 0; s < T; s++) pattern[row + s] = pattern[row + s]! / denom;
+        }
+      }
+    }
+    attnPoint("pattern", pattern, [B, H, T, T]);
+
+    const attn = new Float64Array(N * H * hd); // z: concat of head outputs, row n = (b, t)
+    for (let b = 0; b < B; b++) {
+      for (let head = 0; head < H; head++) {
+        const kvHead = Math.floor(head / groupSize);
+        for (let t = 0; t < T; t++) {
+          const qOff = ((b * T + t) * H + head) * hd;
+          const row = ((b * H + head) * T + t) * T;
           for (let s = 0; s < T; s++) {
-            if (!isVisible(b, t, s)) continue;
-            scores[s] = Math.exp(scores[s]! - max);
-            denom += scores[s]!;
-          }
-          for (let s = 0; s < T; s++) {
-            if (!isVisible(b, t, s)) continue;
-            const weight = scores[s]! / denom;
+            const weight = pattern[row + s]!;
+            if (weight === 0) continue;
             const vOff = ((b * T + s) * KV + kvHead) * hd;
             for (let i = 0; i < hd; i++) attn[qOff + i] = attn[qOff + i]! + weight * v[vOff + i]!;
           }
         }
       }
     }
+    attnPoint("z", attn, [B, T, H, hd]);
     const attnOut = linear(attn, N, H * hd, readWeight(weights, `${p}.self_attn.o_proj.weight`, [D, H * hd]), bias("self_attn.o_proj", cfg.oProjBias, D), D);
     hooks[hookName(layer, "attn_out")] = toF32(attnOut, hookShape);
 

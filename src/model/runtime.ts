@@ -6,11 +6,11 @@
 //   await model.generate({ prompt: "Hello", chat: true, maxNewTokens: 32 });
 import { join } from "node:path";
 import { createSession, ort, type SessionConfig } from "../engine/ort.ts";
-import { ArgumentError } from "../errors.ts";
+import { ArgumentError, SafesailError } from "../errors.ts";
 import type { Progress } from "../progress.ts";
 import { readModelConfig } from "./config.ts";
-import { buildSegment, isBranchPoint, SegmentIO } from "./graph.ts";
-import { allHookNames, hookName, parseHookName, pointIndex, type HookPoint } from "./hooks.ts";
+import { buildSegment, SegmentIO } from "./graph.ts";
+import { allHookNamesWithAttention, anyHookName, isAttnPoint, parseAnyHookName, walkIndex, type AnyHookPoint } from "./hooks.ts";
 import { resolveModel } from "./hub.ts";
 import { loadTokenizer, MissingTokenizerError, type ChatMessage, type Tokenizer } from "./tokenizer.ts";
 import { type F32Tensor, type ModelConfig, type WeightSource } from "./types.ts";
@@ -20,9 +20,15 @@ import { mulberry32 } from "../util/prng.ts";
 /** `[batch, seq]` token ids; a flat array is one row. */
 export type TokenIds = number[] | number[][];
 
-/** An arbitrary edit: gets the hook value `[batch, seq, hidden]`, returns the replacement (or edits in place). */
+/**
+ * An arbitrary edit: gets the hook value (`[batch, seq, hidden]` at residual-stream points, the TransformerLens
+ * layout at attention points, see hooks.ts), returns the replacement (or edits in place).
+ */
 export type HookFn = (value: F32Tensor, ctx: { hook: string; step: number }) => F32Tensor | Float32Array | void;
-/** Additive steering: `add` (length hidden, or `[1, hidden]`) is added at every position; cheap, no graph split. */
+/**
+ * Additive steering: `add` (length hidden, or `[1, hidden]`) is added at every position; cheap, no graph split.
+ * Residual-stream hook points only; edit attention hook points with a function.
+ */
 export type HookEdit = HookFn | { add: Float32Array | number[] };
 
 export interface ForwardOptions {
@@ -119,7 +125,12 @@ interface Segment {
   layers: number[];
   /** Hook names in the order of the rows of the segment's `steer` input. */
   hookOrder: string[];
+  /** Residual-stream hooks of the segment (steer rows). */
   hooks: Set<string>;
+  /** Every hook output of the segment, residual-stream and attention. */
+  outputs: Set<string>;
+  carry: [string, string][];
+  endValue: string | null;
   steerable: boolean;
   /** Shared all-zero `steer` feed for runs that steer nothing in this segment. */
   zeroSteer: ort.Tensor;
@@ -149,9 +160,13 @@ export class Model {
     private readonly sessionConfig: SessionConfig = {},
   ) {}
 
-  /** All hook names, in forward order. */
+  /**
+   * All hook names, in forward order: per block hook_resid_pre, the attention points
+   * (`attn.hook_q|k|v|rot_q|rot_k|attn_scores|pattern|z`), hook_attn_out, hook_resid_mid, hook_mlp_out,
+   * hook_resid_post. Only the residual-stream ones (`parseHookName`) are `[batch, seq, d_model]`.
+   */
   hookNames(): string[] {
-    return allHookNames(this.config.numLayers);
+    return allHookNamesWithAttention(this.config.numLayers);
   }
 
   encode(text: string): number[] {
@@ -172,8 +187,8 @@ export class Model {
    * so the float32 arrays read for a build are dropped right after it (re-read from disk for a later
    * segment). Split segments (arbitrary edits) are capped: the least recently used are released.
    */
-  private segment(start: HookPoint | null, end: HookPoint | null, spinning: boolean): Promise<Segment> {
-    const key = `${start ? hookName(start) : "ids"}>${end ? hookName(end) : "logits"}>${spinning}`;
+  private segment(start: AnyHookPoint | null, end: AnyHookPoint | null, spinning: boolean, attentionHooks = false): Promise<Segment> {
+    const key = `${start ? anyHookName(start) : "ids"}>${end ? anyHookName(end) : "logits"}>${spinning}${attentionHooks ? ">attn" : ""}`;
     let seg = this.segments.get(key);
     if (seg) {
       // Map order is recency order.
@@ -187,7 +202,7 @@ export class Model {
         let t = weights.get(name);
         if (!t) weights.set(name, (t = this.weights.get(name)));
         return t;
-      }, { start, end });
+      }, { start, end, attentionHooks });
       const session = await createSession(built.model, built.blobs, { ...this.sessionConfig, spinning });
       const D = this.config.hiddenSize;
       return {
@@ -195,6 +210,9 @@ export class Model {
         layers: built.layers,
         hookOrder: built.hooks,
         hooks: new Set(built.hooks),
+        outputs: new Set([...built.hooks, ...built.attnHooks]),
+        carry: built.carry,
+        endValue: built.endValue,
         steerable: session.inputNames.includes(SegmentIO.steer),
         zeroSteer: new ort.Tensor("float32", new Float32Array(built.hooks.length * D), [built.hooks.length, D]),
       };
@@ -249,19 +267,24 @@ export class Model {
 
     // Validate hook names and sort edits into in-graph additions and graph splits.
     const cacheNames = opts.cache ?? [];
-    for (const n of cacheNames) this.point(n, "cache");
+    // Attention hook points need the step-by-step attention graphs; runs without them keep the fused ones.
+    let attentionHooks = false;
+    for (const n of cacheNames) if (isAttnPoint(this.point(n, "cache"))) attentionHooks = true;
     const steer = new Map<string, Float32Array>();
-    const splits: { point: HookPoint; fn: HookFn }[] = [];
+    const splits: { point: AnyHookPoint; fn: HookFn }[] = [];
     for (const [name, edit] of Object.entries(opts.hooks ?? {})) {
       const point = this.point(name, "hooks");
+      if (isAttnPoint(point)) attentionHooks = true;
       if (typeof edit === "function") splits.push({ point, fn: edit });
-      else if (edit && "add" in edit) {
+      else if (isAttnPoint(point) && edit && typeof edit === "object" && "add" in edit) {
+        throw new ArgumentError(`hooks["${name}"]: additive edits ({ add }) apply only at residual-stream hook points (blocks.{i}.hook_{resid_pre|attn_out|resid_mid|mlp_out|resid_post}); edit an attention hook point with a function`, { field: "hooks" });
+      } else if (edit && "add" in edit) {
         const v = Float32Array.from(edit.add);
         if (v.length !== D) throw new ArgumentError(`hooks["${name}"].add must have length ${D} (hidden size), got ${v.length}`);
         steer.set(name, v);
       } else throw new ArgumentError(`hooks["${name}"] must be a function or { add: vector }`);
     }
-    splits.sort((a, b) => pointIndex(a.point) - pointIndex(b.point));
+    splits.sort((a, b) => walkIndex(a.point) - walkIndex(b.point));
 
     const i64 = (rows: number[][]) => new ort.Tensor("int64", BigInt64Array.from(rows.flat(), (v) => BigInt(v)), [rows.length, rows[0]!.length]);
     const common: Record<string, ort.Tensor> = {
@@ -279,11 +302,11 @@ export class Model {
     const presentValues: ort.Tensor[] = [];
     let logits: F32Tensor | null = null;
     let carry: Record<string, ort.Tensor> = { [SegmentIO.inputIds]: i64(ids) };
-    const bounds: (HookPoint | null)[] = [null, ...splits.map((s) => s.point), null];
+    const bounds: (AnyHookPoint | null)[] = [null, ...splits.map((s) => s.point), null];
     const spinning = splits.length === 0;
 
     for (let s = 0; s + 1 < bounds.length; s++) {
-      const seg = await this.segment(bounds[s]!, bounds[s + 1]!, spinning);
+      const seg = await this.segment(bounds[s]!, bounds[s + 1]!, spinning, attentionHooks);
       const feeds: Record<string, ort.Tensor> = { ...common, ...carry };
       for (const l of seg.layers) {
         feeds[SegmentIO.pastKey(l)] = opts.past?.keys[l] ?? emptyKv;
@@ -291,17 +314,17 @@ export class Model {
       }
       if (seg.steerable) feeds[SegmentIO.steer] = steerTensor(seg, steer, D);
       const fetches: string[] = [];
-      for (const n of cacheNames) if (seg.hooks.has(n)) fetches.push(n);
+      for (const n of cacheNames) if (seg.outputs.has(n)) fetches.push(n);
       if (opts.returnPast) for (const l of seg.layers) fetches.push(SegmentIO.presentKey(l), SegmentIO.presentValue(l));
       const end = bounds[s + 1];
-      if (end) fetches.push(SegmentIO.residOut, ...(isBranchPoint(end) ? [SegmentIO.branchOut] : []));
+      if (end) fetches.push(...seg.carry.map(([o]) => o));
       else {
         feeds[SegmentIO.logitRows] = new ort.Tensor("int64", BigInt64Array.from(logitRows, BigInt), [logitRows.length]);
         fetches.push(SegmentIO.logits);
       }
 
       const out = await seg.session.run(feeds, fetches);
-      for (const n of cacheNames) if (out[n]) cache[n] = toF32(out[n]!, [B, T, D]);
+      for (const n of cacheNames) if (out[n]) cache[n] = toF32(out[n]!, seg.hooks.has(n) ? [B, T, D] : [...out[n]!.dims]);
       if (opts.returnPast) {
         for (const l of seg.layers) {
           presentKeys[l] = out[SegmentIO.presentKey(l)]!;
@@ -315,25 +338,37 @@ export class Model {
       }
       // Hand the hook value to the user's function, then carry the (edited) state into the next segment.
       const split = splits[s]!;
-      const name = hookName(end);
-      const branch = isBranchPoint(end);
-      const valueTensor = out[branch ? SegmentIO.branchOut : SegmentIO.residOut]!;
-      const value = toF32(valueTensor, [B, T, D], true);
+      const name = anyHookName(end);
+      const valueTensor = out[seg.endValue!]!;
+      const shape = isAttnPoint(end) ? [...valueTensor.dims] : [B, T, D];
+      const size = shape.reduce((a, b) => a * b, 1);
+      const value = toF32(valueTensor, shape, true);
       const replaced = split.fn(value, { hook: name, step: opts.step ?? 0 });
       const edited = replaced === undefined ? value.data : replaced instanceof Float32Array ? replaced : replaced.data;
-      if (edited.length !== B * T * D) throw new ArgumentError(`hook function for "${name}" returned ${edited.length} values, expected ${B * T * D} ([${B}, ${T}, ${D}])`);
-      if (cacheNames.includes(name)) cache[name] = { shape: [B, T, D], data: edited.slice() };
-      const editedTensor = new ort.Tensor("float32", edited, [B * T, D]);
-      carry = branch ? { [SegmentIO.residIn]: out[SegmentIO.residOut]!, [SegmentIO.branchIn]: editedTensor } : { [SegmentIO.residIn]: editedTensor };
+      if (edited.length !== size) throw new ArgumentError(`hook function for "${name}" returned ${edited.length} values, expected ${size} ([${shape.join(", ")}])`);
+      if (cacheNames.includes(name)) cache[name] = { shape, data: edited.slice() };
+      const editedTensor = new ort.Tensor("float32", edited, [...valueTensor.dims]);
+      carry = {};
+      for (const [o, i] of seg.carry) carry[i] = o === seg.endValue ? editedTensor : out[o]!;
     }
+    this.checkFinite(logits!, cacheNames, cache);
 
     const result: ForwardOutput = { logits: logits!, cache };
     if (opts.returnPast) result.past = { length: pastLen + T, keys: presentKeys, values: presentValues };
     return result;
   }
 
-  private point(name: string, arg: string): HookPoint {
-    return parseHookName(name, { numLayers: this.config.numLayers, arg });
+  private point(name: string, arg: string): AnyHookPoint {
+    return parseAnyHookName(name, { numLayers: this.config.numLayers, arg });
+  }
+
+  /** Non-finite logits are an error naming the model folder and the first cached hook (forward order) that went non-finite. */
+  private checkFinite(logits: F32Tensor, cacheNames: string[], cache: Record<string, F32Tensor>): void {
+    if (allFinite(logits.data)) return;
+    const ordered = cacheNames.filter((n) => cache[n]).sort((a, b) => walkIndex(this.point(a, "cache")) - walkIndex(this.point(b, "cache")));
+    const first = ordered.find((n) => !allFinite(cache[n]!.data));
+    const where = first ? `; the first cached hook with non-finite values is ${first}` : cacheNames.length ? "; every cached hook is finite" : "";
+    throw new NonFiniteError(`${this.dir}: the forward pass produced non-finite logits (NaN or infinity)${where}. Check the weights (a NaN or infinity in the model files) and any hook edits`, { file: this.dir, field: first ?? "logits" });
   }
 
 
@@ -436,6 +471,14 @@ function normaliseIds(ids: TokenIds, vocab: number): number[][] {
 export function positionsFromMask(mask: number[]): number[] {
   let seen = 0;
   return mask.map((m) => (m ? seen++ : 0));
+}
+
+/** A forward pass produced NaN or infinity. */
+export class NonFiniteError extends SafesailError {}
+
+function allFinite(data: Float32Array): boolean {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false;
+  return true;
 }
 
 function toF32(t: ort.Tensor, shape: number[], copy = false): F32Tensor {
