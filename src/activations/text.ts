@@ -19,6 +19,7 @@
 // The forward (`documentActivations`) batches documents of equal length together, never padding (left-padded
 // batches were measured to differ by ~1e-7 from single runs), so every document's rows are bit-identical to
 // running it alone.
+import { parseHookName } from "../model/hooks.ts";
 import { ArgumentError, FormatError, describeValue } from "../errors.ts";
 import type { Model } from "../model/runtime.ts";
 import type { ChatMessage } from "../model/tokenizer.ts";
@@ -136,6 +137,7 @@ export interface DocumentActivationsOptions {
  */
 export async function documentActivations(model: Model, docs: readonly { ids: readonly number[] }[], hooks: readonly string[], opts: DocumentActivationsOptions = {}): Promise<Float32Array[][]> {
   const D = model.config.hiddenSize;
+  for (const h of hooks) parseHookName(h, { numLayers: model.config.numLayers, arg: "hooks" }); // [tokens, d_model] hooks only
   const batchTokens = opts.batchTokens ?? TEXT_DEFAULTS.batchTokens;
   const out: Float32Array[][] = docs.map(() => []);
   const byLength = new Map<number, number[]>();
@@ -183,6 +185,7 @@ export interface DocumentActivations extends TokenizedDocument {
  */
 export async function* textActivations(model: Model, corpus: CorpusInput, hooks: readonly string[], opts: TextActivationsOptions = {}): AsyncGenerator<DocumentActivations> {
   for (const h of hooks) if (!model.hookNames().includes(h)) throw new ArgumentError(`hooks: the model has no hook ${describeValue(h)}`, { field: "hooks" });
+  for (const h of hooks) parseHookName(h, { numLayers: model.config.numLayers, arg: "hooks" }); // [tokens, d_model] hooks only: attention hooks refused by name
   const c = await openCorpus(corpus, { format: opts.format });
   const windowDocs = opts.windowDocs ?? 64;
   const progress = opts.progress ?? silentProgress;

@@ -1,6 +1,7 @@
 // Pooled feature activations of whole queries: run the model on each query (chat-formatted by default),
 // read the hook, encode with the SAE (or keep the raw hook dimensions), pool over the query's tokens.
 // The matrices this returns feed every metric in src/metrics/ (contrastive pairs, probes, the filter).
+import { parseHookName } from "../model/hooks.ts";
 import { ArgumentError } from "../errors.ts";
 import type { Model } from "../model/runtime.ts";
 import { textActivations } from "../activations/text.ts";
@@ -44,6 +45,7 @@ export interface QueryActivations {
  */
 export async function queryActivations(model: Model, queries: readonly string[], hookName: string, opts: Pick<PoolOptions, "chat" | "progress" | "label"> = {}): Promise<QueryActivations> {
   if (!model.hookNames().includes(hookName)) throw new ArgumentError(`pooledFeatures: the model has no hook "${hookName}"`, { field: "hookName" });
+  parseHookName(hookName, { numLayers: model.config.numLayers, arg: "pooledFeatures: hookName" }); // [tokens, d_model] hooks only: attention hooks refused by name
   const perQuery: Float32Array[] = new Array(queries.length);
   for await (const d of textActivations(model, queries, [hookName], { chat: opts.chat, progress: opts.progress, label: opts.label ?? "features" })) perQuery[d.index] = d.acts[0]!;
   for (let q = 0; q < queries.length; q++) if (!perQuery[q]) throw new ArgumentError(`pooledFeatures: query ${q} gives no tokens`, { field: "queries" });

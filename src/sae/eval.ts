@@ -20,6 +20,7 @@
 //   dense_fraction       share of latents that fire on more than `denseThreshold` (default 10%) of tokens
 //   ce_loss_*            mean next-token cross-entropy (nats) clean / with x̂ spliced in / with the hook zeroed
 //   kl_sae               mean KL(p_clean || p_sae) of the next-token distributions (nats)
+import { parseHookName } from "../model/hooks.ts";
 import { openCorpus, type CorpusDoc, type CorpusInput } from "../activations/corpus.ts";
 import { tokenizeDocument, type TokenizedDocument } from "../activations/text.ts";
 import { ArgumentError, describeValue } from "../errors.ts";
@@ -99,6 +100,7 @@ export async function evalSae(sae: Sae, model: Model, corpus: CorpusInput | read
   const hook = opts.hookName ?? sae.config.hookName;
   if (!hook) throw new ArgumentError("evalSae: the SAE names no hook; pass hookName", { field: "hookName" });
   if (!model.hookNames().includes(hook)) throw new ArgumentError(`evalSae: the model has no hook "${hook}"`, { field: "hookName" });
+  parseHookName(hook, { numLayers: model.config.numLayers, arg: "evalSae: hookName" }); // [tokens, d_model] hooks only: attention hooks refused by name
   const D = model.config.hiddenSize;
   if (D !== sae.config.dIn) throw new ArgumentError(`evalSae: the SAE reads ${sae.config.dIn} values per token but ${hook} has ${D}`, { field: "sae" });
   const docs = (await evalDocuments(model, corpus, opts)).filter((d) => d.ids.length >= 2 && (positions === "all" || (d.answerStart !== null && d.answerStart < d.ids.length)));
