@@ -9,6 +9,10 @@
 //
 // Each (site, layer) runs the model once over the pairs and the filter samples (activations kept in
 // memory), and each site harvests the corpus once for all its layers; SAEs for every k reuse both.
+//
+// Thresholds are on the normalised scale (docs/metrics.md): L0,t and I_CDF over DEFAULT_THRESHOLDS (0 to 0.9),
+// the rows at reportThreshold (default 0.5); the filter's firing threshold is chosen per SAE by the automatic
+// rule on a calibration half of the samples and its counts are those of the evaluation half.
 import * as path from "node:path";
 import { harvest } from "../activations/harvest.ts";
 import { TEXT_DEFAULTS } from "../activations/text.ts";
@@ -20,9 +24,10 @@ import { SAFETY_DOMAINS, type SafetyDomain } from "../safety.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { trainSae } from "../sae/train.ts";
 import { spearman } from "./contrastive.ts";
-import { contrastiveReport, pairQueries, selectPairs, type PairLike } from "./evaluate.ts";
+import { contrastiveReport, DEFAULT_THRESHOLDS, pairQueries, selectPairs, type PairLike } from "./evaluate.ts";
 import { poolActivations, queryActivations } from "./features.ts";
 import { filterFromPooled, type LabelledSample } from "./filter.ts";
+import { DEFAULT_QUANTILE } from "./normalise.ts";
 
 export interface SweepOptions {
   /** Text the SAEs are trained on (harvested once per site). */
@@ -41,15 +46,21 @@ export interface SweepOptions {
   batchSize?: number;
   lr?: number;
   maxTokens?: number;
-  /** Threshold grid of L0,t and I_CDF, and the one t the rows report (default the first; added to the grid when not in it). */
-  thresholds?: number[];
+  /**
+   * Threshold grid of L0,t and I_CDF on the normalised scale (default DEFAULT_THRESHOLDS, 0 to 0.9 by 0.1), and the
+   * one t the rows report (default 0.5; added to the grid when not in it).
+   */
+  thresholds?: readonly number[];
   reportThreshold?: number;
+  /** Quantile of the per-feature normalisation, for the metrics and the filter (default 0.999). */
+  quantile?: number;
   minFrequency?: number;
   /** Pair languages used (default all). */
   languages?: string[];
-  /** Filter settings. */
+  /** Filter settings: precision, recall, and the firing threshold ("auto" by default, or a number; normalised). */
   minPrecision?: number;
   minRecall?: number;
+  filterThreshold?: number | "auto";
   /** Folder for the harvests and the trained SAEs (one subfolder each). */
   workDir: string;
   /**
@@ -81,9 +92,14 @@ export interface SweepRow {
   /** Best test F1 of k-sparse probing over k = 1..16, and the 1-d probe's (means over concepts). */
   kSparseF1: number;
   oneDF1: number;
-  /** Features kept by the precision-recall filter, all domains and per domain (every safety domain, 0 when none). */
+  /**
+   * Features kept by the precision-recall filter, all domains and per domain (every safety domain, 0 when none),
+   * on `filterSamples` samples (the evaluation half when the threshold is automatic), at `filterThreshold`.
+   */
   safetyFeatures: number;
   featuresByDomain: Record<SafetyDomain, number>;
+  filterThreshold: number;
+  filterSamples: number;
   saeDir: string;
 }
 
@@ -94,15 +110,19 @@ export interface SweepResult {
   /** Spearman rank correlation of each metric with `safetyFeatures` over the rows. */
   agreement: Record<"l0t" | "icdf" | "kSparseF1" | "oneDF1", number>;
   reportThreshold: number;
+  /** The grid of the curves (with the report threshold), and the normalisation quantile. */
+  thresholds: number[];
+  quantile: number;
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 export async function sweepConfigurations(model: Model, opts: SweepOptions): Promise<SweepResult> {
   const progress = opts.progress ?? silentProgress;
-  const grid = opts.thresholds ?? [0, 0.5, 1, 2];
+  const grid = [...(opts.thresholds ?? DEFAULT_THRESHOLDS)];
   if (grid.length === 0 || !grid.every((t) => Number.isFinite(t))) throw new ArgumentError(`sweep: thresholds must be a non-empty list of finite numbers, got ${describeValue(grid)}`, { field: "thresholds" });
-  const tReport = opts.reportThreshold ?? grid[0]!;
+  const tReport = opts.reportThreshold ?? 0.5;
+  const quantile = opts.quantile ?? DEFAULT_QUANTILE;
   if (!Number.isFinite(tReport)) throw new ArgumentError(`sweep: reportThreshold must be a finite number, got ${describeValue(tReport)}`, { field: "reportThreshold" });
   // The reported t is always on the grid (a t outside it used to index the curves at -1).
   const thresholds = grid.includes(tReport) ? [...grid] : [...grid, tReport].sort((a, b) => a - b);
@@ -126,7 +146,7 @@ export async function sweepConfigurations(model: Model, opts: SweepOptions): Pro
       const hook = hookName(layer, site);
       const pairActs = await queryActivations(model, queries, hook, { progress, label: `pairs ${hook}` });
       const sampleActs = await queryActivations(model, sampleTexts, hook, { progress, label: `filter samples ${hook}` });
-      const raw = contrastiveReport(await poolActivations(pairActs, null), pairs, { thresholds, minFrequency: opts.minFrequency, seed: opts.seed });
+      const raw = contrastiveReport(await poolActivations(pairActs, null), pairs, { thresholds, quantile, minFrequency: opts.minFrequency, seed: opts.seed });
       baselines.push({ site, layer, kSparseF1: Math.max(...raw.overall.kSparseF1), oneDF1: raw.overall.oneDF1, l0t: raw.overall.l0t[ti]!.value, icdf: raw.overall.icdf[ti]!.value });
       for (const k of opts.ks) {
         const saeDir = path.join(opts.workDir, `sae-${site}-L${layer}-k${k}`);
@@ -141,8 +161,8 @@ export async function sweepConfigurations(model: Model, opts: SweepOptions): Pro
           resume: !opts.overwrite,
           progress,
         });
-        const report = contrastiveReport(await poolActivations(pairActs, run.sae), pairs, { thresholds, minFrequency: opts.minFrequency, seed: opts.seed });
-        const filtered = filterFromPooled(await poolActivations(sampleActs, run.sae), opts.samples, { minPrecision: opts.minPrecision, minRecall: opts.minRecall });
+        const report = contrastiveReport(await poolActivations(pairActs, run.sae), pairs, { thresholds, quantile, minFrequency: opts.minFrequency, seed: opts.seed });
+        const filtered = filterFromPooled(await poolActivations(sampleActs, run.sae), opts.samples, { minPrecision: opts.minPrecision, minRecall: opts.minRecall, threshold: opts.filterThreshold, quantile });
         const last = run.history.slice(-10);
         rows.push({
           site,
@@ -161,6 +181,8 @@ export async function sweepConfigurations(model: Model, opts: SweepOptions): Pro
           oneDF1: report.overall.oneDF1,
           safetyFeatures: filtered.kept.length,
           featuresByDomain: Object.fromEntries(SAFETY_DOMAINS.map((d) => [d, filtered.keptPerDomain[d] ?? 0])) as Record<SafetyDomain, number>,
+          filterThreshold: filtered.threshold.value,
+          filterSamples: filtered.samples,
           saeDir,
         });
       }
@@ -173,5 +195,5 @@ export async function sweepConfigurations(model: Model, opts: SweepOptions): Pro
     kSparseF1: spearman(rows.map((r) => r.kSparseF1), target),
     oneDF1: spearman(rows.map((r) => r.oneDF1), target),
   };
-  return { rows, baselines, agreement, reportThreshold: tReport };
+  return { rows, baselines, agreement, reportThreshold: tReport, thresholds, quantile };
 }
