@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the tests need: Jupyter's Python side lives under /usr/bin/python3 (a pyenv python3 may
 # shadow it on PATH, so everything calls /usr/bin/python3 explicitly). Installs only what is missing.
+# jupyter-client is the Debian package of the `jupyter-kernelspec` command (and, through jupyter-core, `jupyter`):
+# without it `/usr/bin/python3 -m jupyter kernelspec list` says "Jupyter command `jupyter-kernelspec` not found"
+# (python3-jupyter-client has the library only; `/usr/bin/python3 -m jupyter_client.kernelspecapp list` works either way).
 set -euo pipefail
-want=(python3-jupyter-client python3-jupyter-kernel-test python3-nbclient python3-nbformat python3-zmq)
+want=(python3-jupyter-client jupyter-client python3-jupyter-kernel-test python3-nbclient python3-nbformat python3-zmq)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

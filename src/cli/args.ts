@@ -12,8 +12,39 @@ export interface CliArgsConfig extends ParseArgsConfig {
   args: string[];
   /** Most positional arguments accepted (implies allowPositionals); more is an error naming the first extra one. */
   maxPositionals?: number;
-  /** Shown after errors about positional arguments, e.g. "safesail info MODEL". */
+  /** The synopsis, e.g. "safesail info MODEL": shown after errors about positional arguments, and by --help. */
   usage?: string;
+  /** What `--help` / `-h` prints (default `usage: ` + usage). */
+  help?: string;
+}
+
+/**
+ * `--help` or `-h` was given: not an error. parseCliArgs throws it before anything else is checked (so
+ * `safesail info --help` needs no MODEL), and the CLI entry point (main.ts) prints `text` on stdout and exits 0.
+ */
+export class HelpRequested extends Error {
+  constructor(readonly text: string) {
+    super("help requested");
+    this.name = "HelpRequested";
+  }
+}
+
+/**
+ * Whether `args` ask for help: `--help` or `-h` as an argument of its own, before any `--`, and not the value of
+ * a string option (`--prompt -h` is a prompt).
+ */
+export function wantsHelp(args: readonly string[], options: ParseArgsConfig["options"] = {}): boolean {
+  const opts = (options ?? {}) as Record<string, Option>;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--") return false;
+    if (a === "--help" || a === "-h") return true;
+    const long = a.startsWith("--") && !a.includes("=") ? a.slice(2) : undefined;
+    const short = !long && /^-[A-Za-z]$/.test(a) ? Object.keys(opts).find((k) => opts[k]!.short === a[1]) : undefined;
+    const name = long ?? short;
+    if (name !== undefined && opts[name]?.type === "string") i++; // skip its value
+  }
+  return false;
 }
 
 type Option = NonNullable<ParseArgsConfig["options"]>[string];
@@ -23,13 +54,15 @@ export type CliArgs<T extends CliArgsConfig> = Omit<ReturnType<typeof parseArgs<
 
 /**
  * parseArgs (strict) whose errors are ArgumentErrors naming the flag: an unknown option (with the closest known
- * one), a flag without its value, a value given to a switch, an unexpected positional argument. A negative number
+ * one), a flag without its value, a value given to a switch, an unexpected positional argument. `--help` / `-h`
+ * anywhere (every command) throws HelpRequested with `help` (or the usage line) before anything else. A negative number
  * after a string option is taken as its value (`--seed -1`), as a user means it, instead of being refused as
  * ambiguous.
  */
 export function parseCliArgs<T extends CliArgsConfig>(config: T): CliArgs<T> {
-  const { maxPositionals, usage, ...rest } = config;
+  const { maxPositionals, usage, help, ...rest } = config;
   const options = (config.options ?? {}) as Record<string, Option>;
+  if (wantsHelp(config.args, options)) throw new HelpRequested(help ?? (usage ? `usage: ${usage}` : `options: ${Object.keys(options).map((k) => `--${k}`).join(", ") || "none"}`));
   const args = joinNegativeValues(config.args, options);
   let parsed: CliArgs<T>;
   try {

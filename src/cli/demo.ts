@@ -18,8 +18,16 @@ import { parseCliArgs } from "./args.ts";
 
 const RANDOM_MODEL_DIR = resolve(import.meta.dirname, "../../.cache/random-tiny-qwen2");
 
+const HELP = `usage: safesail demo [MODEL]
+
+The main job on the embedded default model (models/toy-safety-qwen2, or MODEL): its safety behaviour on
+held-out prompts (benign, harmful in English, Chinese and Hindi), a generation with a read-out of the
+activations at a middle layer's MLP output (the site Safe-SAIL trains its SAEs on), and steering along a
+refusal direction (mean harmful minus mean benign activation). Without the default model it runs on a random
+tiny model, which generates noise but exercises every part.`;
+
 export async function demoCommand(args: string[]): Promise<number> {
-  const { positionals } = parseCliArgs({ args, maxPositionals: 1, usage: "safesail demo [MODEL]", options: {} });
+  const { positionals } = parseCliArgs({ args, maxPositionals: 1, usage: "safesail demo [MODEL]", help: HELP, options: {} });
   let dir = positionals[0];
   if (!dir) {
     if (existsSync(join(DEFAULT_MODEL_DIR, "config.json"))) dir = DEFAULT_MODEL_DIR;

@@ -44,6 +44,7 @@ export async function harvestCommand(args: string[]): Promise<number> {
     args,
     maxPositionals: 1,
     usage: USAGE,
+    help: HELP,
     options: {
       corpus: { type: "string" },
       layers: { type: "string" },

@@ -9,10 +9,31 @@ const USAGE = `usage: safesail kernel <subcommand>
   install [--user | --prefix DIR | --sys-prefix] [--name NAME] [--display-name TEXT] [--interrupt-mode signal|message]
                                write the kernelspec (default --user: $JUPYTER_DATA_DIR or ~/.local/share/jupyter/kernels)`;
 
+const RUN_HELP = `usage: safesail kernel run CONNECTION_FILE
+
+Runs the Jupyter kernel on the ports and key of CONNECTION_FILE. Jupyter starts this itself, from the
+kernelspec's argv ({connection_file}); there is no need to run it by hand.`;
+
+const INSTALL_USAGE = "safesail kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME] [--display-name TEXT] [--interrupt-mode signal|message]";
+
+const INSTALL_HELP = `usage: ${INSTALL_USAGE}
+
+Writes the "TypeScript (safesail)" kernelspec (kernel.json + logos) so Jupyter can start the kernel.
+
+  --user                  into $JUPYTER_DATA_DIR or ~/.local/share/jupyter/kernels (the default)
+  --prefix DIR            into DIR/share/jupyter/kernels (point JUPYTER_PATH at DIR/share/jupyter)
+  --sys-prefix            into /usr/local/share/jupyter/kernels
+  --name NAME             kernelspec name (default safesail)
+  --display-name TEXT     the name Jupyter shows (default "TypeScript (safesail)")
+  --interrupt-mode M      signal (default: Jupyter sends SIGINT) or message (interrupt_request on control)
+
+Check with /usr/bin/python3 -m jupyter kernelspec list (Debian's jupyter-client package, which scripts/system-deps.sh
+installs; without it: /usr/bin/python3 -m jupyter_client.kernelspecapp list).`;
+
 export async function kernelCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "run") {
-    const { positionals } = parseCliArgs({ args: rest, maxPositionals: 1, usage: "safesail kernel run CONNECTION_FILE", options: {} });
+    const { positionals } = parseCliArgs({ args: rest, maxPositionals: 1, usage: "safesail kernel run CONNECTION_FILE", help: RUN_HELP, options: {} });
     const file = requiredPositional(positionals, 0, "CONNECTION_FILE", "safesail kernel run CONNECTION_FILE");
     const { runKernel } = await import("../../kernel/src/main.ts");
     const code = await runKernel(file);
@@ -23,6 +44,8 @@ export async function kernelCommand(args: string[]): Promise<number> {
     const { values } = parseCliArgs({
       args: rest,
       maxPositionals: 0,
+      usage: INSTALL_USAGE,
+      help: INSTALL_HELP,
       options: {
         user: { type: "boolean" },
         prefix: { type: "string" },

@@ -1,5 +1,6 @@
 // `safesail` entry point: dispatches to one module per command group, each thin over src/ modules.
 import { SafesailError } from "../errors.ts";
+import { HelpRequested } from "./args.ts";
 import { convertCommand } from "./convert.ts";
 import { demoCommand } from "./demo.ts";
 import { harvestCommand } from "./harvest.ts";
@@ -37,6 +38,8 @@ commands:
   notebooks run NOTEBOOK... [--out DIR]    execute notebooks headless (nbclient), write outputs back
   toy corpus|train|eval|card ...           build the embedded toy safety model (safesail toy for details)
 
+safesail COMMAND --help (or safesail help COMMAND) prints a command's options.
+
 MODEL is a local Hugging Face folder (config.json + safetensors + tokenizer) or a hub id such as
 Qwen/Qwen2.5-0.5B-Instruct (downloaded into the Hugging Face cache; HF_ENDPOINT and HF_TOKEN are honoured).
 SAFESAIL_DEVICE=cuda runs on the CUDA execution provider where onnxruntime has it.`;
@@ -60,7 +63,9 @@ const COMMANDS: Record<string, Command> = {
 };
 
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  let [name, ...rest] = argv;
+  // `safesail help COMMAND` is `safesail COMMAND --help`.
+  if (name === "help" && rest[0] !== undefined && rest[0] in COMMANDS) [name, rest] = [rest[0], ["--help"]];
   if (!name || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(`${USAGE}\n`);
     return name ? 0 : 2;
@@ -73,6 +78,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command(rest);
   } catch (err) {
+    // `--help` / `-h` on any command (parseCliArgs): its usage on stdout, exit 0.
+    if (err instanceof HelpRequested) {
+      process.stdout.write(`${err.text}\n`);
+      return 0;
+    }
     // Known errors print their message alone (it names the file, field or argument); others get a stack.
     // (parseCliArgs turns node:util parseArgs errors into ArgumentErrors; a stray one still prints as a message.)
     if (err instanceof SafesailError || String((err as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS")) {

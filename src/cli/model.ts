@@ -11,12 +11,48 @@ const USAGE = {
   generate: "safesail generate MODEL --prompt T [--chat] [--max-new-tokens N] [--seed S] [--temperature X] [--top-p P] [--json]",
 };
 
+const MODEL_ARG = `MODEL is a local Hugging Face folder (config.json + safetensors + tokenizer) or a hub id such as
+Qwen/Qwen2.5-0.5B-Instruct (downloaded into the Hugging Face cache).`;
+
+const HELP = {
+  info: `usage: ${USAGE.info}
+
+Prints a JSON summary of the model: architecture, shapes, parameter count, storage dtypes, tokenizer and chat
+template, hook points. Reads config.json and the safetensors headers only (no weights).
+
+${MODEL_ARG}`,
+  logits: `usage: ${USAGE.logits}
+
+Runs one forward pass and prints the next-token logits of the last position, plus the activations at each hook.
+
+  --ids 1,2,3     the input as token ids
+  --text T        or as text, tokenised as written (no chat template)
+  --hook NAME     a hook point to read, e.g. blocks.0.hook_mlp_out (repeatable)
+  --top N         how many of the top next tokens to list (default 5)
+  --json          one JSON object: {"input_ids": [...], "logits_last": [...], "hooks": {"NAME": [[...], ...]}}
+
+${MODEL_ARG}`,
+  generate: `usage: ${USAGE.generate}
+
+Generates a continuation with a KV cache, streamed to stdout (a summary line on stderr).
+
+  --prompt T            the prompt (may be empty)
+  --chat                as a user turn of the model's chat template, followed by the assistant header
+  --max-new-tokens N    most tokens to generate (default 64)
+  --temperature X       0 (default) is greedy; above 0 samples
+  --top-p P             nucleus sampling in (0, 1] (default 1)
+  --seed S              sampling seed (default 0)
+  --json                print {"prompt_ids", "ids", "text", "finish_reason"} instead of streaming
+
+${MODEL_ARG}`,
+};
+
 async function open(model: string): Promise<Model> {
   return loadModel(model, { progress: terminalProgress() });
 }
 
 export async function infoCommand(args: string[]): Promise<number> {
-  const { positionals } = parseCliArgs({ args, maxPositionals: 1, usage: USAGE.info, options: {} });
+  const { positionals } = parseCliArgs({ args, maxPositionals: 1, usage: USAGE.info, help: HELP.info, options: {} });
   const model = await open(requiredPositional(positionals, 0, "MODEL", USAGE.info));
   process.stdout.write(`${JSON.stringify(modelSummary(model), null, 2)}\n`);
   await model.dispose();
@@ -62,6 +98,7 @@ export async function logitsCommand(args: string[]): Promise<number> {
     args,
     maxPositionals: 1,
     usage: USAGE.logits,
+    help: HELP.logits,
     options: {
       ids: { type: "string" },
       text: { type: "string" },
@@ -111,6 +148,7 @@ export async function generateCommand(args: string[]): Promise<number> {
     args,
     maxPositionals: 1,
     usage: USAGE.generate,
+    help: HELP.generate,
     options: {
       prompt: { type: "string" },
       chat: { type: "boolean" },

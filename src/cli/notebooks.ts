@@ -22,7 +22,10 @@ const USAGE = `usage: safesail notebooks run NOTEBOOK... [--timeout S] [--kernel
   --timeout S   seconds each cell may run (default 600)
   --kernel NAME kernelspec to run them with (default safesail)
   --inplace     write the executed notebooks back over the inputs (the default)
-  --out DIR     write them to DIR instead`;
+  --out DIR     write them to DIR instead
+
+Each notebook runs in a fresh kernel until its end or its first failing cell; the executed notebook (outputs,
+the error included) is written either way. Prints PASS or FAIL per notebook; exit 1 when any failed.`;
 
 export interface NotebookResult {
   path: string;
@@ -154,6 +157,8 @@ export async function notebooksCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCliArgs({
     args: rest,
     allowPositionals: true,
+    usage: "safesail notebooks run NOTEBOOK... [--timeout S] [--kernel NAME] [--inplace | --out DIR]",
+    help: USAGE,
     options: {
       timeout: { type: "string" },
       kernel: { type: "string" },

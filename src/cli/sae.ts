@@ -15,9 +15,34 @@ import { loadSae } from "../sae/saelens.ts";
 import { trainSae } from "../sae/train.ts";
 import { choiceArg, floatArg, intArg, parseCliArgs, requireArgs, requiredArg, requiredPositional } from "./args.ts";
 
+const TRAIN_USAGE = "safesail train-sae --acts DIR --layer L --k K --out DIR [options]";
+
+const TRAIN_HELP = `usage: ${TRAIN_USAGE}
+
+Trains a TopK-ReLU sparse autoencoder on one layer of an activation store (safesail harvest) and writes it in the
+SAELens layout (DIR/cfg.json + DIR/sae_weights.safetensors). Checkpoints into DIR every 200 steps; the same
+command resumes after an interruption. Exit 3 when stopped early (Ctrl-C).
+
+  --acts DIR          the activation store
+  --layer L           which of its layers
+  --k K               active latents per token
+  --out DIR           the SAE folder
+  --expansion E       latents = E x d_model (default 10)
+  --tokens N          training tokens (default: one pass over the store); or
+  --steps N           a number of steps
+  --batch N           rows per step (default 1024)
+  --lr X              peak learning rate (default 1e-3)
+  --seed S            seed (default 0)
+  --aux-coef X        AuxK loss weight for dead latents (default 1/32; 0 disables it)
+  --drop-special      leave out special tokens (chat markers, BOS/EOS)
+  --fresh             start over instead of resuming
+  --json              print the summary as JSON`;
+
 export async function trainSaeCommand(args: string[]): Promise<number> {
   const { values } = parseCliArgs({
     args,
+    usage: TRAIN_USAGE,
+    help: TRAIN_HELP,
     options: {
       acts: { type: "string" },
       layer: { type: "string" },
@@ -85,11 +110,26 @@ export async function trainSaeCommand(args: string[]): Promise<number> {
 
 const EVAL_USAGE = "safesail eval-sae SAE_DIR --model MODEL --corpus FILE";
 
+const EVAL_HELP = `usage: ${EVAL_USAGE} [--no-chat] [--positions all|answer] [--max-docs N] [--hook NAME] [--json]
+
+Evaluates an SAE (SAELens folder or Safe-SAIL .pt) on a corpus: mse, fvu, explained_variance, l0,
+dead_fraction, dense_fraction, and the cross-entropy with the reconstruction spliced in at the hook
+(ce_loss_clean, ce_loss_sae, ce_loss_zero_ablation, ce_loss_recovered, kl_sae).
+
+  --model MODEL            the model the SAE reads
+  --corpus FILE            documents as for safesail harvest (text lines or JSONL)
+  --no-chat                plain text as written (default: as a user turn of the chat template)
+  --positions all|answer   score every token (default) or only the assistant answers
+  --max-docs N             only the first N documents
+  --hook NAME              the hook point (default: the SAE's hook_name)
+  --json                   print the report as one JSON object`;
+
 export async function evalSaeCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCliArgs({
     args,
     maxPositionals: 1,
     usage: EVAL_USAGE,
+    help: EVAL_HELP,
     options: {
       model: { type: "string" },
       corpus: { type: "string" },

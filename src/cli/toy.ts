@@ -1,4 +1,4 @@
-// `safesail toy ...`: the embedded default model, built from nothing by committed code.
+// `safesail toy ...`: the embedded default model, built from nothing by committed code. Usage texts: USAGE / HELP below.
 //
 //   safesail toy corpus --out DIR [--seed N] [--conversations N] [--held-out-per-cell N]
 //                                                     the generated conversations + held-out prompts
@@ -10,7 +10,7 @@
 //
 // `train` checkpoints into --work (default .cache/toy-train) every 25 steps; run the same command
 // again after an interruption and it resumes where it stopped (the data and settings must match).
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { ArgumentError } from "../errors.ts";
 import { loadModel } from "../model/runtime.ts";
@@ -26,9 +26,65 @@ import { floatArg, intArg, parseCliArgs, requiredArg } from "./args.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
+const USAGE = {
+  corpus: "safesail toy corpus --out DIR [--seed N] [--conversations N] [--held-out-per-cell N]",
+  train: "safesail toy train [--out DIR] [--work DIR] [--corpus DIR] [--minutes M] [--epochs E | --steps S] [--workers N|auto] [--fresh]",
+  eval: "safesail toy eval [MODEL] [--max-new-tokens N] [--limit N] [--json FILE]",
+  card: "safesail toy card [MODEL]",
+};
+
+const HELP = {
+  corpus: `usage: ${USAGE.corpus}
+
+Writes the generated conversations and held-out prompts of the toy safety model to DIR.
+
+  --out DIR                 the folder to write
+  --seed N                  generator seed (default ${TOY_CORPUS_SEED})
+  --conversations N         how many training conversations (default: the toy model's)
+  --held-out-per-cell N     held-out prompts per domain x language cell (default: the toy model's)`,
+  train: `usage: ${USAGE.train}
+
+Corpus -> tokenizer -> training -> a Hugging Face model folder (default ${TOY_MODEL_DIR}). Checkpoints into --work
+every 25 steps; the same command resumes after an interruption (data and settings must match). Exit 3 when
+stopped early (time budget, Ctrl-C).
+
+  --out DIR          the model folder to write (default ${TOY_MODEL_DIR})
+  --work DIR         checkpoints (default .cache/toy-train)
+  --corpus DIR       a corpus written by "safesail toy corpus" (default: generated with seed ${TOY_CORPUS_SEED})
+  --minutes M        time budget (default ${TOY_TRAINING.timeBudgetMinutes})
+  --epochs E         passes over the corpus (default ${TOY_TRAINING.epochs}); or
+  --steps S          a number of optimizer steps
+  --workers N|auto   training worker threads (default auto)
+  --fresh            start over instead of resuming`,
+  eval: `usage: ${USAGE.eval}
+
+Refusal rates of a model (default ${TOY_MODEL_DIR}) on its held-out prompts, per domain x language, as Markdown.
+
+  --max-new-tokens N   tokens generated per answer
+  --limit N            only the first N held-out prompts
+  --json FILE          also write the report as JSON`,
+  card: `usage: ${USAGE.card}
+
+Measures the model (default ${TOY_MODEL_DIR}) and writes eval.json and the README.md model card into its folder.`,
+};
+
+const GROUP_USAGE = `usage:
+  ${USAGE.corpus}
+                                                    the generated conversations + held-out prompts
+  ${USAGE.train}
+                                                    corpus -> tokenizer -> training -> HF folder
+  ${USAGE.eval}
+                                                    refusal rates on the model's held-out prompts
+  ${USAGE.card}
+                                                    eval + README.md model card in the folder
+
+safesail toy SUBCOMMAND --help for its options.`;
+
 async function corpusCommand(args: string[]): Promise<number> {
   const { values } = parseCliArgs({
     args,
+    usage: USAGE.corpus,
+    help: HELP.corpus,
     options: { out: { type: "string" }, seed: { type: "string" }, conversations: { type: "string" }, "held-out-per-cell": { type: "string" } },
   });
   const out = requiredArg(values, "out", { metavar: "DIR", hint: "safesail toy corpus --out DIR" });
@@ -42,6 +98,8 @@ async function corpusCommand(args: string[]): Promise<number> {
 async function trainCommand(args: string[]): Promise<number> {
   const { values } = parseCliArgs({
     args,
+    usage: USAGE.train,
+    help: HELP.train,
     options: {
       out: { type: "string" },
       work: { type: "string" },
@@ -135,7 +193,8 @@ async function evalCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCliArgs({
     args,
     maxPositionals: 1,
-    usage: "safesail toy eval [MODEL]",
+    usage: USAGE.eval,
+    help: HELP.eval,
     options: { "max-new-tokens": { type: "string" }, limit: { type: "string" }, json: { type: "string" } },
   });
   const dir = path.resolve(positionals[0] ?? path.join(REPO_ROOT, TOY_MODEL_DIR));
@@ -155,16 +214,13 @@ async function evalCommand(args: string[]): Promise<number> {
 }
 
 async function cardCommand(args: string[]): Promise<number> {
-  const { positionals } = parseCliArgs({ args, maxPositionals: 1, usage: "safesail toy card [MODEL]", options: {} });
+  const { positionals } = parseCliArgs({ args, maxPositionals: 1, usage: USAGE.card, help: HELP.card, options: {} });
   const dir = path.resolve(positionals[0] ?? path.join(REPO_ROOT, TOY_MODEL_DIR));
   if (!existsSync(path.join(dir, "config.json"))) throw new ArgumentError(`toy card: ${dir} has no config.json (train the model first)`, { file: dir });
   const card = await writeToyCard(dir, { progress: terminalProgress() });
   process.stdout.write(`${card.files.join("\n")}\n`);
   return 0;
 }
-
-/** The usage text is this file's header comment (read only when it is shown, not at every CLI start). */
-const usage = () => readFileSync(import.meta.filename, "utf8").split("\n").slice(2, 11).map((l) => l.slice(3)).join("\n");
 
 export async function toyCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
@@ -177,8 +233,13 @@ export async function toyCommand(args: string[]): Promise<number> {
       return evalCommand(rest);
     case "card":
       return cardCommand(rest);
+    case "--help":
+    case "-h":
+    case "help":
+      process.stdout.write(`${GROUP_USAGE}\n`);
+      return 0;
     default:
-      process.stderr.write(`usage:\n${usage()}\n`);
+      process.stderr.write(`${sub === undefined ? "" : `safesail toy: unknown subcommand "${sub}"\n\n`}${GROUP_USAGE}\n`);
       return 2;
   }
 }
