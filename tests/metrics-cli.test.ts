@@ -48,7 +48,10 @@ describe("safesail metrics / filter", () => {
     expect(Object.keys(cli.domains).sort()).toEqual(["politics", "pornography", "terror", "violence"]);
     const text = await run(["metrics", "--sae", saeDir, "--model", modelDir, "--pairs", pairsFile]);
     expect(text.code, text.stderr).toBe(0);
-    for (const c of lib.concepts) expect(text.stdout).toContain(`${c.domain}/${c.concept}`.slice(0, 33));
+    // Whole labels (the table used to cut them at 33 characters, mid-word).
+    for (const c of lib.concepts) expect(text.stdout).toContain(`${c.domain}/${c.concept} (${c.pairs}) `);
+    expect(text.stdout).toContain("thresholds t on the normalised scale (pooled activation / each feature's 0.999-quantile");
+    expect(cli.normalisation).toMatchObject({ scale: "normalised", quantile: 0.999 });
     const noHook = await run(["metrics", "--raw", "--model", modelDir, "--pairs", pairsFile, "--json"]);
     expect(noHook.code).toBe(1);
     expect(noHook.stderr).toMatch(/no hook given/);
@@ -63,8 +66,25 @@ describe("safesail metrics / filter", () => {
     const model = await loadModel(modelDir);
     const lib = await filterSafetyFeatures(model, await loadSae(saeDir), await readDomainCorpus(corpusFile), { minPrecision: 0.3, minRecall: 0.05 });
     await model.dispose();
-    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(JSON.stringify(lib)));
-    expect(lib.samples).toBe(80);
+    const json = JSON.parse(r.stdout);
+    expect(json).toEqual(JSON.parse(JSON.stringify(lib)));
+    // The threshold is "auto" by default: chosen on the calibration half, figures on the evaluation half, and the
+    // JSON says which threshold, on what scale, and how it was chosen.
+    expect(json.threshold).toMatchObject({ chosen: "auto", normalisation: { scale: "normalised", quantile: 0.999, populationSize: 80 }, grid: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], seed: 0 });
+    expect(json.threshold.grid).toContain(json.threshold.value);
+    expect(json.options.threshold).toBe(json.threshold.value);
+    expect(json.threshold.calibration.samples + json.threshold.evaluation.samples).toBe(80);
+    expect(lib.samples).toBe(json.threshold.evaluation.samples);
+    const text = await run(["filter", "--sae", saeDir, "--model", modelDir, "--corpus", corpusFile, "--threshold", "0.5", "--quantile", "0.99", "--min-precision", "1", "--min-recall", "1"]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain("firing threshold 0.5 on the normalised scale (pooled activation / the feature's 0.99-quantile of |pooled activation| over the 80 samples), as given");
+    expect(text.stdout).toMatch(/^0 of 128 features kept .*; 80 samples$/m);
+    expect(text.stdout).toMatch(/^caveat: No feature kept: none has precision >= 1 and recall >= 1 for a domain at threshold 0\.5 on the 80 samples measured\./m);
+    const fixed = JSON.parse((await run(["filter", "--sae", saeDir, "--model", modelDir, "--corpus", corpusFile, "--threshold", "0.5", "--json"])).stdout);
+    expect(fixed.threshold).toEqual({ value: 0.5, chosen: "fixed", normalisation: { scale: "normalised", quantile: 0.999, population: "every sample given to the filter (labels unused)", populationSize: 80 } });
+    const auto = await run(["filter", "--sae", saeDir, "--model", modelDir, "--corpus", corpusFile, "--threshold", "auto"]);
+    expect(auto.stdout).toMatch(/chosen automatically: the grid value that keeps the most features .* ties -> the larger threshold \(grid 0\.1, 0\.2, .*, 0\.9; seed 0; calibration \d+ samples\); figures on the evaluation half \(\d+ samples\)/);
+    expect(auto.stdout).toMatch(/^calibration half, features kept per threshold: 0\.1: \d+, 0\.2: \d+/m);
   }, 120_000);
 
   it("names bad arguments and files", async () => {
@@ -74,6 +94,10 @@ describe("safesail metrics / filter", () => {
     expect(r.stderr).toContain('--thresholds must be comma-separated numbers, got "0,x" (bad item "x")');
     r = await run(["filter", "--sae", saeDir, "--model", modelDir, "--corpus", corpusFile, "--min-recall", "2"]);
     expect(r.stderr).toContain('--min-recall must be a number in [0, 1], got "2"');
+    r = await run(["filter", "--sae", saeDir, "--model", modelDir, "--corpus", corpusFile, "--threshold", "high"]);
+    expect(r.stderr).toContain('--threshold must be "auto" or a number, got "high"');
+    r = await run(["filter", "--sae", saeDir, "--model", modelDir, "--corpus", corpusFile, "--quantile", "0"]);
+    expect(r.stderr).toContain("--quantile must be");
     writeFileSync(join(root, "bad.jsonl"), '{"id": "x", "lang": "en"}\n');
     r = await run(["metrics", "--sae", saeDir, "--model", modelDir, "--pairs", join(root, "bad.jsonl")]);
     expect(r.code).toBe(1);

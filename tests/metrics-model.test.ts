@@ -88,8 +88,13 @@ describe("contrastiveMetrics and the filter on a model", () => {
   it("filters features on labelled samples", async () => {
     const samples = pairs.flatMap((p) => [{ domain: p.domain, text: p.positive }, { domain: "benign", text: p.negative }]);
     const r = await filterSafetyFeatures(model, sae, samples, { minPrecision: 0.5, minRecall: 0.1 });
-    expect(r.samples).toBe(40);
-    expect(r.samplesPerDomain).toEqual({ violence: 12, benign: 20, terror: 8 });
+    // Threshold "auto": chosen on a calibration half, figures on the other half (strata by domain: no language here).
+    expect(r.samples).toBe(20);
+    expect(r.samplesPerDomain).toEqual({ violence: 6, benign: 10, terror: 4 });
+    expect(r.threshold).toMatchObject({ chosen: "auto", calibration: { samples: 20 }, evaluation: { samples: 20 } });
+    const all = await filterSafetyFeatures(model, sae, samples, { minPrecision: 0.5, minRecall: 0.1, threshold: 0.5 });
+    expect(all.samples).toBe(40);
+    expect(all.samplesPerDomain).toEqual({ violence: 12, benign: 20, terror: 8 });
     for (const k of r.kept) {
       expect(k.name).toBe(`1_${k.index}`);
       for (const d of k.tag_list) expect(k.precision[d]).toBeGreaterThanOrEqual(0.5);
@@ -137,6 +142,13 @@ describe("sweepConfigurations", () => {
     }
     expect(r.baselines).toHaveLength(4);
     expect(r.reportThreshold).toBe(0.05);
+    expect(r.thresholds).toEqual([0, 0.05, 0.1]);
+    expect(r.quantile).toBe(0.999);
+    for (const row of r.rows) {
+      // The filter's automatic threshold, and its counts on the evaluation half of the 40 samples.
+      expect([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]).toContain(row.filterThreshold);
+      expect(row.filterSamples).toBe(20);
+    }
     const target = r.rows.map((x) => x.safetyFeatures);
     const same = (a: number, b: number) => (Number.isNaN(a) ? Number.isNaN(b) : a === b);
     expect(same(r.agreement.icdf, spearman(r.rows.map((x) => x.icdf), target))).toBe(true);
