@@ -38,6 +38,9 @@ export class ArgumentError extends SafesailError {}
 /** A file, tensor, repository or other named thing does not exist. */
 export class NotFoundError extends SafesailError {}
 
+/** A computation produced NaN or infinity (e.g. a forward pass: `file` is the model folder, `field` where it first appeared). */
+export class NonFiniteError extends SafesailError {}
+
 /** Short rendering of a value for error messages: strings quoted, long values cut. */
 export function describeValue(value: unknown): string {
   let s: string;

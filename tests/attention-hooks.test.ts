@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allAttnHookNames, allHookNames, ATTN_SITES, attnHookName } from "../src/model/hooks.ts";
 import { createRandomModel, type RandomModelOptions } from "../src/model/random.ts";
 import { referenceForward } from "../src/model/reference.ts";
+import { NonFiniteError } from "../src/errors.ts";
 import { loadModel, Model, positionsFromMask } from "../src/model/runtime.ts";
 import type { F32Tensor, WeightSource } from "../src/model/types.ts";
 
@@ -123,6 +124,26 @@ describe.each(VARIANTS)("attention hooks vs the reference: $name", ({ name, opts
       expect(compare(`${hook} clean`, ours.logits, clean.logits), `${hook} changes the logits`).toBeGreaterThan(1e-3);
     }
   });
+
+  it("a TransformerLens-style -Infinity in hook_attn_scores masks that key, as in the reference", async () => {
+    const hook = attnHookName(0, "attn_scores");
+    // Each real query stops attending to itself (head 2), where it sees another key too.
+    const maskSelf = (data: Float32Array | Float64Array, shape: number[]) => {
+      const [B, H, Q, K] = shape as [number, number, number, number];
+      for (let b = 0; b < B; b++) for (let t = 0; t < Q; t++) {
+        if (!real(b, t) || !Array.from({ length: t }, (_, s) => visible(b, t, s)).some(Boolean)) continue;
+        data[((b * H + 2) * Q + t) * K + t] = -Infinity;
+      }
+    };
+    const pattern = attnHookName(0, "pattern");
+    const ours = await model.runWithHooks(ids, { [hook]: (v) => maskSelf(v.data, v.shape) }, { attentionMask: mask, cache: [hook, pattern] });
+    const ref = referenceForward(model.config, model.weights, ids, { attentionMask: mask, positionIds, attentionHooks: true, edit: (n, v, shape) => n === hook && maskSelf(v, shape) });
+    expect(ours.cache[pattern]!.data[((1 * model.config.numHeads + 2) * T + 4) * T + 4]).toBe(0);
+    expect(compare(pattern, ours.cache[pattern]!, ref.hooks[pattern]!)).toBeLessThan(1e-4);
+    expect(compare("logits", ours.logits, ref.logits)).toBeLessThan(1e-4);
+    // Without logits, the -Infinity scores are no non-finite error (the check skips hook_attn_scores).
+    await expect(model.runWithHooks(ids, { [hook]: (v) => maskSelf(v.data, v.shape) }, { attentionMask: mask, cache: [hook], logits: "none" })).resolves.toBeTruthy();
+  });
 });
 
 describe("attention hooks: fast path, errors, KV cache, generation", () => {
@@ -150,9 +171,6 @@ describe("attention hooks: fast path, errors, KV cache, generation", () => {
     await expect(model.runWithCache([[1, 2]], ["blocks.2.attn.hook_q"])).rejects.toThrow(/the model has layers 0\.\.1/);
     await expect(model.runWithHooks([[1, 2]], { "blocks.0.attn.hook_z": { add: new Float32Array(32) } })).rejects.toThrow(/additive edits \(\{ add \}\) apply only at residual-stream hook points/);
     await expect(model.runWithHooks([[1, 2]], { "blocks.0.attn.hook_z": () => new Float32Array(3) })).rejects.toThrow(/returned 3 values, expected 64 \(\[1, 2, 4, 8\]\)/);
-    // Stages that need [tokens, d_model] values refuse attention hooks by name.
-    const { documentActivations } = await import("../src/activations/text.ts");
-    await expect(documentActivations(model, [{ ids: [1, 2] }], ["blocks.0.attn.hook_z"])).rejects.toThrow(/^hooks: not a hook point: "blocks.0.attn.hook_z" \(an attention hook point, whose values are not \[tokens, d_model\]/);
   });
 
   it("with the KV cache, attention hooks cover the new queries against every key and match the full forward", async () => {
@@ -219,7 +237,13 @@ describe("non-finite logits", () => {
       new RegExp(`^${escaped}: the forward pass produced non-finite logits \\(NaN or infinity\\); the first cached hook with non-finite values is blocks\\.1\\.hook_mlp_out`),
     );
     await expect(model.generate({ ids: [1, 2, 3], maxNewTokens: 2 })).rejects.toThrow(new RegExp(`^${escaped}: the forward pass produced non-finite logits`));
-    await expect(model.runWithCache([[1, 2, 3]], [])).rejects.toMatchObject({ name: "NonFiniteError", file: dir });
+    await expect(model.runWithCache([[1, 2, 3]], [])).rejects.toMatchObject({ name: "NonFiniteError", file: dir, field: "logits" });
+    await expect(model.runWithCache([[1, 2, 3]], [])).rejects.toBeInstanceOf(NonFiniteError);
+    // A run without logits (harvesting) is checked on its cached hooks.
+    await expect(model.runWithCache([[1, 2, 3]], ["blocks.1.hook_resid_post", "blocks.0.hook_resid_post", "blocks.1.hook_mlp_out"], { logits: "none" })).rejects.toThrow(
+      new RegExp(`^${escaped}: the forward pass produced non-finite values \\(NaN or infinity\\) at blocks\\.1\\.hook_mlp_out, the first cached hook`),
+    );
+    await expect(model.runWithCache([[1, 2, 3]], ["blocks.0.hook_resid_post"], { logits: "none" })).resolves.toBeTruthy();
     // The good model is fine.
     await expect(good.runWithCache([[1, 2, 3]], [])).resolves.toBeTruthy();
     await model.dispose();

@@ -105,9 +105,13 @@ export const HOOK_NAME_PATTERN = EXPECTED;
 //                                                        TransformerLens's GroupedQueryAttention hooks them)
 //   hook_rot_q        [batch, seq, n_heads, d_head]     queries after rotary
 //   hook_rot_k        [batch, seq, n_kv_heads, d_head]  keys after rotary (the new tokens of a step)
-//   hook_attn_scores  [batch, n_heads, query_pos, key_pos]  q.k / sqrt(d_head) plus the mask, pre-softmax
-//   hook_pattern      [batch, n_heads, query_pos, key_pos]  softmax of the scores
+//   hook_attn_scores  [batch, n_heads, query_pos, key_pos]  q.k / sqrt(d_head), pre-softmax; a masked key (future
+//                                                        or padding) holds -1e30, not TransformerLens's -inf, so
+//                                                        a padding query's row stays finite (its pattern is uniform)
+//   hook_pattern      [batch, n_heads, query_pos, key_pos]  softmax of the scores (0 at masked keys)
 //   hook_z            [batch, seq, n_heads, d_head]     pattern-weighted values, before o_proj
+// With a KV cache (generate), query_pos covers the new tokens of a step and key_pos every key so far; hook_k,
+// hook_v and hook_rot_k hold the new tokens' keys and values only.
 // Query head h reads KV head floor(h / (n_heads / n_kv_heads)). Their values are not [tokens, d_model]: stages
 // that need a residual-stream width (harvest, SAEs, additive steering) take only `parseHookName` names.
 

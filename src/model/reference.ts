@@ -302,17 +302,19 @@ export function referenceForward(cfg: ModelConfig, weights: WeightSource, ids: n
     }
     attnPoint("attn_scores", scores, [B, H, T, T]);
 
-    // Numerically safe softmax over the visible keys of each query.
+    // Numerically safe softmax of each query's row of the (possibly edited) scores, as the ONNX graph takes it:
+    // an invisible key's -1e30 contributes exp(-1e30 - max) = 0 whenever some key is visible, and an edit that
+    // changes which keys count (a score set to -Infinity, or an unmasked one) counts here too.
     const pattern = new Float64Array(B * H * T * T);
     for (let b = 0; b < B; b++) {
       for (let head = 0; head < H; head++) {
         for (let t = 0; t < T; t++) {
           const row = ((b * H + head) * T + t) * T;
           let max = -Infinity;
-          for (let s = 0; s < T; s++) if (isVisible(b, t, s) && scores[row + s]! > max) max = scores[row + s]!;
-          if (max === -Infinity) continue; // no visible key: the row stays zero (padding query)
+          for (let s = 0; s < T; s++) if (scores[row + s]! > max) max = scores[row + s]!;
+          if (!(max > -1e29)) continue; // no visible key: the row stays zero (padding query)
           let denom = 0;
-          for (let s = 0; s < T; s++) if (isVisible(b, t, s)) denom += pattern[row + s] = Math.exp(scores[row + s]! - max);
+          for (let s = 0; s < T; s++) denom += pattern[row + s] = Math.exp(scores[row + s]! - max);
           for (let s = 0; s < T; s++) pattern[row + s] = pattern[row + s]! / denom;
         }
       }

@@ -6,7 +6,7 @@
 //   await model.generate({ prompt: "Hello", chat: true, maxNewTokens: 32 });
 import { join } from "node:path";
 import { createSession, ort, type SessionConfig } from "../engine/ort.ts";
-import { ArgumentError, SafesailError } from "../errors.ts";
+import { ArgumentError, NonFiniteError } from "../errors.ts";
 import type { Progress } from "../progress.ts";
 import { readModelConfig } from "./config.ts";
 import { buildSegment, SegmentIO } from "./graph.ts";
@@ -362,15 +362,24 @@ export class Model {
     return parseAnyHookName(name, { numLayers: this.config.numLayers, arg });
   }
 
-  /** Non-finite logits are an error naming the model folder and the first cached hook (forward order) that went non-finite. */
+  /**
+   * Non-finite logits are an error naming the model folder and the first cached hook (forward order) that went
+   * non-finite. A run without logits (`logits: "none"`, e.g. harvesting) is checked on its cached hooks instead,
+   * except hook_attn_scores, where -Infinity is a legitimate edit (TransformerLens-style masking).
+   */
   private checkFinite(logits: F32Tensor, cacheNames: string[], cache: Record<string, F32Tensor>): void {
-    if (allFinite(logits.data)) return;
     const ordered = cacheNames.filter((n) => cache[n]).sort((a, b) => walkIndex(this.point(a, "cache")) - walkIndex(this.point(b, "cache")));
-    const first = ordered.find((n) => !allFinite(cache[n]!.data));
+    const firstBad = (names: string[]) => names.find((n) => !allFinite(cache[n]!.data));
+    if (logits.data.length === 0) {
+      const bad = firstBad(ordered.filter((n) => !n.endsWith(".attn.hook_attn_scores")));
+      if (bad) throw new NonFiniteError(`${this.dir}: the forward pass produced non-finite values (NaN or infinity) at ${bad}, the first cached hook to have them. Check the weights (a NaN or infinity in the model files) and any hook edits`, { file: this.dir, field: bad });
+      return;
+    }
+    if (allFinite(logits.data)) return;
+    const first = firstBad(ordered);
     const where = first ? `; the first cached hook with non-finite values is ${first}` : cacheNames.length ? "; every cached hook is finite" : "";
     throw new NonFiniteError(`${this.dir}: the forward pass produced non-finite logits (NaN or infinity)${where}. Check the weights (a NaN or infinity in the model files) and any hook edits`, { file: this.dir, field: first ?? "logits" });
   }
-
 
   /**
    * THE tokeniser of text for this model (every stage tokenises through it: generation, harvesting, metrics,
@@ -473,8 +482,8 @@ export function positionsFromMask(mask: number[]): number[] {
   return mask.map((m) => (m ? seen++ : 0));
 }
 
-/** A forward pass produced NaN or infinity. */
-export class NonFiniteError extends SafesailError {}
+/** A forward pass produced NaN or infinity (defined in errors.ts; re-exported here with the runtime). */
+export { NonFiniteError };
 
 function allFinite(data: Float32Array): boolean {
   for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false;
