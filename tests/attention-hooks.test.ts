@@ -171,6 +171,9 @@ describe("attention hooks: fast path, errors, KV cache, generation", () => {
     await expect(model.runWithCache([[1, 2]], ["blocks.2.attn.hook_q"])).rejects.toThrow(/the model has layers 0\.\.1/);
     await expect(model.runWithHooks([[1, 2]], { "blocks.0.attn.hook_z": { add: new Float32Array(32) } })).rejects.toThrow(/additive edits \(\{ add \}\) apply only at residual-stream hook points/);
     await expect(model.runWithHooks([[1, 2]], { "blocks.0.attn.hook_z": () => new Float32Array(3) })).rejects.toThrow(/returned 3 values, expected 64 \(\[1, 2, 4, 8\]\)/);
+    // Stages that need [tokens, d_model] values refuse attention hooks by name.
+    const { documentActivations } = await import("../src/activations/text.ts");
+    await expect(documentActivations(model, [{ ids: [1, 2] }], ["blocks.0.attn.hook_z"])).rejects.toThrow(/^hooks: not a hook point: "blocks.0.attn.hook_z" \(an attention hook point, whose values are not \[tokens, d_model\]/);
   });
 
   it("with the KV cache, attention hooks cover the new queries against every key and match the full forward", async () => {
