@@ -4,6 +4,7 @@
 //   --ids must be comma-separated non-negative integers, got "1,x" (bad item "x")
 //   unknown option --step (did you mean --steps?)
 // The number wording is src/util/validate.ts's, shared with the library's option checks.
+import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ArgumentError, describeValue } from "../errors.ts";
 import { integerRequirement, isIntInRange, isNumberInRange, numberRequirement, type NumberRangeOptions, type RangeOptions } from "../util/validate.ts";
@@ -63,6 +64,7 @@ export function parseCliArgs<T extends CliArgsConfig>(config: T): CliArgs<T> {
   const { maxPositionals, usage, help, ...rest } = config;
   const options = (config.options ?? {}) as Record<string, Option>;
   if (wantsHelp(config.args, options)) throw new HelpRequested(help ?? (usage ? `usage: ${usage}` : `options: ${Object.keys(options).map((k) => `--${k}`).join(", ") || "none"}`));
+  checkUtf8Args(config.args, options, usage);
   const args = joinNegativeValues(config.args, options);
   let parsed: CliArgs<T>;
   try {
@@ -78,6 +80,152 @@ export function parseCliArgs<T extends CliArgsConfig>(config: T): CliArgs<T> {
     throw new ArgumentError(`unexpected argument ${describeValue(extra)} (this command takes ${takes}${usage ? `: ${usage}` : ""})`);
   }
   return parsed;
+}
+
+// ---- invalid UTF-8 in arguments ------------------------------------------------------------------------------
+//
+// Node decodes process.argv as UTF-8 and puts U+FFFD (the replacement character) in place of bytes that are not
+// valid UTF-8, with no error: a Latin-1 `--prompt` would reach the model with U+FFFD in it. The decoded string
+// alone cannot tell such a byte from a U+FFFD the user really typed (bytes EF BF BD), so on Linux the raw bytes
+// are read back from /proc/self/cmdline: an argument whose decoded text contains U+FFFD is looked up there, and
+// refused when its bytes are invalid, naming the flag (or positional argument), the byte offset within the value
+// and the byte. Without /proc (macOS, Windows) the U+FFFD itself is refused, at the byte offset it would have in
+// the raw argument (exact: everything before the first bad byte is valid UTF-8, which decodes and re-encodes to
+// the same bytes). Windows passes arguments as UTF-16, so there is nothing to lose there but lone surrogates.
+
+/** Offset of the first byte that makes `bytes` invalid UTF-8 (RFC 3629: no overlongs, surrogates or > U+10FFFF), or -1. */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) n = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      n = 2;
+      if (b === 0xe0) lo = 0xa0; // overlong
+      if (b === 0xed) hi = 0x9f; // surrogates
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      n = 3;
+      if (b === 0xf0) lo = 0x90; // overlong
+      if (b === 0xf4) hi = 0x8f; // > U+10FFFF
+    } else return i;
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined) return i; // truncated sequence
+      if (k === 1 ? c < lo || c > hi : c < 0x80 || c > 0xbf) return i; // the sequence starting at i is bad
+    }
+    i += n + 1;
+  }
+  return -1;
+}
+
+let rawArgvCache: Buffer[] | null | undefined;
+
+/** This process's arguments as raw bytes (/proc/self/cmdline), or null where that file does not exist. */
+function rawArgv(): Buffer[] | null {
+  if (rawArgvCache !== undefined) return rawArgvCache;
+  try {
+    const raw = readFileSync("/proc/self/cmdline");
+    const parts: Buffer[] = [];
+    let start = 0;
+    for (let i = 0; i < raw.length; i++) {
+      if (raw[i] === 0) {
+        parts.push(raw.subarray(start, i));
+        start = i + 1;
+      }
+    }
+    rawArgvCache = parts;
+  } catch {
+    rawArgvCache = null;
+  }
+  return rawArgvCache;
+}
+
+/**
+ * Where a decoded argument came from invalid UTF-8: the byte offset of the first bad byte and the byte (null when
+ * the raw bytes cannot be read back and only the U+FFFD is known); null for a valid argument.
+ */
+export function invalidUtf8InArg(arg: string, raw: readonly Uint8Array[] | null = rawArgv()): { offset: number; byte: number | null } | null {
+  const at = arg.indexOf("\uFFFD");
+  if (at < 0) return null;
+  if (raw === null) return { offset: Buffer.byteLength(arg.slice(0, at), "utf8"), byte: null };
+  for (const bytes of raw) {
+    if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8") !== arg) continue;
+    const bad = firstInvalidUtf8(bytes);
+    if (bad >= 0) return { offset: bad, byte: bytes[bad]! };
+  }
+  // A U+FFFD typed as such, or an argument not from this process's command line (an in-process call): the text is
+  // what it says.
+  return null;
+}
+
+/** Refuses an argument that was not valid UTF-8 on the command line, naming the flag or the positional argument. */
+function checkUtf8Args(args: readonly string[], options: Record<string, Option>, usage: string | undefined): void {
+  let positional = 0;
+  let valueOf: string | undefined; // the string option whose value args[i] is
+  let flags = true; // false after "--"
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const owner = valueOf;
+    valueOf = undefined;
+    const isFlag = flags && owner === undefined && a.startsWith("-") && a !== "-";
+    if (flags && owner === undefined && a === "--") {
+      flags = false;
+      continue;
+    }
+    if (isFlag) {
+      const long = a.startsWith("--") && !a.includes("=") ? a.slice(2) : undefined;
+      const short = !long && /^-[A-Za-z]$/.test(a) ? Object.keys(options).find((k) => options[k]!.short === a[1]) : undefined;
+      const name = long ?? short;
+      if (name !== undefined && options[name]?.type === "string") valueOf = name;
+    } else if (owner === undefined) positional++;
+    const bad = invalidUtf8InArg(a);
+    if (!bad) continue;
+    let what: string;
+    let offset = bad.offset;
+    const eq = isFlag && a.startsWith("--") ? a.indexOf("=") : -1;
+    if (owner !== undefined) what = `--${owner}`;
+    else if (eq > 0 && Buffer.byteLength(a.slice(0, eq + 1)) <= offset) {
+      what = a.slice(0, eq);
+      offset -= Buffer.byteLength(a.slice(0, eq + 1));
+    } else if (isFlag) what = "an option name";
+    else {
+      const names = positionalNames(usage);
+      const last = names[names.length - 1];
+      const name = names[positional - 1] ?? (last?.endsWith("...") ? last : undefined);
+      what = name ? `${name.replace(/\.\.\.$/, "")} (positional argument ${positional})` : `positional argument ${positional}`;
+    }
+    const field = what.startsWith("--") ? what.slice(2) : undefined;
+    const advice = "give UTF-8 text (convert it with e.g. iconv -t UTF-8)";
+    throw new ArgumentError(
+      bad.byte === null
+        ? `${what} holds U+FFFD at byte offset ${offset}: its bytes there were not valid UTF-8 (Node decodes them to U+FFFD); ${advice}`
+        : `${what} is not valid UTF-8: byte 0x${bad.byte.toString(16).padStart(2, "0")} at byte offset ${offset} (Node would pass U+FFFD in its place); ${advice}`,
+      field === undefined ? {} : { field },
+    );
+  }
+}
+
+/**
+ * Names of the positional arguments in a usage line: `safesail eval-sae SAE_DIR --model MODEL` -> ["SAE_DIR"],
+ * `safesail notebooks run NOTEBOOK...` -> ["NOTEBOOK..."] (a trailing "..." repeats).
+ */
+function positionalNames(usage: string | undefined): string[] {
+  if (!usage) return [];
+  const words = usage.split(/\s+/);
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!.replace(/^[[(]+/, "").replace(/[\])|]+$/, "");
+    const prev = i > 0 ? words[i - 1]!.replace(/^[[(]+/, "") : "";
+    if (/^[A-Z][A-Z0-9_]*(\.\.\.)?$/.test(w) && !prev.startsWith("-")) out.push(w);
+  }
+  return out;
 }
 
 /** `--name -3` -> `--name=-3` for string options, so a negative number is read as the value. */
