@@ -1,6 +1,6 @@
 // The SAE commands as users run them: harvest -> train-sae -> eval-sae on a real (random, tiny) model,
 // real files, real processes; resume by rerunning; the eval JSON contract of the issue; named errors.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,6 +61,45 @@ describe("harvest -> train-sae -> eval-sae", () => {
     expect(report.documents).toBe(10);
     expect(report.explained_variance).toBeCloseTo(1 - report.fvu, 10);
     expect(report.l0).toBeLessThanOrEqual(4);
+  }, 120_000);
+
+  it("refuses an unfinished store unless --allow-incomplete; --steps extends a finished run; --overwrite starts over (--fresh: deprecated alias)", async () => {
+    // A harvest killed part-way leaves complete: false in its manifest.
+    const partial = join(root, "acts-partial");
+    cpSync(acts, partial, { recursive: true });
+    const mf = join(partial, "manifest.json");
+    const m = JSON.parse(readFileSync(mf, "utf8"));
+    writeFileSync(mf, JSON.stringify({ ...m, complete: false }, null, 2));
+    const out = join(root, "sae-partial");
+    const base = ["train-sae", "--acts", partial, "--layer", "1", "--k", "4", "--expansion", "4", "--batch", "64", "--out", out];
+    let r = await run([...base, "--steps", "20"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the activation store ${partial} is unfinished (manifest complete: false; its harvest stopped part-way: ${m.documents} of the corpus's ${m.corpus.documents} documents, ${m.chunks.length} chunk`);
+    expect(r.stderr).toContain("--allow-incomplete");
+    expect(existsSync(out)).toBe(false);
+    r = await run([...base, "--steps", "20", "--allow-incomplete", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    let summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ steps: 20, total_steps: 20, resumed_from: 0 });
+    expect(summary.epochs).toBeCloseTo((20 * 64) / m.tokens, 3);
+    expect(summary.warnings[0]).toMatch(/^trained on an unfinished activation store/);
+    expect(r.stderr).toContain("safesail train-sae: warning: trained on an unfinished activation store");
+    // More steps extend the finished run from its checkpoint.
+    r = await run([...base, "--steps", "30", "--allow-incomplete", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ steps: 30, total_steps: 30, resumed_from: 20 });
+    // Another setting is refused naming the field and --overwrite.
+    r = await run([...base, "--steps", "30", "--allow-incomplete", "--lr", "0.01"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("cannot resume: the saved run has other settings (lr: was 0.001, now 0.01; hyper.lr: was 0.001, now 0.01); use another output folder, or overwrite: true (--overwrite) to start over");
+    r = await run([...base, "--steps", "5", "--allow-incomplete", "--lr", "0.01", "--overwrite", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ steps: 5, resumed_from: 0 });
+    r = await run([...base, "--steps", "5", "--allow-incomplete", "--fresh", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ steps: 5, resumed_from: 0 });
+    expect(r.stderr).toContain("safesail train-sae: --fresh is deprecated and will be removed; it means --overwrite (start over)");
   }, 120_000);
 
   it("names missing or bad arguments and a missing store", async () => {

@@ -29,6 +29,20 @@ export interface ActivationProvenance {
   readonly model: { readonly name: string; readonly fingerprint: string | null } | null;
   /** The store (folder) or data set they were read from, when there is one. */
   readonly dataset: string | null;
+  /**
+   * Whether the harvest that wrote them finished (absent for sources that are not stores): trainSae refuses an
+   * unfinished one unless `allowIncomplete`, naming what is missing.
+   */
+  readonly completeness?: StoreCompleteness | null;
+}
+
+/** How far a store's harvest got: documents harvested of the corpus's, chunks and tokens written. */
+export interface StoreCompleteness {
+  readonly complete: boolean;
+  readonly documents: number;
+  readonly corpusDocuments: number;
+  readonly chunks: number;
+  readonly tokens: number;
 }
 
 /**
@@ -256,6 +270,7 @@ export class LayerReader implements ActivationReader {
   readonly hookName: string;
   readonly model: { readonly name: string; readonly fingerprint: string };
   readonly dataset: string;
+  readonly completeness: StoreCompleteness;
   /** @deprecated since 0.2: `hookName`. */
   get hook(): string {
     return this.hookName;
@@ -270,6 +285,8 @@ export class LayerReader implements ActivationReader {
     this.hookName = hookName(layer, store.site);
     this.model = { name: store.manifest.model.path, fingerprint: store.manifest.model.fingerprint };
     this.dataset = store.dir;
+    const m = store.manifest;
+    this.completeness = { complete: m.complete, documents: m.documents, corpusDocuments: m.corpus.documents, chunks: m.chunks.length, tokens: m.tokens };
     this.tokens = opts.dropSpecial ? store.tokens - store.manifest.special_tokens : store.tokens;
   }
 

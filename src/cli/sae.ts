@@ -1,11 +1,12 @@
 // `safesail train-sae` and `safesail eval-sae`: thin over src/sae/ and src/activations/.
 //
 //   safesail train-sae --acts DIR --layer L --k K --out DIR [--expansion 10] [--tokens N | --steps N]
-//                      [--batch 1024] [--lr 1e-3] [--seed 0] [--aux-coef 0.03125] [--drop-special] [--fresh]
+//                      [--batch 1024] [--lr 1e-3] [--seed 0] [--aux-coef 0.03125] [--drop-special] [--overwrite]
+//                      [--allow-incomplete]
 //   safesail eval-sae SAE_DIR --model MODEL --corpus FILE [--chat] [--max-docs N] [--json]
 //
 // train-sae checkpoints into --out every 200 steps (SAELens files are written at the end); run the same
-// command again after an interruption to resume.
+// command again after an interruption to resume, or with a larger --steps to extend a finished run.
 import * as path from "node:path";
 import { openActivationStore } from "../activations/store.ts";
 import { loadModel } from "../model/runtime.ts";
@@ -28,14 +29,17 @@ command resumes after an interruption. Exit 3 when stopped early (Ctrl-C).
   --k K               active latents per token
   --out DIR           the SAE folder
   --expansion E       latents = E x d_model (default 10)
-  --tokens N          training tokens (default: one pass over the store); or
-  --steps N           a number of steps
+  --tokens N          training tokens; or
+  --steps N           a number of steps (default: one pass over the store, at least 1000 steps);
+                      a larger --steps than a finished run's extends it from its checkpoint
   --batch N           rows per step (default 1024)
   --lr X              peak learning rate (default 1e-3)
   --seed S            seed (default 0)
   --aux-coef X        AuxK loss weight for dead latents (default 1/32; 0 disables it)
   --drop-special      leave out special tokens (chat markers, BOS/EOS)
-  --fresh             start over instead of resuming
+  --overwrite         start over instead of resuming (removes DIR/checkpoint)
+  --fresh             deprecated alias of --overwrite
+  --allow-incomplete  train on an unfinished store (a harvest stopped part-way); refused otherwise
   --json              print the summary as JSON`;
 
 export async function trainSaeCommand(args: string[]): Promise<number> {
@@ -56,7 +60,9 @@ export async function trainSaeCommand(args: string[]): Promise<number> {
       seed: { type: "string" },
       "aux-coef": { type: "string" },
       "drop-special": { type: "boolean", default: false },
+      overwrite: { type: "boolean", default: false },
       fresh: { type: "boolean", default: false },
+      "allow-incomplete": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     },
   });
@@ -73,6 +79,7 @@ export async function trainSaeCommand(args: string[]): Promise<number> {
     seed: intArg(values, "seed", { min: 0 }),
     auxCoef: floatArg(values, "aux-coef", { min: 0 }),
   };
+  if (values.fresh) process.stderr.write("safesail train-sae: --fresh is deprecated and will be removed; it means --overwrite (start over), the spelling every command uses\n");
   const store = await openActivationStore(values.acts!);
   const reader = store.reader(layer, { dropSpecial: values["drop-special"] });
   const controller = new AbortController();
@@ -83,7 +90,8 @@ export async function trainSaeCommand(args: string[]): Promise<number> {
     const run = await trainSae(reader, {
       ...options,
       out: path.resolve(values.out!),
-      resume: !values.fresh,
+      overwrite: values.overwrite || values.fresh,
+      allowIncomplete: values["allow-incomplete"],
       progress: terminalProgress(),
       signal: controller.signal,
     });
@@ -99,8 +107,13 @@ export async function trainSaeCommand(args: string[]): Promise<number> {
       fvu: mean((h) => h.fvu),
       l0: mean((h) => h.l0),
       dead_fraction: run.deadFraction,
+      epochs: Number(run.epochs.toFixed(3)),
+      resumed_from: run.resumedFrom,
+      warnings: run.warnings,
     };
-    process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${Object.entries(summary).map(([k, v]) => `${k}: ${v}`).join("\n")}\n`);
+    for (const w of run.warnings) process.stderr.write(`safesail train-sae: warning: ${w}\n`);
+    const { warnings: _w, ...text } = summary;
+    process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${Object.entries(text).map(([k, v]) => `${k}: ${v}`).join("\n")}\n`);
     return run.stopReason === "done" ? 0 : 3;
   } finally {
     process.off("SIGINT", stop);

@@ -5,6 +5,17 @@
 //   const run = await trainSae(store.reader(2), { k: 32, expansion: 10, tokens: 2_000_000, out: "work/sae-l2-k32" });
 //   run.sae; run.history;   // out/ holds cfg.json + sae_weights.safetensors (SAELens), out/checkpoint/ the state
 //
+// Length: by default max(one pass over the source, TRAIN_DEFAULTS.minSteps) steps; the result reports the epochs
+// (passes over the source) and warns when the run loops over a small source many times
+// (> TRAIN_DEFAULTS.manyEpochs) or when the loss is still falling fast at the end (see `trainingWarnings`).
+//
+// Extending: asking for more steps than a finished run had (`steps: 300` after 200) continues from its checkpoint
+// (weights, Adam moments, dead-latent counters, data order). The extension follows the schedule of the new total,
+// with a re-warmup: from the old end the rate climbs linearly back to the peak over `warmupSteps`, stays there,
+// and decays linearly to 0 over the last `decayFraction` of the new total (steps 241..300 of a 200 -> 300
+// extension at the default 0.2). It does not reproduce an uninterrupted 300-step run. The warmup and dead-latent
+// defaults stay those of the first run's total, so the settings check still matches; the total is not part of it.
+//
 // Determinism: the data order is the reader's, seeded by `seed`; the initialisation is seeded too. A
 // resumed run replays the reader up to the batch it stopped at (skipping is cheaper than storing the
 // stream) and continues with the checkpointed parameters, moments and dead-latent counters, so it ends
@@ -61,8 +72,15 @@ export interface TrainSaeOptions {
   out?: string;
   /** Checkpoint every this many steps (default 200; 0: only at the end). */
   checkpointEvery?: number;
-  /** Continue from out/checkpoint when present (default true). */
+  /** Start over: remove out/checkpoint and train from step 0 (CLI --overwrite). Default false: resume. */
+  overwrite?: boolean;
+  /** @deprecated since 0.3: `overwrite: true` (resume: false is the same). */
   resume?: boolean;
+  /**
+   * Train on an unfinished activation store (a harvest stopped part-way, manifest `complete: false`). Default
+   * false: refused, naming the store and what is missing (CLI --allow-incomplete).
+   */
+  allowIncomplete?: boolean;
   progress?: Progress;
   signal?: AbortSignal;
   onStep?: (r: SaeStepRecord) => void;
@@ -93,6 +111,54 @@ export interface TrainSaeResult {
   tokensPerSecond: number;
   deadFraction: number;
   files: string[];
+  /** Passes over the source: tokens trained on / source rows. */
+  epochs: number;
+  /** Things the caller should know (still falling fast at the end, many epochs over a small store, ...). */
+  warnings: string[];
+}
+
+/** Defaults of trainSae, and the thresholds of its warnings. */
+export const TRAIN_DEFAULTS = {
+  batchSize: 1024,
+  lr: 1e-3,
+  /** Default length: max(one pass over the source, this many steps). One pass over a small store is far too short. */
+  minSteps: 1000,
+  checkpointEvery: 200,
+  /** Warn when the mean FVU of the last 10% of steps is more than this fraction below that of the 10% before. */
+  stillFallingDrop: 0.05,
+  /** ...judged only with at least this many steps. */
+  stillFallingMinSteps: 20,
+  /** Warn when training passes over the source more than this many times. */
+  manyEpochs: 10,
+} as const;
+
+/**
+ * The end-of-training warnings (the rules in one place): "still falling" when, with at least
+ * `stillFallingMinSteps` steps, the mean FVU of the last 10% of steps (at least 1) is more than `stillFallingDrop`
+ * (relative) below the mean of the 10% before; "many epochs" when the run passed over its source more than
+ * `manyEpochs` times.
+ */
+export function trainingWarnings(history: readonly SaeStepRecord[], epochs: number, sourceTokens: number): string[] {
+  const warnings: string[] = [];
+  const n = history.length;
+  if (n >= TRAIN_DEFAULTS.stillFallingMinSteps) {
+    const w = Math.max(1, Math.floor(n * 0.1));
+    const mean = (a: readonly SaeStepRecord[]) => a.reduce((s, h) => s + h.fvu, 0) / a.length;
+    const last = mean(history.slice(n - w));
+    const before = mean(history.slice(n - 2 * w, n - w));
+    const drop = before > 0 ? (before - last) / before : 0;
+    if (drop > TRAIN_DEFAULTS.stillFallingDrop) {
+      warnings.push(
+        `the loss is still falling fast: mean FVU ${last.toFixed(4)} over the last ${w} steps is ${(100 * drop).toFixed(1)}% below the ${before.toFixed(4)} of the ${w} before (warned above ${100 * TRAIN_DEFAULTS.stillFallingDrop}%); train longer (more steps extend this run from its checkpoint)`,
+      );
+    }
+  }
+  if (epochs > TRAIN_DEFAULTS.manyEpochs) {
+    warnings.push(
+      `training passed over the ${sourceTokens} rows of its source ${epochs.toFixed(1)} times (epochs; warned above ${TRAIN_DEFAULTS.manyEpochs}): the SAE may fit this small sample rather than the model's activations; harvest more tokens`,
+    );
+  }
+  return warnings;
 }
 
 interface Checkpoint {
@@ -101,6 +167,12 @@ interface Checkpoint {
   step: number;
   tokens: number;
   fingerprint: Record<string, unknown>;
+  /** The run's total steps (older checkpoints: fingerprint.totalSteps). */
+  totalSteps?: number;
+  /** The total the warmup and dead-latent defaults were derived from (the first run's). */
+  plannedSteps?: number;
+  /** Where the latest extension of a finished run started (its re-warmup); null when none. */
+  rewarmFrom?: number | null;
   history: SaeStepRecord[];
   tensors: string;
 }
@@ -178,15 +250,20 @@ async function saveCheckpoint(out: string, sae: Sae, adam: AdamState, sinceFired
   for (const e of await fsp.readdir(dir)) if (e !== file && /^state-\d+\.safetensors$/.test(e)) await fsp.rm(path.join(dir, e), { force: true });
 }
 
-async function loadCheckpoint(out: string, sae: Sae, adam: AdamState, sinceFired: Float64Array, fingerprint: Record<string, unknown>): Promise<Checkpoint | null> {
-  const dir = path.join(out, CHECKPOINT);
-  const file = path.join(dir, "state.json");
-  const state = await readStateFile<Checkpoint>(file, "remove the checkpoint folder, or train with resume: false (--overwrite) to start over");
+const START_OVER = "use another output folder, or overwrite: true (--overwrite) to start over";
+
+async function readCheckpointState(out: string): Promise<{ file: string; state: Checkpoint } | null> {
+  const file = path.join(out, CHECKPOINT, "state.json");
+  const state = await readStateFile<Checkpoint>(file, `remove the checkpoint folder, or train with overwrite: true (--overwrite) to start over`);
   if (!state) return null;
   if (typeof state.step !== "number" || typeof state.tensors !== "string" || !state.fingerprint || typeof state.fingerprint !== "object") {
     throw new FormatError(`${file}: not a safesail SAE checkpoint (needs "step", "tensors" and "fingerprint")`, { file });
   }
-  checkSettings(state.fingerprint, fingerprint, { file, advice: "use another output folder, or resume: false (--overwrite) to start over", error: ConfigError });
+  return { file, state };
+}
+
+function loadCheckpointTensors(out: string, state: Checkpoint, sae: Sae, adam: AdamState, sinceFired: Float64Array): void {
+  const dir = path.join(out, CHECKPOINT);
   const st = openSafetensors(path.join(dir, state.tensors));
   const read = (name: string) => {
     const ref = st.tensors.get(name);
@@ -202,7 +279,6 @@ async function loadCheckpoint(out: string, sae: Sae, adam: AdamState, sinceFired
   const bytes = readTensorBytes(since);
   sinceFired.set(new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
   adam.step = state.step;
-  return state;
 }
 
 /** Trains a TopK SAE on `source`; see {@link TrainSaeOptions}. */
@@ -216,24 +292,43 @@ export async function trainSae(source: ActivationReader, opts: TrainSaeOptions):
   }
   const hook = opts.hookName ?? sourceHook;
   const modelName = opts.modelName ?? source.model?.name ?? null;
-  const batchSize = opts.batchSize ?? 1024;
+  const batchSize = opts.batchSize ?? TRAIN_DEFAULTS.batchSize;
   if (!Number.isSafeInteger(batchSize) || batchSize <= 0) throw new ArgumentError(`trainSae: batchSize must be a positive integer, got ${batchSize}`, { field: "batchSize" });
   if (!(source.tokens > 0)) throw new ArgumentError("trainSae: the activation source is empty", { field: "source" });
-  const tokensWanted = opts.tokens ?? (opts.steps !== undefined ? opts.steps * batchSize : source.tokens);
-  const totalSteps = opts.steps ?? Math.max(1, Math.ceil(tokensWanted / batchSize));
+  const completeness = source.completeness ?? null;
+  const warnings: string[] = [];
+  if (completeness && !completeness.complete) {
+    const what = `its harvest stopped part-way: ${completeness.documents} of the corpus's ${completeness.corpusDocuments} documents, ${completeness.chunks} chunk${completeness.chunks === 1 ? "" : "s"} (${completeness.tokens} tokens) so far`;
+    if (!opts.allowIncomplete) {
+      throw new ArgumentError(
+        `trainSae: the activation store ${source.dataset ?? "(unnamed)"} is unfinished (manifest complete: false; ${what}); rerun the same harvest command to finish it, or pass allowIncomplete: true (--allow-incomplete) to train on what is there`,
+        { field: "allowIncomplete" },
+      );
+    }
+    warnings.push(`trained on an unfinished activation store ${source.dataset ?? ""} (${what})`);
+  }
+  const defaultSteps = opts.tokens === undefined && opts.steps === undefined;
+  const totalSteps = opts.steps ?? (defaultSteps ? Math.max(TRAIN_DEFAULTS.minSteps, Math.ceil(source.tokens / batchSize)) : Math.max(1, Math.ceil(opts.tokens! / batchSize)));
   if (!Number.isSafeInteger(totalSteps) || totalSteps <= 0) throw new ArgumentError(`trainSae: steps must be a positive integer, got ${opts.steps}`, { field: "steps" });
+  const overwrite = opts.overwrite ?? opts.resume === false;
+  if (opts.out && overwrite) await fsp.rm(path.join(opts.out, CHECKPOINT), { recursive: true, force: true });
+  const saved = opts.out && !overwrite ? await readCheckpointState(opts.out) : null;
+  const savedTotal = saved ? (saved.state.totalSteps ?? (saved.state.fingerprint.totalSteps as number)) : null;
+  // Defaults derived from the length stay those of the first run, so an extension keeps them.
+  const plannedSteps = saved ? (saved.state.plannedSteps ?? savedTotal!) : totalSteps;
   const seed = opts.seed ?? 0;
-  const lr = opts.lr ?? 1e-3;
-  const warmup = opts.warmupSteps ?? Math.max(1, Math.round(totalSteps * 0.01));
+  const lr = opts.lr ?? TRAIN_DEFAULTS.lr;
+  const warmup = opts.warmupSteps ?? Math.max(1, Math.round(plannedSteps * 0.01));
   const decayFraction = opts.decayFraction ?? 0.2;
   const hyper = { lr, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999, eps: opts.eps ?? 6.25e-10 };
   const sae0 = createSae({ dIn: d, expansion: opts.expansion, dSae: opts.dSae, k: opts.k, hookName: hook, modelName }, { seed });
   const S = sae0.config.dSae;
   const auxCoef = opts.auxCoef ?? 1 / 32;
   const kAux = Math.min(S, opts.kAux ?? Math.max(1, Math.floor(d / 2)));
-  const deadAfter = opts.deadAfterTokens ?? Math.min(10_000_000, Math.max(10 * batchSize, Math.round(totalSteps * batchSize * 0.05)));
+  const deadAfter = opts.deadAfterTokens ?? Math.min(10_000_000, Math.max(10 * batchSize, Math.round(plannedSteps * batchSize * 0.05)));
   const progress = opts.progress ?? silentProgress;
-  const fingerprint = { d, dSae: S, k: opts.k, batchSize, totalSteps, seed, lr, warmup, decayFraction, hyper, auxCoef, kAux, deadAfter, init: opts.init ?? "median", sourceTokens: source.tokens };
+  // What makes a checkpoint valid for this run. The total is not in it: more steps extend a run.
+  const fingerprint = { d, dSae: S, k: opts.k, batchSize, seed, lr, warmup, decayFraction, hyper, auxCoef, kAux, deadAfter, init: opts.init ?? "median", sourceTokens: source.tokens };
 
   const sae = sae0;
   const adam = zeroAdamState(sae.params);
@@ -241,19 +336,30 @@ export async function trainSae(source: ActivationReader, opts: TrainSaeOptions):
   let history: SaeStepRecord[] = [];
   let resumedFrom = 0;
   let tokens = 0;
-  const ckpt = opts.out && opts.resume !== false ? await loadCheckpoint(opts.out, sae, adam, sinceFired, fingerprint) : null;
-  if (ckpt) {
-    resumedFrom = ckpt.step;
-    history = ckpt.history;
-    tokens = ckpt.tokens;
+  let rewarmFrom: number | null = null;
+  if (saved) {
+    const { file, state } = saved;
+    const { totalSteps: _old, ...savedPrint } = state.fingerprint;
+    checkSettings(savedPrint, fingerprint, { file, advice: START_OVER, error: ConfigError });
+    if (totalSteps < state.step) {
+      throw new ConfigError(`${file}: cannot resume: the saved run is at step ${state.step}, past the ${totalSteps} steps asked for (steps: was ${savedTotal}, now ${totalSteps}); ask for at least ${state.step} steps, or ${START_OVER}`, { file, field: "steps" });
+    }
+    loadCheckpointTensors(opts.out!, state, sae, adam, sinceFired);
+    resumedFrom = state.step;
+    history = state.history;
+    tokens = state.tokens;
+    // Growing a finished run re-warms the rate from its end (its schedule had decayed to 0).
+    rewarmFrom = totalSteps > savedTotal! && state.step === savedTotal ? state.step : (state.rewarmFrom ?? null);
   } else {
     sae.params.b_dec = await initialMean(source, opts.init ?? "median", Math.min(opts.initTokens ?? 16384, source.tokens), seed);
   }
+  const rateAt = (t: number) => saeLearningRate(t, totalSteps, lr, warmup, decayFraction) * (rewarmFrom !== null && t > rewarmFrom ? Math.min(1, (t - rewarmFrom) / warmup) : 1);
+  const meta = () => ({ step, tokens, fingerprint, totalSteps, plannedSteps, rewarmFrom, history });
 
   const runner = new SaeStepRunner({ dIn: d, dSae: S, k: sae.config.k }, auxCoef > 0 ? kAux : 0, opts.threads);
   const dead = new Float32Array(S);
-  const epochs = Math.ceil((totalSteps * batchSize) / source.tokens) + 1;
-  const checkpointEvery = opts.checkpointEvery ?? 200;
+  const passes = Math.ceil((totalSteps * batchSize) / source.tokens) + 1;
+  const checkpointEvery = opts.checkpointEvery ?? TRAIN_DEFAULTS.checkpointEvery;
   let step = resumedFrom;
   let stopReason: "done" | "abort" = "done";
   const started = performance.now();
@@ -262,7 +368,7 @@ export async function trainSae(source: ActivationReader, opts: TrainSaeOptions):
   progress.update(step);
   try {
     let seen = 0;
-    for await (const batch of source.batches({ batchSize, seed, shuffle: true, epochs })) {
+    if (resumedFrom < totalSteps) for await (const batch of source.batches({ batchSize, seed, shuffle: true, epochs: passes })) {
       if (seen++ < resumedFrom) continue; // replay to the checkpointed cursor
       if (step >= totalSteps) break;
       if (opts.signal?.aborted) {
@@ -276,7 +382,7 @@ export async function trainSae(source: ActivationReader, opts: TrainSaeOptions):
         dead[s] = isDead ? 1 : 0;
         if (isDead) nDead++;
       }
-      const rate = saeLearningRate(step + 1, totalSteps, lr, warmup, decayFraction);
+      const rate = rateAt(step + 1);
       const stats = await runner.trainStep(sae.params, adam, batch, rows, { ...hyper, lr: rate }, nDead > 0 ? dead : null, auxCoef);
       for (let s = 0; s < S; s++) sinceFired[s] = stats.fired[s]! > 0 ? 0 : sinceFired[s]! + rows;
       step++;
@@ -287,7 +393,7 @@ export async function trainSae(source: ActivationReader, opts: TrainSaeOptions):
       opts.onStep?.(rec);
       progress.update(step, `fvu ${rec.fvu.toFixed(3)} l0 ${rec.l0.toFixed(1)} dead ${(100 * rec.deadFraction).toFixed(1)}%`);
       if (opts.out && checkpointEvery > 0 && step % checkpointEvery === 0 && step < totalSteps) {
-        await saveCheckpoint(opts.out, sae, adam, sinceFired, { step, tokens, fingerprint, history });
+        await saveCheckpoint(opts.out, sae, adam, sinceFired, meta());
       }
     }
   } finally {
@@ -299,7 +405,7 @@ export async function trainSae(source: ActivationReader, opts: TrainSaeOptions):
   for (let s = 0; s < S; s++) if (sinceFired[s]! >= deadAfter) deadNow++;
   const files: string[] = [];
   if (opts.out) {
-    await saveCheckpoint(opts.out, sae, adam, sinceFired, { step, tokens, fingerprint, history });
+    await saveCheckpoint(opts.out, sae, adam, sinceFired, meta());
     files.push(
       ...(await saveSae(opts.out, sae, {
         dataset_path: source.dataset ?? null,
@@ -308,6 +414,8 @@ export async function trainSae(source: ActivationReader, opts: TrainSaeOptions):
       })),
     );
   }
+  const epochs = tokens / source.tokens;
+  if (stopReason === "done") warnings.push(...trainingWarnings(history, epochs, source.tokens));
   return {
     sae,
     history,
@@ -320,5 +428,7 @@ export async function trainSae(source: ActivationReader, opts: TrainSaeOptions):
     tokensPerSecond: tokensThisRun / Math.max(seconds, 1e-9),
     deadFraction: deadNow / S,
     files,
+    epochs,
+    warnings,
   };
 }
