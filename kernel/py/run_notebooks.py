@@ -7,10 +7,11 @@ Each notebook runs in a fresh kernel (working directory: the notebook's folder) 
 cell, and is written to DIR/<name> (or back in place without --out) through a temp file and a rename, outputs and
 widget state included, failed or not. One JSON line per notebook on stdout:
 
-    {"path": ..., "out": ..., "ok": true|false, "seconds": 1.2, "cells": 5,
+    {"path": ..., "out": ..., "written": true|false, "ok": true|false, "seconds": 1.2, "cells": 5,
      "error": null | {"cell": 3, "ename": "ReferenceError", "evalue": "x is not defined"}}
 
-"cell" is the 0-based index in the notebook's cell list. Uses Debian's jupyter_client / nbclient / nbformat, so run
+"cell" is the 0-based index in the notebook's cell list. "written" is false only when nothing could be written
+to "out": the input could not be read as a notebook, or the write itself failed. Uses Debian's jupyter_client / nbclient / nbformat, so run
 it with /usr/bin/python3; JUPYTER_PATH in the environment decides where the kernelspec is found.
 """
 import argparse
@@ -67,11 +68,12 @@ def short(text, limit=500):
 
 def run_one(path, out_path, args):
     started = time.time()
-    result = {"path": path, "out": out_path, "ok": False, "seconds": 0.0, "cells": 0, "error": None}
+    result = {"path": path, "out": out_path, "written": False, "ok": False, "seconds": 0.0, "cells": 0, "error": None}
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as e:  # unreadable, not JSON, not a notebook
         result["error"] = {"cell": None, "ename": type(e).__name__, "evalue": short(e)}
+        result["seconds"] = round(time.time() - started, 3)
         return result
     result["cells"] = len(nb.cells)
     current = {"cell": None}
@@ -100,6 +102,7 @@ def run_one(path, out_path, args):
         result["error"] = {"cell": current["cell"], "ename": type(e).__name__, "evalue": short(e)}
     try:
         write_atomic(nb, out_path)
+        result["written"] = True
     except Exception as e:
         result["ok"] = False
         result["error"] = result["error"] or {"cell": None, "ename": type(e).__name__, "evalue": "writing " + out_path + ": " + short(e)}

@@ -146,8 +146,10 @@ export class Kernel {
     this.capture.install();
     // Registers the API under the global key getKernel() reads, and the widget control comm target.
     attachWidgets(this.api);
+    // An interrupt with no cell running does nothing and is not logged: jupyter_client interrupts every kernel it
+    // shuts down (KernelManager.shutdown_kernel), so `safesail notebooks run` would log it once per notebook.
     process.on("SIGINT", () => {
-      if (!this.executor.interrupt()) log("SIGINT: no cell running");
+      this.executor.interrupt();
     });
     process.on("uncaughtException", (err) => this.reportBackgroundError("uncaught exception", err));
     process.on("unhandledRejection", (err) => this.reportBackgroundError("unhandled promise rejection", err));

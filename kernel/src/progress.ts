@@ -60,7 +60,9 @@ export function progressBundle(v: ProgressView): MimeBundle {
   const secs = v.elapsedMs / 1000;
   const rate = secs > 0 ? `${(done / secs).toFixed(1)}/s` : "";
   const counts = `${count(done)}/${total > 0 ? count(total) : "?"}`;
-  const status = [total > 0 || v.finished ? pct : "", counts, rate, duration(v.elapsedMs), v.finished ? "done" : ""].filter(Boolean).join(" · ");
+  // "done" once: not when the finish detail says it already ("done at step 40/40", as toy training finishes).
+  const saysDone = /^done\b/i.test(v.detail.trim());
+  const status = [total > 0 || v.finished ? pct : "", counts, rate, duration(v.elapsedMs), v.finished && !saysDone ? "done" : ""].filter(Boolean).join(" · ");
 
   const width = 30;
   const filled = Math.round(frac * width);

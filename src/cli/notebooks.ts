@@ -30,6 +30,8 @@ the error included) is written either way. Prints PASS or FAIL per notebook; exi
 export interface NotebookResult {
   path: string;
   out: string;
+  /** Whether the executed notebook was written to `out` (false: the input was not a readable notebook, or the write failed). */
+  written?: boolean;
   ok: boolean;
   seconds: number;
   cells: number;
@@ -139,7 +141,8 @@ export async function runNotebooks(files: string[], opts: RunOptions = {}): Prom
 }
 
 export function describeResult(r: NotebookResult): string {
-  const where = r.out !== r.path ? ` -> ${r.out}` : "";
+  // The executed notebook (a failed one too, with its error output) is written; the path is shown only when it was.
+  const where = r.written === false ? " (nothing written)" : r.out !== r.path ? ` -> ${r.out}` : "";
   if (r.ok) return `PASS ${r.path} (${r.cells} cells, ${r.seconds.toFixed(1)} s)${where}`;
   const e = r.error;
   const cell = e?.cell !== null && e?.cell !== undefined ? `cell ${e.cell}: ` : "";
