@@ -24,6 +24,42 @@ import { choiceList, floatArg, fractionArg, intArg, numberList, parseCliArgs, re
 
 const pct = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "–");
 
+const METRICS_USAGE = "safesail metrics --sae DIR --model MODEL --pairs FILE [options]";
+const METRICS_HELP = `usage: ${METRICS_USAGE}
+
+L0,t, I_CDF and probe baselines (k-sparse and 1-d probes) per concept, domain and overall, on contrastive pairs
+(docs/metrics.md).
+
+  --sae DIR             SAELens folder (or hub id) whose latents are measured (not needed with --raw)
+  --model MODEL         model folder or hub id the SAE reads
+  --pairs FILE          contrastive pairs, JSONL
+  --thresholds LIST     thresholds t on the normalised scale, comma-separated (default 0,0.1,...,0.9)
+  --quantile Q          per-feature quantile of |pooled activation| that scales to 1 (default 0.999)
+  --min-frequency F     fraction of a concept's pairs a feature must distinguish for L0,t (default 0.5)
+  --languages LIST      only pairs in these languages, e.g. en,zh
+  --raw                 measure the raw hook dimensions instead of SAE latents
+  --hook NAME           hook point (default the SAE's hook)
+  --no-chat             feed queries as plain text, not as a chat user turn
+  --json                one JSON report on stdout instead of the tables
+  -h, --help            this help`;
+
+const FILTER_USAGE = "safesail filter --sae DIR --model MODEL --corpus FILE [options]";
+const FILTER_HELP = `usage: ${FILTER_USAGE}
+
+Safety features kept by the precision-recall filter, with their domain tags.
+
+  --sae DIR             SAELens folder (or hub id)
+  --model MODEL         model folder or hub id the SAE reads
+  --corpus FILE         domain-labelled samples, JSONL
+  --min-precision P     precision a feature needs for a domain (default 0.6)
+  --min-recall R        recall a feature needs for a domain (default 0.2)
+  --threshold auto|T    firing threshold on the normalised scale; auto (default) calibrates it on a seeded half
+  --quantile Q          per-feature quantile of |pooled activation| that scales to 1 (default 0.999)
+  --seed S              seed of the calibration/evaluation split (default 0)
+  --no-chat             feed samples as plain text, not as a chat user turn
+  --json                one JSON result on stdout
+  -h, --help            this help`;
+
 export async function metricsCommand(args: string[]): Promise<number> {
   const { values } = parseCliArgs({
     args,
@@ -40,6 +76,8 @@ export async function metricsCommand(args: string[]): Promise<number> {
       "no-chat": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     },
+    usage: METRICS_USAGE,
+    help: METRICS_HELP,
   });
   requireArgs(values, ["model", "pairs", ...(values.raw ? [] : ["sae" as const])], "safesail metrics --sae DIR --model MODEL --pairs FILE");
   const thresholds = numberList(values, "thresholds");
@@ -115,6 +153,8 @@ export async function filterCommand(args: string[]): Promise<number> {
       "no-chat": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     },
+    usage: FILTER_USAGE,
+    help: FILTER_HELP,
   });
   requireArgs(values, ["sae", "model", "corpus"], "safesail filter --sae DIR --model MODEL --corpus FILE");
   const minPrecision = fractionArg(values, "min-precision");
