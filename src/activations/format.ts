@@ -19,6 +19,12 @@
 // Each chunk entry records where the stream stands after it (`end`: the document and in-document offset
 // of the next token) and which document the batching window in progress started at (`window`), which is
 // all a restarted harvest needs to reproduce the remaining chunks byte for byte.
+//
+// Version 2 adds, per chunk, the corpus lines it consumed (`lines`: from the previous chunk's `to` up to and
+// including the line of `end.doc`) with a short hash of each line. A restarted harvest checks those lines only:
+// an edit after the point the harvest reached is allowed (what is stored does not depend on it), an edit before
+// it is refused naming the first changed line. Version-1 stores (whole-corpus sha256 only) are still read, and
+// resumed when the corpus is unchanged (their chunk entries then gain `lines`).
 
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -28,8 +34,12 @@ import { FormatError, describeValue } from "../errors.ts";
 import { hookName, isSite, SITES, type Site } from "../model/hooks.ts";
 
 export const STORE_FORMAT = "safesail-activations";
-export const STORE_VERSION = 1;
+export const STORE_VERSION = 2;
+/** Versions this reader understands (1: no per-chunk `lines`). */
+export const STORE_VERSIONS_READ = [1, 2] as const;
 export const MANIFEST_FILE = "manifest.json";
+/** Characters per line in `ChunkEntry.lines.hashes` (base64 of the first 6 bytes of the line's sha256). */
+export const LINE_HASH_CHARS = 8;
 
 
 /** Storage dtypes of the activation tensors (token tensors are always I32 / U8). */
@@ -71,6 +81,17 @@ export interface ChunkEntry {
   end: StreamCursor;
   /** First document of the batching window the chunk ended in (where a restart re-reads from). */
   window: number;
+  /**
+   * Version 2: the corpus lines (0-based, `from` inclusive, `to` exclusive) this chunk consumed, i.e. from the
+   * previous chunk's `to` through line `end.doc`, and their hashes (LINE_HASH_CHARS base64 characters per line).
+   */
+  lines?: ChunkLines;
+}
+
+export interface ChunkLines {
+  from: number;
+  to: number;
+  hashes: string;
 }
 
 /** Everything that decides the bytes of a store; a restart must match it exactly. */
@@ -173,7 +194,7 @@ export function checkManifest(json: unknown, file: string): StoreManifest {
   if (json === null || typeof json !== "object" || Array.isArray(json)) throw new FormatError(`${file}: must be a JSON object`, { file });
   const m = json as Record<string, unknown>;
   if (m.format !== STORE_FORMAT) fail("format", `must be "${STORE_FORMAT}", got ${describeValue(m.format)}`);
-  if (m.version !== STORE_VERSION) fail("version", `${describeValue(m.version)} is not supported (this reader knows version ${STORE_VERSION})`);
+  if (!(STORE_VERSIONS_READ as readonly unknown[]).includes(m.version)) fail("version", `${describeValue(m.version)} is not supported (this reader knows versions ${STORE_VERSIONS_READ.join(", ")})`);
   if (typeof m.complete !== "boolean") fail("complete", `must be a boolean, got ${describeValue(m.complete)}`);
   if (!isSite(m.site)) fail("site", `must be one of ${SITES.join(", ")}, got ${describeValue(m.site)}`);
   if (!STORE_DTYPES.includes(m.dtype as StoreDtype)) fail("dtype", `must be one of ${STORE_DTYPES.join(", ")}, got ${describeValue(m.dtype)}`);
@@ -195,6 +216,7 @@ export function checkManifest(json: unknown, file: string): StoreManifest {
   if (!Array.isArray(m.chunks)) fail("chunks", `must be an array, got ${describeValue(m.chunks)}`);
   const chunks = m.chunks as unknown[];
   const chunkTokens = opts!.chunk_tokens as number;
+  let linesTo = 0;
   chunks.forEach((raw, i) => {
     const at = `chunks[${i}]`;
     if (raw === null || typeof raw !== "object") fail(at, "must be an object");
@@ -211,6 +233,13 @@ export function checkManifest(json: unknown, file: string): StoreManifest {
       const cur = c[k] as Record<string, unknown> | undefined;
       if (!cur || !isInt(cur.doc) || !isInt(cur.offset)) fail(`${at}.${k}`, `must be {doc, offset} with non-negative integers, got ${describeValue(cur)}`);
     }
+    if (m.version === 1) return;
+    const lines = c.lines as Record<string, unknown> | undefined;
+    const to = (c.end as StreamCursor).doc + 1;
+    if (!lines || typeof lines !== "object" || lines.from !== linesTo || lines.to !== to) fail(`${at}.lines`, `must be {from: ${linesTo}, to: ${to}, hashes} (the lines after the previous chunk's through end.doc), got ${describeValue(lines)}`);
+    const hashes = lines!.hashes;
+    if (typeof hashes !== "string" || hashes.length !== (to - linesTo) * LINE_HASH_CHARS || !/^[A-Za-z0-9+/]*$/.test(hashes)) fail(`${at}.lines.hashes`, `must be ${LINE_HASH_CHARS} base64 characters per line (${(to - linesTo) * LINE_HASH_CHARS} in all)`);
+    linesTo = to;
   });
   const manifest = json as StoreManifest;
   const totals = withTotals(manifest);

@@ -17,10 +17,15 @@
 //   filled, whatever the corpus size.
 //
 // * Restartability. Chunks are written atomically and the manifest after each one. A restart with the same
-//   arguments checks that model, corpus and options are the same (else it refuses, naming what differs),
-//   re-reads the corpus from the window the last chunk ended in (recorded in the chunk entry), re-runs that
-//   window exactly as before, and drops the rows already stored. The remaining chunks and the final
-//   manifest are then byte-identical to those of an uninterrupted run.
+//   arguments checks that model and options are the same (else it refuses, naming what differs) and that the
+//   corpus lines already harvested are unchanged (per-line hashes in the manifest: an edit after the point
+//   reached is allowed, one before it is refused naming the first changed line), re-reads the corpus from the
+//   window the last chunk ended in (recorded in the chunk entry), re-runs that window exactly as before, and
+//   drops the rows already stored. The remaining chunks and the final manifest are then byte-identical to
+//   those of an uninterrupted run over the corpus as it is now.
+//
+// * Fail early. The whole corpus is checked (UTF-8, JSON, document shapes: ./corpus.ts) before the first
+//   forward pass, so a bad line near the end costs seconds, not the hours before it.
 
 import { open, readdir, rm, stat } from "node:fs/promises";
 import { existsSync } from "node:fs";
@@ -33,13 +38,14 @@ import { buildHeader, encodeTensor, openSafetensors, type SafetensorsDtype, type
 import { silentProgress, type Progress } from "../progress.ts";
 import { withAtomicFile, writeFileAtomic } from "../util/atomic.ts";
 import { settingsDiff } from "../util/resume.ts";
-import { openCorpus, type CorpusEntry, type CorpusFileFormat, type CorpusInput } from "./corpus.ts";
+import { openCorpus, type Corpus, type CorpusEntry, type CorpusFileFormat, type CorpusInput } from "./corpus.ts";
 import { documentActivations, tokenizeDocument, TEXT_DEFAULTS } from "./text.ts";
 import {
   MANIFEST_FILE,
   STORE_DTYPES,
   STORE_FORMAT,
   STORE_VERSION,
+  LINE_HASH_CHARS,
   TOKEN_TENSORS,
   chunkFileName,
   formatManifest,
@@ -74,6 +80,11 @@ export interface HarvestOptions {
   chat?: boolean;
   /** Corpus file format; default from the extension (.jsonl/.ndjson/.json -> jsonl, else text). */
   format?: CorpusFileFormat;
+  /**
+   * Corpus bytes that are not UTF-8: "error" (default) refuses the corpus before harvesting, naming file, line and
+   * byte offset; "replace" reads them as U+FFFD (CLI --lossy-utf8).
+   */
+  invalidUtf8?: "error" | "replace";
   /** Replace an existing store in `out` instead of resuming it. */
   overwrite?: boolean;
   progress?: Progress;
@@ -112,7 +123,8 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
   const progress = opts.progress ?? silentProgress;
   const signal = opts.signal;
 
-  const corpus = await openCorpus(corpusInput, { format: opts.format });
+  // Reads and checks the whole corpus before anything is written or run (./corpus.ts).
+  const corpus = await openCorpus(corpusInput, { format: opts.format, invalidUtf8: opts.invalidUtf8, rules: { vocabSize: cfg.vocabSize, noTokenizer: model.tokenizer ? undefined : model.dir } });
   if (corpus.documents === 0) throw new ArgumentError(`corpus: ${corpus.path ?? "the document list"} holds no documents`, { field: "corpus" });
 
   const options: HarvestOptionsRecord = {
@@ -145,7 +157,7 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
     chunks: [],
   };
 
-  const resumed = await prepareOut(out, fresh, opts.overwrite ?? false);
+  const resumed = await prepareOut(out, fresh, corpus, opts.overwrite ?? false);
   if (resumed?.complete) return new ActivationStore(out, resumed);
   let manifest = resumed ?? fresh;
   if (!resumed) await writeFileAtomic(path.join(out, MANIFEST_FILE), formatManifest(manifest));
@@ -156,7 +168,7 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
   const windowStart = last ? last.window : 0;
 
   const isSpecial = specialTokenTest(model);
-  const writer = new ChunkWriter(out, manifest, hooks, D, dtype, chunkTokens, opts.onChunk, signal);
+  const writer = new ChunkWriter(out, manifest, corpus, hooks, D, dtype, chunkTokens, opts.onChunk, signal);
   const useTokens = maxTokens !== null;
   progress.start(`harvest ${hooks.length > 1 ? `${hooks.length} layers` : hooks[0]}`, useTokens ? maxTokens : corpus.documents);
   const report = () => progress.update(useTokens ? writer.totalTokens : writer.totalDocuments, `${writer.totalTokens} tokens, ${writer.totalDocuments} documents`);
@@ -347,7 +359,7 @@ const isChunkFile = (n: string) => /^chunk-\d{5,}\.safetensors$/.test(n);
 const isOurTemp = (n: string) => /^\.(chunk-\d{5,}\.safetensors|manifest\.json)\.tmp-/.test(n);
 
 /** Returns the manifest to resume from, or null for a fresh start (after clearing what `overwrite` replaces). */
-async function prepareOut(out: string, fresh: StoreManifest, overwrite: boolean): Promise<StoreManifest | null> {
+async function prepareOut(out: string, fresh: StoreManifest, corpus: Corpus, overwrite: boolean): Promise<StoreManifest | null> {
   let names: string[];
   try {
     names = await readdir(out);
@@ -360,7 +372,7 @@ async function prepareOut(out: string, fresh: StoreManifest, overwrite: boolean)
   const remove = async (pred: (n: string) => boolean) => {
     for (const n of names) if (pred(n)) await rm(path.join(out, n), { force: true });
   };
-  const advice = `use a new --out (out) or --overwrite (overwrite) to replace it`;
+  const advice = `use a new --out (out) or --overwrite (overwrite: true) to replace it`;
   if (overwrite) {
     await remove(ours);
     return null;
@@ -383,6 +395,7 @@ async function prepareOut(out: string, fresh: StoreManifest, overwrite: boolean)
   if (diffs.length > 0) {
     throw new ArgumentError(`out: ${out} holds a harvest with different settings (${diffs.join("; ")}); ${advice}`, { field: "out", file: out });
   }
+  existing = checkCorpus(out, existing, corpus, advice);
   for (const c of existing.chunks) {
     const file = path.join(out, c.file);
     const size = await stat(file).then((s) => s.size, () => -1);
@@ -397,19 +410,77 @@ async function prepareOut(out: string, fresh: StoreManifest, overwrite: boolean)
   return existing;
 }
 
-/** The settings that decide a store's bytes, compared field by field ("site: was mlp_out, now attn_out"). */
+/**
+ * The settings that decide a store's bytes, compared field by field ("site: was mlp_out, now attn_out"). The
+ * corpus is checked separately (checkCorpus): only the lines already harvested must be unchanged.
+ */
 function identityDiff(a: StoreManifest, b: StoreManifest): string[] {
   const pick = (m: StoreManifest): Record<string, unknown> => ({
-    "format version": m.version,
     model: m.model.fingerprint,
     site: m.site,
     layers: m.layers,
     dtype: m.dtype,
     d_model: m.d_model,
-    "corpus sha256": m.corpus.sha256,
     ...Object.fromEntries(Object.entries(m.options).map(([k, v]) => [k, v])),
   });
   return settingsDiff(pick(a), pick(b));
+}
+
+/** Per chunk, the corpus lines it consumed (version 2): after the previous chunk's through `end.doc`. */
+function chunkLines(corpus: Corpus, from: number, end: StreamCursor): NonNullable<ChunkEntry["lines"]> {
+  const to = end.doc + 1;
+  return { from, to, hashes: corpus.lineHashes(from, to) };
+}
+
+/**
+ * The corpus against an existing store. Version 2: the lines its chunks consumed must be unchanged (an edit after
+ * them is allowed and the store resumes on the corpus as it is now); the first changed line is named. A finished
+ * store whose corpus changed after the harvested lines is refused unless max_tokens ended it (then nothing after
+ * those lines was ever read). Version 1 (whole-corpus sha256 only): the corpus must be byte-identical; the store
+ * is then upgraded to version 2. Returns the manifest to resume from.
+ */
+function checkCorpus(out: string, existing: StoreManifest, corpus: Corpus, advice: string): StoreManifest {
+  const sameFile = existing.corpus.sha256 === corpus.sha256;
+  const name = corpus.path ?? "the document list";
+  const lineName = (i: number) => (corpus.path ? `${corpus.path}:${i + 1}` : `corpus[${i}]`);
+  if (existing.version === 1) {
+    if (!sameFile) {
+      throw new ArgumentError(
+        `out: ${out} holds a harvest of another corpus (corpus sha256: was ${existing.corpus.sha256}, now ${corpus.sha256}); it is a version-1 store, which records only the whole corpus's hash, so it cannot tell which lines changed; restore the corpus, or ${advice}`,
+        { field: "corpus", file: out },
+      );
+    }
+    if (existing.complete) return existing; // nothing more is written: the file stays as it is
+    let from = 0;
+    const chunks = existing.chunks.map((c) => {
+      const lines = chunkLines(corpus, from, c.end);
+      from = lines.to;
+      return { ...c, lines };
+    });
+    return { ...existing, version: STORE_VERSION, chunks };
+  }
+  if (sameFile) return existing;
+  const harvested = existing.chunks.length > 0 ? existing.chunks[existing.chunks.length - 1]!.lines!.to : 0;
+  for (const c of existing.chunks) {
+    const { from, to, hashes } = c.lines!;
+    const now = corpus.lineHashes(Math.min(from, corpus.lines), Math.min(to, corpus.lines));
+    if (now === hashes) continue;
+    let i = from;
+    while (i < to && i < corpus.lines && now.slice((i - from) * LINE_HASH_CHARS, (i - from + 1) * LINE_HASH_CHARS) === hashes.slice((i - from) * LINE_HASH_CHARS, (i - from + 1) * LINE_HASH_CHARS)) i++;
+    const what = i >= corpus.lines ? `${name} now ends at line ${corpus.lines}, and line ${i + 1} was harvested` : `${lineName(i)} changed since it was harvested`;
+    throw new ArgumentError(
+      `corpus: ${what} (the store in ${out} holds lines 1..${harvested} of it${existing.complete ? "" : `; edits after line ${harvested} are allowed when resuming`}); restore the line, or ${advice}`,
+      { field: "corpus", file: corpus.path ?? undefined },
+    );
+  }
+  if (existing.complete && !existing.limit_reached) {
+    throw new ArgumentError(
+      `corpus: ${name} changed after line ${harvested} since the finished harvest in ${out} read it (corpus sha256: was ${existing.corpus.sha256}, now ${corpus.sha256}; the store does not hold those lines); ${advice}`,
+      { field: "corpus", file: corpus.path ?? undefined },
+    );
+  }
+  if (existing.complete) return existing; // max_tokens ended it: nothing after the harvested lines was read
+  return { ...existing, corpus: { path: corpus.path, sha256: corpus.sha256, documents: corpus.documents } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -432,6 +503,7 @@ class ChunkWriter {
   constructor(
     private readonly out: string,
     public manifest: StoreManifest,
+    private readonly corpus: Corpus,
     private readonly hooks: string[],
     private readonly D: number,
     private readonly dtype: StoreDtype,
@@ -518,6 +590,7 @@ class ChunkWriter {
       start: this.start,
       end: this.end,
       window: this.window,
+      lines: chunkLines(this.corpus, this.manifest.chunks[index - 1]?.lines?.to ?? 0, this.end),
     };
     this.manifest = withTotals({ ...this.manifest, chunks: [...this.manifest.chunks, entry] });
     await writeFileAtomic(path.join(this.out, MANIFEST_FILE), formatManifest(this.manifest));

@@ -24,7 +24,7 @@ import { ArgumentError, FormatError, describeValue } from "../errors.ts";
 import type { Model } from "../model/runtime.ts";
 import type { ChatMessage } from "../model/tokenizer.ts";
 import { silentProgress, type Progress } from "../progress.ts";
-import { openCorpus, type CorpusDoc, type CorpusEntry, type CorpusInput, type OpenCorpusOptions } from "./corpus.ts";
+import { checkDocumentShape, openCorpus, type CorpusDoc, type CorpusEntry, type CorpusInput, type OpenCorpusOptions } from "./corpus.ts";
 
 /** The defaults of the text -> activations path, one place for every stage. */
 export const TEXT_DEFAULTS = {
@@ -71,23 +71,11 @@ export function tokenizeDocument(model: Model, entry: CorpusEntry | CorpusDoc, o
       throw err;
     }
   };
-  const needTokenizer = () => {
-    if (!model.tokenizer) fail(`text documents need a tokenizer, and the model folder ${model.dir} has none (give {"ids": [...]} instead)`);
-  };
-  const plain = (text: string): TokenizedDocument => {
-    needTokenizer();
-    return { ids: guard(() => model.toTokens(text, { chat })), answerStart: null };
-  };
-
-  if (typeof doc === "string") return plain(doc);
-  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) fail(`a document must be a string or an object with text, prompt, messages or ids; got ${describeValue(doc)}`);
+  // The shape rules (one place, also run over the whole corpus before a harvest starts: ./corpus.ts).
+  checkDocumentShape(doc, where, { vocabSize: model.config.vocabSize, noTokenizer: model.tokenizer ? undefined : model.dir });
+  if (typeof doc === "string") return { ids: guard(() => model.toTokens(doc, { chat })), answerStart: null };
   if (doc.messages !== undefined) {
-    const ms = doc.messages as unknown;
-    if (!Array.isArray(ms) || ms.length === 0 || !ms.every((m) => m && typeof m.role === "string" && typeof m.content === "string")) {
-      fail(`"messages" must be a non-empty list of {role, content} strings, got ${describeValue(ms)}`);
-    }
-    needTokenizer();
-    const messages = ms as ChatMessage[];
+    const messages = doc.messages;
     const ids = guard(() => model.toTokens({ messages }));
     let answerStart: number | null = null;
     if (messages[messages.length - 1]!.role === "assistant") {
@@ -100,22 +88,9 @@ export function tokenizeDocument(model: Model, entry: CorpusEntry | CorpusDoc, o
     }
     return { ids, answerStart };
   }
-  if (doc.ids !== undefined) {
-    const ids = doc.ids as unknown;
-    if (!Array.isArray(ids)) fail(`"ids" must be a list of token ids, got ${describeValue(ids)}`);
-    const V = model.config.vocabSize;
-    (ids as unknown[]).forEach((v, i) => {
-      if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= V) fail(`"ids"[${i}] = ${describeValue(v)} is not a token id in [0, ${V})`);
-    });
-    return { ids: ids as number[], answerStart: null };
-  }
-  for (const key of ["text", "prompt"] as const) {
-    const v = (doc as Record<string, unknown>)[key];
-    if (v === undefined) continue;
-    if (typeof v !== "string") fail(`"${key}" must be a string, got ${describeValue(v)}`);
-    return plain(v as string);
-  }
-  return fail(`no "text", "prompt", "messages" or "ids" field (keys: ${Object.keys(doc).join(", ") || "none"})`);
+  if (doc.ids !== undefined) return { ids: doc.ids, answerStart: null };
+  const text = (doc.text ?? doc.prompt)!;
+  return { ids: guard(() => model.toTokens(text, { chat })), answerStart: null };
 }
 
 /** @deprecated since 0.2: use `tokenizeDocument(model, entry, { chat }).ids`. Kept one release. */

@@ -2,10 +2,11 @@
 //
 //   safesail harvest MODEL --corpus FILE --layers 0,2,4 --out DIR [--site mlp_out] [--max-tokens N] [--no-chat]
 //                    [--batch-tokens N] [--chunk-tokens N] [--max-doc-tokens N] [--dtype F32|F16|BF16]
-//                    [--format text|jsonl] [--overwrite] [--json]
+//                    [--format text|jsonl] [--lossy-utf8] [--overwrite] [--json]
 //
 // Interrupted (Ctrl-C, a kill, a crash), the same command resumes after the last complete chunk. Ctrl-C
 // stops after the current batch; a second Ctrl-C exits at once (still safe: every write is atomic).
+// The whole corpus is checked (UTF-8, JSON, document shapes) before the model runs.
 import { harvest } from "../activations/harvest.ts";
 import { STORE_DTYPES } from "../activations/format.ts";
 import { SITES } from "../model/hooks.ts";
@@ -33,11 +34,14 @@ Runs MODEL over the corpus and stores the activations of every given layer at on
   --chunk-tokens N      rows per chunk file (default 16384)
   --dtype F32|F16|BF16  storage of the activations (default F32)
   --format text|jsonl   corpus format (default from the file extension)
-  --overwrite           replace an existing store in DIR instead of resuming it
+  --lossy-utf8          read bytes that are not UTF-8 as U+FFFD (default: refuse the corpus, naming the
+                        line and byte offset)
+  --overwrite           replace an existing store in DIR instead of resuming it; a resume is refused if a
+                        corpus line already harvested changed (edits after that point are fine)
   --json                print a JSON summary
 
-Every token is stored, special ones (chat markers, BOS/EOS) flagged in the chunk's "special" tensor;
-readers can leave them out.`;
+The whole corpus is checked (UTF-8, JSON, document shapes) before the first forward pass. Every token is
+stored, special ones (chat markers, BOS/EOS) flagged in the chunk's "special" tensor; readers can leave them out.`;
 
 export async function harvestCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCliArgs({
@@ -56,6 +60,7 @@ export async function harvestCommand(args: string[]): Promise<number> {
       "chunk-tokens": { type: "string" },
       dtype: { type: "string" },
       format: { type: "string" },
+      "lossy-utf8": { type: "boolean" },
       chat: { type: "boolean" },
       "no-chat": { type: "boolean" },
       overwrite: { type: "boolean" },
@@ -97,6 +102,7 @@ export async function harvestCommand(args: string[]): Promise<number> {
       out,
       dtype,
       format,
+      invalidUtf8: values["lossy-utf8"] ? "replace" : "error",
       chat: !values["no-chat"],
       overwrite: values.overwrite ?? false,
       ...limits,
