@@ -34,8 +34,9 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
       stream.write(`\r${label} ${bar} ${formatCount(done)}/${total > 0 ? formatCount(total) : "?"} ${rate.toFixed(1)}/s ${detail}`.slice(0, (stream.columns ?? 120) - 1).padEnd(Math.min(stream.columns ?? 120, 120) - 1));
     } else {
       // Without a terminal, log every 10% so CI logs stay short.
+      // The 100% line is finish()'s alone (with its detail): an update reaching the total would print it twice.
       const decile = Math.floor(pct * 10);
-      if (!force && decile === lastLogged) return;
+      if (!force && (decile === lastLogged || (total > 0 && done >= total))) return;
       lastLogged = decile;
       stream.write(`${label}: ${formatCount(done)}/${total > 0 ? formatCount(total) : "?"} (${(pct * 100).toFixed(0)}%) ${detail}\n`);
     }
