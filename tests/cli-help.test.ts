@@ -41,7 +41,7 @@ describe("--help and -h through the real safesail binary", () => {
         for (const m of mentions) expect(r.stdout, `${what} mentions ${m}`).toContain(m);
       }
     }
-  }, 180_000);
+  }, 400_000);
 
   it("--help wins over other arguments, bad or not; safesail help COMMAND is the same", async () => {
     const a = await runCli(["generate", "--max-new-tokens", "-1", "--help"]);
