@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { firstInvalidUtf8, openCorpus } from "../src/activations/corpus.ts";
 import { harvest, type HarvestOptions } from "../src/activations/harvest.ts";
 import { openActivationStore } from "../src/activations/store.ts";
+import { textActivations } from "../src/activations/text.ts";
 import { ArgumentError, FormatError } from "../src/errors.ts";
 import { createRandomModel } from "../src/model/random.ts";
 import { loadModel, type Model } from "../src/model/runtime.ts";
@@ -199,7 +200,7 @@ describe("bytes that are not UTF-8", () => {
     const err = await openCorpus(file).catch((e: Error) => e);
     expect(err).toBeInstanceOf(FormatError);
     expect((err as Error).message).toBe(
-      `${file}:3: not valid UTF-8: byte 0xe9 at byte offset 15 of the file (byte 4 of the line); fix the file, or read such bytes as U+FFFD with --lossy-utf8 (invalidUtf8: "replace")`,
+      `${file}:3: not valid UTF-8: byte 0xe9 at byte offset 15 of the file (byte 4 of the line); fix the file, or read such bytes as U+FFFD (safesail harvest --lossy-utf8; invalidUtf8: "replace")`,
     );
     await expect(harvest(model, file, { layers: [0], out: fresh() })).rejects.toThrow(/latin1\.txt:3: not valid UTF-8: byte 0xe9 at byte offset 15/);
     const lossy = await openCorpus(file, { invalidUtf8: "replace" });
@@ -208,6 +209,14 @@ describe("bytes that are not UTF-8", () => {
     expect(docs).toEqual(["hello", "world", "caf\uFFFD au lait", "fine"]);
     const store = await harvest(model, file, { layers: [0], out: fresh(), invalidUtf8: "replace" });
     expect(store.manifest.documents).toBe(4);
+    // The text -> activations path for the other stages takes the same option.
+    const drain = async (it: AsyncIterable<{ index: number }>) => {
+      const seen: number[] = [];
+      for await (const d of it) seen.push(d.index);
+      return seen;
+    };
+    await expect(drain(textActivations(model, file, ["blocks.0.hook_mlp_out"]))).rejects.toThrow(`${file}:3: not valid UTF-8`);
+    expect(await drain(textActivations(model, file, ["blocks.0.hook_mlp_out"], { invalidUtf8: "replace" }))).toEqual([0, 1, 2, 3]);
     // JSONL too, and a CRLF file splits as LF.
     const j = join(root, "bad-utf8.jsonl");
     writeFileSync(j, Buffer.concat([Buffer.from('{"text": "ok"}\r\n{"text": "x'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\r\n')]));
@@ -221,7 +230,7 @@ describe("bytes that are not UTF-8", () => {
     const out = fresh();
     const r = await runCli(["harvest", modelDir, "--corpus", file, "--layers", "0", "--out", out]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`${file}:2: not valid UTF-8: byte 0xe9 at byte offset 9 of the file (byte 4 of the line); fix the file, or read such bytes as U+FFFD with --lossy-utf8`);
+    expect(r.stderr).toContain(`${file}:2: not valid UTF-8: byte 0xe9 at byte offset 9 of the file (byte 4 of the line); fix the file, or read such bytes as U+FFFD (safesail harvest --lossy-utf8`);
     expect(existsSync(out)).toBe(false);
     const ok = await runCli(["harvest", modelDir, "--corpus", file, "--layers", "0", "--out", out, "--lossy-utf8", "--json"]);
     expect(ok.code, ok.stderr).toBe(0);

@@ -161,7 +161,7 @@ export interface DocumentActivations extends TokenizedDocument {
 export async function* textActivations(model: Model, corpus: CorpusInput, hooks: readonly string[], opts: TextActivationsOptions = {}): AsyncGenerator<DocumentActivations> {
   for (const h of hooks) if (!model.hookNames().includes(h)) throw new ArgumentError(`hooks: the model has no hook ${describeValue(h)}`, { field: "hooks" });
   for (const h of hooks) parseHookName(h, { numLayers: model.config.numLayers, arg: "hooks" }); // [tokens, d_model] hooks only: attention hooks refused by name
-  const c = await openCorpus(corpus, { format: opts.format });
+  const c = await openCorpus(corpus, { format: opts.format, invalidUtf8: opts.invalidUtf8, rules: { vocabSize: model.config.vocabSize, noTokenizer: model.tokenizer ? undefined : model.dir } });
   const windowDocs = opts.windowDocs ?? 64;
   const progress = opts.progress ?? silentProgress;
   progress.start(opts.label ?? "activations", c.documents);
