@@ -28,7 +28,7 @@ describe("safesail CLI", () => {
     const r = await run(["info", modelDir]);
     expect(r.code, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout);
-    expect(info).toMatchObject({ architecture: "Qwen2ForCausalLM", num_layers: 2, hidden_size: 32, num_kv_heads: 2, storage_dtypes: ["BF16"], tokenizer: true, chat_template: true, hook_points: 10 });
+    expect(info).toMatchObject({ architecture: "Qwen2ForCausalLM", num_layers: 2, hidden_size: 32, num_kv_heads: 2, storage_dtypes: ["BF16"], tokenizer: true, chat_template: true, hook_points: 26 }); // per block: 5 residual-stream + 8 attention points
     // Parameter count from the shapes: embed + lm_head (untied by default?) + layers + norm.
     const cfg = JSON.parse(readFileSync(join(modelDir, "config.json"), "utf8"));
     const D = 32, I = 48, V = 300, hd = 8;

@@ -32,7 +32,7 @@ describe("safesail notebooks run: what is written, what is printed", () => {
     writeFileSync(join(dir, "bad.ipynb"), notebook(["const x = 6 * 7;\nx", 'throw new TypeError("broken on purpose")', '"never"']));
     writeFileSync(join(dir, "garbage.ipynb"), "not json");
     const out = join(tmp, "out");
-    const env = { ...process.env, JUPYTER_PATH: join(prefix, "share", "jupyter") };
+    const env: NodeJS.ProcessEnv = { ...process.env, JUPYTER_PATH: join(prefix, "share", "jupyter") };
     delete env.SAFESAIL_KERNEL_LOG;
     delete env.SAFESAIL_KERNEL_QUIET;
     const r = await exec(process.execPath, [BIN, "notebooks", "run", join(dir, "bad.ipynb"), join(dir, "garbage.ipynb"), "--out", out], env);
