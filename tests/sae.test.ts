@@ -273,5 +273,10 @@ describe("SAELens format", () => {
     await writeSafetensors(join(dir, "sae_weights.safetensors"), { W_enc: { dtype: "F32", shape: [4, 8], data: new Float32Array(32) } });
     writeFileSync(join(dir, "cfg.json"), JSON.stringify({ architecture: "topk", k: 2, d_in: 4, d_sae: 8 }));
     await expect(loadSae(dir)).rejects.toThrow(/sae_weights.safetensors: tensor "(b_enc|W_dec)" is missing/);
+    // NaN weights are named on load, not discovered as NaN metrics later.
+    const sae = createSae({ dIn: 4, dSae: 8, k: 2 });
+    sae.params.W_dec[5] = Number.NaN;
+    await saveSae(dir, sae);
+    await expect(loadSae(dir)).rejects.toThrow(/sae_weights\.safetensors: tensor "W_dec": 1 non-finite value \(first NaN at index 5\)/);
   });
 });

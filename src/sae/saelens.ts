@@ -130,7 +130,7 @@ export async function loadSae(dir: string, opts: LoadSaeOptions = {}): Promise<S
     const ref = st.tensors.get(name);
     if (!ref) throw new FormatError(`${weightsFile}: tensor "${name}" is missing`, { file: weightsFile, field: name });
     if (ref.shape.join(",") !== shape.join(",")) throw new FormatError(`${weightsFile}: tensor "${name}" has shape [${ref.shape.join(", ")}], expected [${shape.join(", ")}] (from ${SAELENS_CFG})`, { file: weightsFile, field: name });
-    return readTensorF32(ref).data;
+    return readTensorF32(ref, { finite: true }).data;
   };
   const W_enc = get("W_enc", [dIn, dSae]);
   return {
