@@ -27,9 +27,9 @@ commands:
                                            MSE, FVU, L0, dead/dense latents, CE with the SAE spliced in, KL
   convert IN.pt --to saelens --out DIR [--k 200] [--layer L]
                                            a Safe-SAIL .pt checkpoint as a SAELens folder (safesail convert --help)
-  metrics --sae DIR --model MODEL --pairs FILE [--thresholds 0,0.5,1,2] [--languages en,zh] [--raw] [--json]
+  metrics --sae DIR --model MODEL --pairs FILE [--thresholds 0,0.1,...,0.9] [--languages en,zh] [--raw] [--json]
                                            L0,t, I_CDF and probe baselines per concept and domain (docs/metrics.md)
-  filter --sae DIR --model MODEL --corpus FILE [--min-precision 0.6] [--min-recall 0.2] [--json]
+  filter --sae DIR --model MODEL --corpus FILE [--min-precision 0.6] [--min-recall 0.2] [--threshold auto|T] [--json]
                                            safety features kept by the precision-recall filter, with domain tags
   demo [MODEL]                             generation with a hook read-out on the embedded default model
   kernel run CONNECTION_FILE               the Jupyter kernel (started by Jupyter from the kernelspec)
