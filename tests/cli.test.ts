@@ -54,6 +54,14 @@ describe("safesail CLI", () => {
     // JSON carries float32 values exactly (shortest round-trip repr of each double).
     expect(Float32Array.from(out.logits_last)).toEqual(logits.data.slice(3 * 300));
     expect(Float32Array.from(out.hooks["blocks.1.hook_resid_post"].flat())).toEqual(cache["blocks.1.hook_resid_post"]!.data);
+
+    // Attention hooks keep their own shape: [heads][query][key] (the model has 4 heads).
+    const a = await run(["logits", modelDir, "--ids", "5,6,7", "--hook", "blocks.1.attn.hook_pattern", "--json"]);
+    expect(a.code, a.stderr).toBe(0);
+    const pattern = JSON.parse(a.stdout).hooks["blocks.1.attn.hook_pattern"] as number[][][];
+    expect([pattern.length, pattern[0]!.length, pattern[0]![0]!.length]).toEqual([4, 3, 3]);
+    for (const head of pattern) for (const row of head) expect(row.reduce((x, y) => x + y, 0)).toBeCloseTo(1, 5);
+    expect(pattern[0]![0]!.slice(1)).toEqual([0, 0]); // causal: the first query sees only itself
   });
 
   it("logits --text tokenizes; generate is deterministic and honours --max-new-tokens", async () => {

@@ -119,12 +119,10 @@ export async function logitsCommand(args: string[]): Promise<number> {
     const V = model.config.vocabSize;
     const last = logits.data.subarray((ids.length - 1) * V, ids.length * V);
     if (values.json) {
-      const D = model.config.hiddenSize;
-      const hookRows: Record<string, number[][]> = {};
-      for (const h of hooks) {
-        const t = cache[h]!;
-        hookRows[h] = Array.from({ length: ids.length }, (_, i) => Array.from(t.data.subarray(i * D, (i + 1) * D)));
-      }
+      // Each hook as nested arrays of its own shape without the batch axis: [seq][d_model] for residual points,
+      // [heads][query][key] or [seq][heads][d_head] for attention points.
+      const hookRows: Record<string, unknown> = {};
+      for (const h of hooks) hookRows[h] = nested(cache[h]!.data, cache[h]!.shape.slice(1));
       process.stdout.write(`${JSON.stringify({ input_ids: ids, logits_last: Array.from(last), hooks: hookRows })}\n`);
     } else {
       const order = Array.from(last.keys()).sort((a, b) => last[b]! - last[a]!).slice(0, top);
@@ -132,9 +130,11 @@ export async function logitsCommand(args: string[]): Promise<number> {
       for (const i of order) process.stdout.write(`  ${String(i).padStart(7)} ${last[i]!.toFixed(4).padStart(10)}  ${JSON.stringify(model.tokenizer?.decode([i]) ?? "")}\n`);
       for (const h of hooks) {
         const t = cache[h]!;
-        const D = model.config.hiddenSize;
-        const norms = Array.from({ length: ids.length }, (_, i) => Math.hypot(...t.data.subarray(i * D, (i + 1) * D)).toFixed(3));
-        process.stdout.write(`${h} [${t.shape.join(", ")}] L2 norm per position: ${norms.join(" ")}\n`);
+        // L2 norm per entry of the first axis after the batch (positions, or heads for attention scores/patterns).
+        const n = t.shape[1]!;
+        const per = t.data.length / n;
+        const norms = Array.from({ length: n }, (_, i) => Math.hypot(...t.data.subarray(i * per, (i + 1) * per)).toFixed(3));
+        process.stdout.write(`${h} [${t.shape.join(", ")}] L2 norm per ${/hook_(attn_scores|pattern)$/.test(h) ? "head" : "position"}: ${norms.join(" ")}\n`);
       }
     }
   } finally {
@@ -188,4 +188,11 @@ export async function generateCommand(args: string[]): Promise<number> {
     await model.dispose();
   }
   return 0;
+}
+
+/** Row-major `data` as nested arrays of `shape`. */
+function nested(data: Float32Array, shape: readonly number[]): unknown {
+  if (shape.length <= 1) return Array.from(data);
+  const step = data.length / shape[0]!;
+  return Array.from({ length: shape[0]! }, (_, i) => nested(data.subarray(i * step, (i + 1) * step), shape.slice(1)));
 }
