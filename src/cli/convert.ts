@@ -25,14 +25,11 @@ release) into a SAELens folder: DIR/cfg.json + DIR/sae_weights.safetensors.
   --json           print a JSON summary`;
 
 export async function convertCommand(args: string[]): Promise<number> {
-  if (args.includes("--help") || args.includes("-h")) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
   const { values, positionals } = parseCliArgs({
     args,
     maxPositionals: 1,
     usage: USAGE,
+    help: HELP,
     options: {
       to: { type: "string" },
       out: { type: "string" },
@@ -43,7 +40,6 @@ export async function convertCommand(args: string[]): Promise<number> {
       model: { type: "string" },
       overwrite: { type: "boolean" },
       json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
     },
   });
   const input = requiredPositional(positionals, 0, "IN", USAGE);
