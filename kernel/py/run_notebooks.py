@@ -26,6 +26,41 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
+POLL_SLICE_S = 1.0
+
+
+class SlicedPollClient(NotebookClient):
+    """NotebookClient whose channel reads wait at most POLL_SLICE_S seconds per poll, up to the same deadline.
+
+    Why: once in a while (seen on notebook 02, under load) a reply that the kernel had sent sat unread until
+    nbclient's whole cell timeout ran out, exactly 900 s later, and was then read at once: the asyncio wake-up for
+    the socket was missed (pyzmq's edge-triggered FD). Each new poll checks the socket first, so with slices a
+    missed wake-up costs at most one slice instead of the cell timeout. The deadline and the timeout errors are
+    unchanged.
+    """
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        for channel in (kc.shell_channel, kc.iopub_channel):
+            channel.get_msg = _sliced(channel.get_msg)
+        return kc
+
+
+def _sliced(get_msg):
+    from queue import Empty
+
+    async def sliced_get_msg(timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_SLICE_S if deadline is None else max(0.0, min(POLL_SLICE_S, deadline - time.monotonic()))
+            try:
+                return await get_msg(timeout=left)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    return sliced_get_msg
+
 
 def first_error_output(nb):
     for i, cell in enumerate(nb.cells):
@@ -82,7 +117,7 @@ def run_one(path, out_path, args):
         current["cell"] = cell_index
 
     try:
-        client = NotebookClient(
+        client = SlicedPollClient(
             nb,
             kernel_name=args.kernel,
             timeout=int(math.ceil(args.timeout)),
