@@ -200,7 +200,7 @@ describe("bytes that are not UTF-8", () => {
     const err = await openCorpus(file).catch((e: Error) => e);
     expect(err).toBeInstanceOf(FormatError);
     expect((err as Error).message).toBe(
-      `${file}:3: not valid UTF-8: byte 0xe9 at byte offset 15 of the file (byte 4 of the line); fix the file, or read such bytes as U+FFFD (safesail harvest --lossy-utf8; invalidUtf8: "replace")`,
+      `${file}:3: not valid UTF-8: byte 0xe9 at byte offset 15 of the file (byte 4 of the line); fix the file, or read such bytes as U+FFFD (--lossy-utf8 of harvest and eval-sae; invalidUtf8: "replace")`,
     );
     await expect(harvest(model, file, { layers: [0], out: fresh() })).rejects.toThrow(/latin1\.txt:3: not valid UTF-8: byte 0xe9 at byte offset 15/);
     const lossy = await openCorpus(file, { invalidUtf8: "replace" });
@@ -230,7 +230,7 @@ describe("bytes that are not UTF-8", () => {
     const out = fresh();
     const r = await runCli(["harvest", modelDir, "--corpus", file, "--layers", "0", "--out", out]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`${file}:2: not valid UTF-8: byte 0xe9 at byte offset 9 of the file (byte 4 of the line); fix the file, or read such bytes as U+FFFD (safesail harvest --lossy-utf8`);
+    expect(r.stderr).toContain(`${file}:2: not valid UTF-8: byte 0xe9 at byte offset 9 of the file (byte 4 of the line); fix the file, or read such bytes as U+FFFD (--lossy-utf8 of harvest and eval-sae`);
     expect(existsSync(out)).toBe(false);
     const ok = await runCli(["harvest", modelDir, "--corpus", file, "--layers", "0", "--out", out, "--lossy-utf8", "--json"]);
     expect(ok.code, ok.stderr).toBe(0);

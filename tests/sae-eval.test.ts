@@ -147,4 +147,12 @@ describe("evalSae", () => {
     await expect(evalSae(exactSae(), model, [convs[2]!], { positions: "answer" })).rejects.toThrow(/evalSae: no document with an answer/);
     await expect(evalSae(exactSae(), model, file, { positions: "prompt" as "answer" })).rejects.toThrow(/positions must be "all" or "answer", got "prompt"/);
   });
+
+  it("refuses a corpus with bytes that are not UTF-8, naming file:line, unless invalidUtf8: replace", async () => {
+    const file = join(root, "latin1.txt");
+    writeFileSync(file, Buffer.concat([Buffer.from("hello there\ncaf"), Buffer.from([0xe9]), Buffer.from(" au lait\n")]));
+    await expect(evalSae(exactSae(), model, file, { chat: false })).rejects.toThrow(`${file}:2: not valid UTF-8: byte 0xe9 at byte offset 15 of the file`);
+    const r = await evalSae(exactSae(), model, file, { chat: false, invalidUtf8: "replace" });
+    expect(r.documents).toBe(2);
+  });
 });

@@ -292,7 +292,7 @@ async function openCorpusFile(file: string, opts: OpenCorpusOptions): Promise<Co
     if (invalidUtf8 === "error" && !isUtf8(bytes)) {
       const at = firstInvalidUtf8(bytes);
       report(
-        new FormatError(`${where}: not valid UTF-8: byte ${hex2(bytes[at]!)} at byte offset ${offset + at} of the file (byte ${at + 1} of the line); fix the file, or read such bytes as U+FFFD (safesail harvest --lossy-utf8; invalidUtf8: "replace")`, { file: abs, field: `line ${index + 1}` }),
+        new FormatError(`${where}: not valid UTF-8: byte ${hex2(bytes[at]!)} at byte offset ${offset + at} of the file (byte ${at + 1} of the line); fix the file, or read such bytes as U+FFFD (--lossy-utf8 of harvest and eval-sae; invalidUtf8: "replace")`, { file: abs, field: `line ${index + 1}` }),
         where,
       );
       continue;

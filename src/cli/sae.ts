@@ -3,7 +3,7 @@
 //   safesail train-sae --acts DIR --layer L --k K --out DIR [--expansion 10] [--tokens N | --steps N]
 //                      [--batch 1024] [--lr 1e-3] [--seed 0] [--aux-coef 0.03125] [--drop-special] [--overwrite]
 //                      [--allow-incomplete]
-//   safesail eval-sae SAE_DIR --model MODEL --corpus FILE [--chat] [--max-docs N] [--json]
+//   safesail eval-sae SAE_DIR --model MODEL --corpus FILE [--no-chat] [--positions all|answer] [--max-docs N] [--lossy-utf8] [--json]
 //
 // train-sae checkpoints into --out every 200 steps (SAELens files are written at the end); run the same
 // command again after an interruption to resume, or with a larger --steps to extend a finished run.
@@ -123,7 +123,7 @@ export async function trainSaeCommand(args: string[]): Promise<number> {
 
 const EVAL_USAGE = "safesail eval-sae SAE_DIR --model MODEL --corpus FILE";
 
-const EVAL_HELP = `usage: ${EVAL_USAGE} [--no-chat] [--positions all|answer] [--max-docs N] [--hook NAME] [--json]
+const EVAL_HELP = `usage: ${EVAL_USAGE} [--no-chat] [--positions all|answer] [--max-docs N] [--hook NAME] [--lossy-utf8] [--json]
 
 Evaluates an SAE (SAELens folder or Safe-SAIL .pt) on a corpus: mse, fvu, explained_variance, l0,
 dead_fraction, dense_fraction, and the cross-entropy with the reconstruction spliced in at the hook
@@ -135,6 +135,7 @@ dead_fraction, dense_fraction, and the cross-entropy with the reconstruction spl
   --positions all|answer   score every token (default) or only the assistant answers
   --max-docs N             only the first N documents
   --hook NAME              the hook point (default: the SAE's hook_name)
+  --lossy-utf8             read corpus bytes that are not UTF-8 as U+FFFD (default: refuse, naming file:line)
   --json                   print the report as one JSON object`;
 
 export async function evalSaeCommand(args: string[]): Promise<number> {
@@ -148,6 +149,7 @@ export async function evalSaeCommand(args: string[]): Promise<number> {
       corpus: { type: "string" },
       chat: { type: "boolean" },
       "no-chat": { type: "boolean", default: false },
+      "lossy-utf8": { type: "boolean" },
       positions: { type: "string" },
       "max-docs": { type: "string" },
       hook: { type: "string" },
@@ -162,7 +164,7 @@ export async function evalSaeCommand(args: string[]): Promise<number> {
   const sae = await loadSae(saeDir);
   const model = await loadModel(modelPath);
   try {
-    const report = await evalSae(sae, model, corpus, { hookName: values.hook, chat: !values["no-chat"], positions, maxDocs, progress: values.json ? undefined : terminalProgress() });
+    const report = await evalSae(sae, model, corpus, { hookName: values.hook, chat: !values["no-chat"], positions, maxDocs, invalidUtf8: values["lossy-utf8"] ? "replace" : "error", progress: values.json ? undefined : terminalProgress() });
     if (!values.json) for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
     process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${Object.entries(report).map(([k, v]) => `${k}: ${typeof v === "number" ? Number(v.toPrecision(6)) : v}`).join("\n")}\n`);
   } finally {

@@ -65,6 +65,8 @@ export interface EvalSaeOptions {
   maxDocs?: number;
   /** A latent firing on more than this share of tokens is dense (default 0.1). */
   denseThreshold?: number;
+  /** Corpus bytes that are not UTF-8: an error naming file:line (default) or read as U+FFFD. */
+  invalidUtf8?: "error" | "replace";
   progress?: Progress;
 }
 
@@ -75,7 +77,7 @@ async function evalDocuments(model: Model, corpus: CorpusInput | readonly (reado
   if (Array.isArray(corpus) && corpus.length > 0 && corpus.every((d) => Array.isArray(d) && d.every((v: unknown) => typeof v === "number"))) {
     return (corpus as readonly (readonly number[])[]).slice(0, Number.isFinite(max) ? max : undefined).map((ids) => ({ ids: [...ids], answerStart: null }));
   }
-  const c = await openCorpus(corpus as CorpusInput | readonly CorpusDoc[]);
+  const c = await openCorpus(corpus as CorpusInput | readonly CorpusDoc[], { invalidUtf8: opts.invalidUtf8 });
   const out: TokenizedDocument[] = [];
   for await (const entry of c.entries()) {
     if (out.length >= max) break;
