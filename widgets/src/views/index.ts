@@ -1,0 +1,13 @@
+// The safesail-widgets module as widget managers load it: model and view classes by name. JupyterLab gets it
+// through the extension (src/lab/index.ts), published pages through the embed bundle (src/embed/).
+import { MetricPlotModel, MetricPlotView } from "./metric-plot.ts";
+
+export { MetricPlotModel, MetricPlotView };
+export { loadPlotly, plotlyText, type PlotlyApi } from "./plotly.ts";
+export { markRoot, versionProblem } from "./dom.ts";
+
+/** Class name -> class, the shape `registerWidget({ exports })` and the html-manager's loader expect. */
+export const safesailWidgets: Record<string, unknown> = {
+  MetricPlotModel,
+  MetricPlotView,
+};
