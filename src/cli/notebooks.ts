@@ -1,6 +1,8 @@
-// `safesail notebooks run [FILES...] [--timeout S] [--kernel NAME] [--inplace | --out DIR]`: executes notebooks
-// headless with nbclient (kernel/py/run_notebooks.py under Debian's /usr/bin/python3), writes the executed notebooks
-// back (temp file + rename), prints PASS / FAIL per notebook with the first error, exits 1 on any failure.
+// `safesail notebooks run [FILES...] [--timeout S] [--kernel NAME] [--inplace | --out DIR] [--no-sign]`: executes
+// notebooks headless with nbclient (kernel/py/run_notebooks.py under Debian's /usr/bin/python3), writes the executed
+// notebooks back (temp file + rename) with the widget state of the models still open at the end in
+// metadata.widgets, signs them (trusted) in the Jupyter data dir unless --no-sign, prints PASS / FAIL per notebook
+// with the first error, exits 1 on any failure.
 //
 // The kernel is looked up as Jupyter does (JUPYTER_PATH, the user and system folders). When the safesail kernel
 // is not installed anywhere, it is installed for this run only, into a temp prefix, with `safesail kernel install
@@ -17,15 +19,20 @@ export const SYSTEM_PYTHON = "/usr/bin/python3";
 const RUNNER = fileURLToPath(new URL("../../kernel/py/run_notebooks.py", import.meta.url));
 const SAFESAIL_BIN = fileURLToPath(new URL("../../bin/safesail.js", import.meta.url));
 
-const USAGE = `usage: safesail notebooks run NOTEBOOK... [--timeout S] [--kernel NAME] [--inplace | --out DIR]
+const USAGE = `usage: safesail notebooks run NOTEBOOK... [--timeout S] [--kernel NAME] [--inplace | --out DIR] [--no-sign]
 
   --timeout S   seconds each cell may run (default 600)
   --kernel NAME kernelspec to run them with (default safesail)
   --inplace     write the executed notebooks back over the inputs (the default)
   --out DIR     write them to DIR instead
+  --no-sign     do not sign the written notebooks (they open untrusted)
 
 Each notebook runs in a fresh kernel until its end or its first failing cell; the executed notebook (outputs,
-the error included) is written either way. Prints PASS or FAIL per notebook; exit 1 when any failed.`;
+the error included) is written either way. The state of the widgets still open at the end goes into
+metadata.widgets ("application/vnd.jupyter.widget-state+json", binary buffers base64), so widget views render from
+the saved file. Written notebooks are signed as Jupyter signs notebooks it executed (nbformat's NotebookNotary:
+the secret and signature database of the Jupyter data dir, $JUPYTER_DATA_DIR or ~/.local/share/jupyter), so
+JupyterLab opens them trusted. Prints PASS or FAIL per notebook; exit 1 when any failed.`;
 
 export interface NotebookResult {
   path: string;
@@ -36,6 +43,12 @@ export interface NotebookResult {
   seconds: number;
   cells: number;
   error: { cell: number | null; ename: string; evalue: string } | null;
+  /** Widget models written to metadata.widgets (0: none were open at the end, and the key is absent). */
+  widgets?: number;
+  /** Whether the written notebook was signed in the Jupyter data dir's signature database. */
+  signed?: boolean;
+  /** Why signing failed (the run itself does not fail for it). */
+  sign_error?: string | null;
 }
 
 interface Proc {
@@ -105,6 +118,8 @@ export interface RunOptions {
   timeout?: number;
   /** Folder for the executed notebooks; default: in place. */
   outDir?: string;
+  /** Sign the written notebooks (default true); false is `--no-sign`. */
+  sign?: boolean;
   onResult?: (r: NotebookResult) => void;
   /** Called when the kernelspec had to be installed for this run (with the JUPYTER_PATH folder). */
   onKernelInstalled?: (dataDir: string) => void;
@@ -117,6 +132,7 @@ export async function runNotebooks(files: string[], opts: RunOptions = {}): Prom
   try {
     const args = [RUNNER, "--kernel", kernel, "--timeout", String(opts.timeout ?? 600)];
     if (opts.outDir) args.push("--out", opts.outDir);
+    if (opts.sign === false) args.push("--no-sign");
     args.push("--", ...files);
     const results: NotebookResult[] = [];
     const r = await run(SYSTEM_PYTHON, args, env, (line) => {
@@ -142,7 +158,8 @@ export async function runNotebooks(files: string[], opts: RunOptions = {}): Prom
 
 export function describeResult(r: NotebookResult): string {
   // The executed notebook (a failed one too, with its error output) is written; the path is shown only when it was.
-  const where = r.written === false ? " (nothing written)" : r.out !== r.path ? ` -> ${r.out}` : "";
+  let where = r.written === false ? " (nothing written)" : r.out !== r.path ? ` -> ${r.out}` : "";
+  if (r.sign_error) where += ` (not signed: ${r.sign_error})`;
   if (r.ok) return `PASS ${r.path} (${r.cells} cells, ${r.seconds.toFixed(1)} s)${where}`;
   const e = r.error;
   const cell = e?.cell !== null && e?.cell !== undefined ? `cell ${e.cell}: ` : "";
@@ -160,13 +177,14 @@ export async function notebooksCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCliArgs({
     args: rest,
     allowPositionals: true,
-    usage: "safesail notebooks run NOTEBOOK... [--timeout S] [--kernel NAME] [--inplace | --out DIR]",
+    usage: "safesail notebooks run NOTEBOOK... [--timeout S] [--kernel NAME] [--inplace | --out DIR] [--no-sign]",
     help: USAGE,
     options: {
       timeout: { type: "string" },
       kernel: { type: "string" },
       inplace: { type: "boolean" },
       out: { type: "string" },
+      "no-sign": { type: "boolean" },
     },
   });
   if (positionals.length === 0) throw new ArgumentError(`no notebooks given\n\n${USAGE}`);
@@ -186,6 +204,7 @@ export async function notebooksCommand(args: string[]): Promise<number> {
     kernel: values.kernel ?? "safesail",
     timeout,
     ...(outDir ? { outDir } : {}),
+    sign: !values["no-sign"],
     onKernelInstalled: (dir) => process.stderr.write(`notebooks: the safesail kernel is not installed; using a temporary install (${dir})\n`),
     onResult: (r) => {
       if (!r.ok) failed++;
