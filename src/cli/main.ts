@@ -8,6 +8,7 @@ import { kernelCommand } from "./kernel.ts";
 import { filterCommand, metricsCommand } from "./metrics.ts";
 import { generateCommand, infoCommand, logitsCommand } from "./model.ts";
 import { notebooksCommand } from "./notebooks.ts";
+import { publishCommand } from "./publish.ts";
 import { evalSaeCommand, trainSaeCommand } from "./sae.ts";
 import { toyCommand } from "./toy.ts";
 
@@ -36,6 +37,8 @@ commands:
   kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
                                            install the "TypeScript (safesail)" kernelspec
   notebooks run NOTEBOOK... [--out DIR]    execute notebooks headless (nbclient), write outputs back
+  publish NOTEBOOK... --out DIR [--overwrite] [--title TEXT]
+                                           self-contained offline HTML pages of executed notebooks + index.html
   toy corpus|train|eval|card ...           build the embedded toy safety model (safesail toy for details)
 
 safesail COMMAND --help (or safesail help COMMAND) prints a command's options.
@@ -59,6 +62,7 @@ const COMMANDS: Record<string, Command> = {
   demo: demoCommand,
   kernel: kernelCommand,
   notebooks: notebooksCommand,
+  publish: publishCommand,
   toy: toyCommand,
 };
 
