@@ -5,6 +5,7 @@ import { convertCommand } from "./convert.ts";
 import { demoCommand } from "./demo.ts";
 import { harvestCommand } from "./harvest.ts";
 import { kernelCommand } from "./kernel.ts";
+import { labCommand } from "./lab.ts";
 import { filterCommand, metricsCommand } from "./metrics.ts";
 import { generateCommand, infoCommand, logitsCommand } from "./model.ts";
 import { notebooksCommand } from "./notebooks.ts";
@@ -36,6 +37,8 @@ commands:
   kernel run CONNECTION_FILE               the Jupyter kernel (started by Jupyter from the kernelspec)
   kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
                                            install the "TypeScript (safesail)" kernelspec
+  lab [--port N] [--dir DIR] [--open]     JupyterLab with the safesail kernel and widgets (npm run lab)
+  lab install [--user | --prefix DIR]      install the safesail-widgets extension into a JupyterLab
   notebooks run NOTEBOOK... [--out DIR]    execute notebooks headless (nbclient), write outputs back
   publish NOTEBOOK... --out DIR [--overwrite] [--title TEXT]
                                            self-contained offline HTML pages of executed notebooks + index.html
@@ -61,6 +64,7 @@ const COMMANDS: Record<string, Command> = {
   filter: filterCommand,
   demo: demoCommand,
   kernel: kernelCommand,
+  lab: labCommand,
   notebooks: notebooksCommand,
   publish: publishCommand,
   toy: toyCommand,
