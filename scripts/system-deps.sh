@@ -5,7 +5,10 @@
 # without it `/usr/bin/python3 -m jupyter kernelspec list` says "Jupyter command `jupyter-kernelspec` not found"
 # (python3-jupyter-client has the library only; `/usr/bin/python3 -m jupyter_client.kernelspecapp list` works either way).
 set -euo pipefail
-want=(python3-jupyter-client jupyter-client python3-jupyter-kernel-test python3-nbclient python3-nbformat python3-zmq)
+# python3-jupyter-server + python3-jupyterlab-server serve the lab (widgets/lab/serve.py); chromium runs the browser
+# tests (driven by npm playwright-core; never a downloaded browser).
+want=(python3-jupyter-client jupyter-client python3-jupyter-kernel-test python3-nbclient python3-nbformat python3-zmq
+      python3-jupyter-server python3-jupyterlab-server chromium)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
