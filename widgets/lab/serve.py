@@ -69,7 +69,8 @@ class SafesailLab(LabServerApp):
     templates_dir = os.path.join(HERE, "templates")
     schemas_dir = os.path.join(BUILD, "schemas")
     themes_dir = os.path.join(BUILD, "themes")
-    app_settings_dir = os.path.join(BUILD, "settings")
+    # overrides.json: the lab's defaults (widget state saved in and restored from notebooks; no news fetching).
+    app_settings_dir = os.path.join(HERE, "..", "..", "jupyter-config", "lab")
     user_settings_dir = os.path.join(STATE, "user-settings")
     workspaces_dir = os.path.join(STATE, "workspaces")
 

@@ -1,5 +1,8 @@
 // The lab in a real browser: Debian's Chromium (playwright-core) against the lab that global-setup.ts started
 // (JupyterLab 4.5.10 from npm, Debian's jupyter-server, the safesail kernel, the safesail-widgets extension).
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectBrowser, screenshot } from "./browser.ts";
@@ -122,6 +125,29 @@ describe("the lab", () => {
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(dialogs).toEqual([]);
     await screenshot(page, "lab-hostile-token");
+    await page.close();
+  });
+
+  it("shows the widgets of a notebook executed headless (saved widget state) without running it", async () => {
+    const path = writeNotebook(
+      "headless.ipynb",
+      notebookJson([
+        `import { widgets } from "safesail/kernel";\nconst s = widgets.IntSlider({ value: 3, max: 9, description: "saved" });\nwidgets.HBox([s, widgets.Label("kept")])`,
+        `s.value = 7;`,
+      ]),
+    );
+    const cli = join(import.meta.dirname, "..", "..", "bin", "safesail.js");
+    const run = spawnSync(process.execPath, [cli, "notebooks", "run", path], { encoding: "utf8", timeout: 120_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const nb = JSON.parse(readFileSync(path, "utf8"));
+    expect(Object.keys(nb.metadata.widgets["application/vnd.jupyter.widget-state+json"].state).length).toBeGreaterThan(0);
+    const page = await newPage();
+    await openNotebook(page, "headless.ipynb");
+    // Nothing re-run: the slider comes from the notebook's saved state, at the value the second cell set.
+    await page.waitForSelector(".widget-slider .widget-readout", { timeout: 30_000 });
+    await expect.poll(() => page.locator(".widget-slider .widget-readout").first().textContent()).toBe("7");
+    expect(await page.locator(".widget-label").allTextContents()).toEqual(expect.arrayContaining(["saved", "kept"]));
+    await screenshot(page, "lab-headless-state");
     await page.close();
   });
 
