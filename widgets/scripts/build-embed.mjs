@@ -81,6 +81,7 @@ async function bundleCss(esbuild, path, minify) {
     loader: ASSET_LOADERS,
     plugins: [woff2Plugin],
     logLevel: "silent",
+    absWorkingDir: ROOT_DIR,
     outdir: "/", // required with write: false and asset loaders; nothing is written
     metafile: true,
   });
@@ -89,7 +90,7 @@ async function bundleCss(esbuild, path, minify) {
   for (const m of css.matchAll(/url\(\s*(['"]?)([^'")]*)\1\s*\)/gi)) {
     if (!/^data:/i.test(m[2])) throw new Error(`${relative(ROOT_DIR, path)}: url(${m[2]}) is not inlined (only data: URLs may stay in the embed CSS)`);
   }
-  return { css, inputs: Object.keys(r.metafile.inputs) };
+  return { css, inputs: Object.keys(r.metafile.inputs).map((i) => resolve(ROOT_DIR, i)) };
 }
 
 /** The esbuild plugin that resolves the seams and turns CSS into injected <style> text. */
@@ -102,12 +103,12 @@ function embedPlugin(esbuild, minify, cssInputs, viewsChoice) {
       build.onLoad({ filter: /.*/, namespace: "ipywidgets7-stub" }, () => ({ contents: "module.exports = {};", loader: "js" }));
       build.onLoad({ filter: /\.css$/ }, async (args) => {
         const { css, inputs } = await bundleCss(esbuild, args.path, minify);
-        for (const i of inputs) cssInputs.add(resolve(i));
+        for (const i of inputs) cssInputs.add(i);
         return {
           contents: `import { injectStyle } from ${JSON.stringify(INJECT_STYLE)};\ninjectStyle(${JSON.stringify(css)});\n`,
           loader: "js",
           resolveDir: dirname(args.path),
-          watchFiles: inputs.map((i) => resolve(i)),
+          watchFiles: inputs,
         };
       });
     },
@@ -140,6 +141,7 @@ export async function buildEmbed({ minify = true, typecheck = false } = {}) {
     minify,
     legalComments: "none",
     write: false,
+    absWorkingDir: ROOT_DIR,
     outfile: EMBED_JS,
     metafile: true,
     logLevel: "silent",

@@ -179,8 +179,10 @@ function optionsFor(opts: SanitizeOptions): sanitize.IOptions {
       img: (tagName, attribs) => {
         const src = attribs.src;
         if (src === undefined || !opts.imageSrc) return { tagName, attribs };
-        const kept = isAllowedImageUrl(src) ? opts.imageSrc(src) : null;
-        if (kept !== null) return { tagName, attribs: { ...attribs, src: kept } };
+        // The policy sees every src (it may map `attachment:` or a relative path to a data: URI); what it keeps
+        // must still pass the scheme rule.
+        const kept = opts.imageSrc(src);
+        if (kept !== null && isAllowedImageUrl(kept)) return { tagName, attribs: { ...attribs, src: kept } };
         const alt = attribs.alt?.trim();
         return { tagName: "span", attribs: { class: "safesail-image-omitted" }, text: `[image${alt ? `: ${alt}` : ""}]` };
       },
@@ -209,6 +211,14 @@ function isAllowedImageUrl(src: string): boolean {
 }
 
 const DEFAULT_OPTIONS = optionsFor({});
+
+/**
+ * An `imageSrc` policy for pages that load nothing (published notebooks): data: images stay, any other image
+ * becomes its alt text instead of a broken-image icon.
+ */
+export function dataImagesOnly(src: string): string | null {
+  return /^\s*data:/i.test(src) ? src : null;
+}
 
 /**
  * `html` with scripts, event handlers, frames, objects, javascript: URLs and fetching CSS removed (see the file

@@ -21,7 +21,7 @@ import { RenderMimeRegistry, standardRendererFactories, type IRenderMime } from 
 import { Widget } from "@lumino/widgets";
 import { marked } from "marked";
 import { compatibleVersion, MODULE_NAME, MODULE_VERSION } from "../protocol.ts";
-import { sanitizeHtml } from "../sanitize.ts";
+import { dataImagesOnly, sanitizeHtml } from "../sanitize.ts";
 import { drawFigure, type PlotlyFigure } from "./plotly.ts";
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
@@ -36,10 +36,13 @@ export class UnsupportedModuleError extends Error {
 
 // ---- sanitised HTML widgets ------------------------------------------------------------------------------------
 
+/** Images on a published page: data: only (nothing else can load there); others show their alt text. */
+const OFFLINE = { imageSrc: dataImagesOnly };
+
 /** `widgets.HTML`: the value goes through sanitizeHtml before it reaches innerHTML (never the raw value first). */
 export class SanitizedHTMLView extends controls.HTMLView {
   override update(options?: unknown): void {
-    this.content.innerHTML = sanitizeHtml(String(this.model.get("value") ?? ""));
+    this.content.innerHTML = sanitizeHtml(String(this.model.get("value") ?? ""), OFFLINE);
     controls.StringView.prototype.update.call(this, options);
   }
 }
@@ -47,7 +50,7 @@ export class SanitizedHTMLView extends controls.HTMLView {
 /** `widgets.HTMLMath`: sanitised as HTML (no MathJax on a published page: TeX shows as written). */
 export class SanitizedHTMLMathView extends controls.HTMLMathView {
   override update(options?: unknown): void {
-    this.content.innerHTML = sanitizeHtml(String(this.model.get("value") ?? ""));
+    this.content.innerHTML = sanitizeHtml(String(this.model.get("value") ?? ""), OFFLINE);
     this.typeset(this.content);
     controls.StringView.prototype.update.call(this, options);
   }
@@ -99,7 +102,7 @@ class PlotlyRenderer extends Widget implements IRenderMime.IRenderer {
 
 /** An ISanitizer over sanitizeHtml (the rendermime registry sanitises untrusted HTML and Markdown with it). */
 export const SANITIZER: IRenderMime.ISanitizer = {
-  sanitize: (dirty: string) => sanitizeHtml(dirty),
+  sanitize: (dirty: string) => sanitizeHtml(dirty, OFFLINE),
   getAutolink: () => false,
   allowNamedProperties: false,
 };
@@ -175,6 +178,6 @@ export class PageManager extends HTMLManager {
 
   /** Descriptions with `description_allow_html`: the same sanitiser as everything else on the page. */
   override inline_sanitize(source: string): string {
-    return sanitizeHtml(source);
+    return sanitizeHtml(source, OFFLINE);
   }
 }

@@ -35,6 +35,7 @@ export type Output = StreamOutput | ErrorOutput | DataOutput;
 
 export interface CodeCell {
   cell_type: "code";
+  id?: string;
   source: MultilineString;
   execution_count: number | null;
   outputs: Output[];
@@ -42,12 +43,14 @@ export interface CodeCell {
 }
 export interface MarkdownCell {
   cell_type: "markdown";
+  id?: string;
   source: MultilineString;
   attachments?: Record<string, MimeBundle>;
   metadata?: Record<string, unknown>;
 }
 export interface RawCell {
   cell_type: "raw";
+  id?: string;
   source: MultilineString;
   metadata?: Record<string, unknown>;
 }

@@ -6,8 +6,9 @@
 // The check is nbformat's own: Debian's /usr/bin/python3 runs `NotebookNotary().check_signature(nb)` once per
 // notebook in a tiny snippet, with this process's environment, so JUPYTER_DATA_DIR (where the secret and the
 // signature database live) is honoured as Jupyter honours it. Without python3-nbformat (or python3) every
-// notebook is untrusted and a warning says so. The snippet never creates a secret or a database: a notary that
-// has neither has signed nothing.
+// notebook is untrusted and a warning says so. The snippet never creates a secret or a database: a data dir
+// (jupyter_data_dir()) without both has signed nothing, and is answered untrusted before nbformat's notary, which
+// would create them, is built.
 import { spawn } from "node:child_process";
 
 export const SYSTEM_PYTHON = "/usr/bin/python3";
@@ -20,10 +21,14 @@ try:
 except ImportError as e:
     print(json.dumps({"missing": str(e)}))
     sys.exit(0)
-notary = NotebookNotary()
-if not os.path.exists(notary.secret_file) or (notary.db_file != ":memory:" and not os.path.exists(notary.db_file)):
-    print(json.dumps({"trusted": False, "why": "no notebook secret or signature database in " + str(notary.data_dir)}))
+from jupyter_core.paths import jupyter_data_dir
+# Constructing a NotebookNotary creates its database, and reading its secret creates one: check first that this
+# data dir has both (without them nothing was ever signed here).
+data_dir = jupyter_data_dir()
+if not all(os.path.exists(os.path.join(data_dir, f)) for f in ("notebook_secret", "nbsignatures.db")):
+    print(json.dumps({"trusted": False, "why": "no notebook secret or signature database in " + data_dir}))
     sys.exit(0)
+notary = NotebookNotary()
 with open(sys.argv[1], encoding="utf-8") as f:
     nb = nbformat.read(f, as_version=nbformat.NO_CONVERT)
 print(json.dumps({"trusted": bool(notary.check_signature(nb))}))
