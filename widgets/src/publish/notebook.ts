@@ -75,8 +75,8 @@ export interface Notebook {
   nbformat_minor: number;
   metadata: Record<string, unknown> & {
     widgets?: Record<string, unknown>;
-    language_info?: { name?: string };
-    kernelspec?: { language?: string; display_name?: string };
+    language_info?: { name?: string; [key: string]: unknown };
+    kernelspec?: { language?: string; display_name?: string; [key: string]: unknown };
     title?: string;
   };
   cells: Cell[];
