@@ -7,6 +7,7 @@ export * from "./evaluate.ts";
 export * from "./filter.ts";
 export * from "./sweep.ts";
 export * from "./normalise.ts";
+export * from "./figures.ts";
 // The data the metrics read (formats in src/data/; the builders of the committed files are data/*-build.ts).
 export { readPairs, writePairs, pairsByConcept, type ContrastivePair } from "../data/pairs.ts";
 export { readDomainCorpus, writeDomainCorpus, type DomainSample } from "../data/domain-corpus.ts";

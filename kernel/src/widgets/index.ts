@@ -42,6 +42,8 @@ import type { WidgetOptions } from "./widget.ts";
 
 export * from "./buffers.ts";
 export * from "./controls.ts";
+export * from "./custom.ts";
+export * from "./metric-plot.ts";
 export * from "./output.ts";
 export * from "./widget.ts";
 // The notebook Progress display (kernel/src/progress.ts), exported here so `safesail/kernel` (api.ts re-exports
