@@ -147,6 +147,7 @@ describe("published pages in Chromium, offline", () => {
       // The Output widget: captured stream and (sanitised, untrusted) HTML.
       expect(await o.page.locator(".widget-output").innerText()).toContain("printed inside the Output widget");
       expect(await o.page.locator(".widget-output .ss-fixture-output").textContent()).toBe("captured output");
+      expect(await o.page.locator(".widget-output strong").textContent()).toBe("markdown in the Output widget");
       // A module the page does not bundle: a visible message in place of the widget, nothing loaded.
       const refused = o.page.locator(".safesail-widget-error");
       expect(await refused.innerText()).toContain("evil-widgets@1.0.0: not bundled in this page");

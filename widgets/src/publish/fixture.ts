@@ -93,6 +93,7 @@ export function fixtureWidgetState(): Record<string, WidgetModelState> {
     outputs: [
       { output_type: "stream", name: "stdout", text: "printed inside the Output widget\n" },
       { output_type: "display_data", data: { "text/html": HOSTILE.outputWidgetHtml, "text/plain": "captured output" }, metadata: {} },
+      { output_type: "display_data", data: { "text/markdown": "**markdown in the Output widget**", "text/plain": "md" }, metadata: {} },
     ],
   });
   state[IDS.unsupported] = model("evil-widgets", "1.0.0", "EvilModel", "EvilView", "evil-widgets", { value: 1 });
