@@ -303,7 +303,7 @@ describe("MetricPlot on the wire", () => {
     await plot.settled();
     const bundle = plot._repr_mimebundle_();
     expect(bundle[WIDGET_VIEW_MIME]).toEqual({ model_id: plot.modelId, version_major: 2, version_minor: 0 });
-    expect(bundle["text/plain"]).toBe('MetricPlot(title="metrics", site="mlp_out", layer=0, k=8, status="ready", revision=1, traces=2)');
+    expect(bundle["text/plain"]).toBe('MetricPlot(site="mlp_out", layer=0, k=8, status="ready", revision=1, traces=2, title="metrics")');
     expect(String(plot)).toBe(bundle["text/plain"]);
     k.take();
     k.comm(plot.modelId).receive({ method: "request_state" });

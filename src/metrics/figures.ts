@@ -250,8 +250,8 @@ export function probePanel(sweep: SweepFigureInput, key: ConfigurationKey, axes:
   }
   if (traces.length === 0) annotations.push(noDataNote(`no probes for ${key.site} L${key.layer}`, axes));
   const layout: Record<string, unknown> = {
-    [axisKey(axes.x)]: { title: { text: "probe baselines (test F1)" }, tickvals: [0, 1], ticktext: names, range: [-0.5, 1.5] },
-    [axisKey(axes.y)]: { title: { text: "F1" }, range: [0, 1.05] },
+    [axisKey(axes.x)]: { tickvals: [0, 1], ticktext: names, range: [-0.5, 1.5] },
+    [axisKey(axes.y)]: { title: { text: "test F1 (mean over concepts)" }, range: [0, 1.05] },
     barmode: "group",
     annotations,
   };
@@ -323,9 +323,10 @@ export function configurationFigure(sweep: SweepFigureInput, key: ConfigurationK
         : `${configurationLabel(key)}: not in the sweep`,
     },
     grid: { rows: 2, columns: 2, pattern: "independent", ygap: 0.35, xgap: 0.12 },
-    height: 640,
-    margin: { t: 70, r: 10, b: 50, l: 60 },
-    legend: { orientation: "h", y: -0.12 },
+    height: 700,
+    margin: { t: 70, r: 10, b: 120, l: 60 },
+    // Under the x-axis titles of the bottom row.
+    legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top" },
     barmode: "group",
   };
   const shapes: unknown[] = [];

@@ -196,11 +196,11 @@ export class MetricPlot extends SafesailWidget<MetricPlotState> {
 
   override repr(maxLength = Infinity): string {
     const s = this.getState();
+    // The selection and status first: the display's text/plain is cut at 110 characters.
     const parts = [
-      s.title ? `title=${JSON.stringify(s.title)}` : "",
       `site=${JSON.stringify(s.site)}`, `layer=${s.layer}`, `k=${s.k}`,
-      `status=${JSON.stringify(s.status)}`, `revision=${s.revision}`,
-      `traces=${s.traces.length}`, s.message ? `message=${JSON.stringify(s.message)}` : "",
+      `status=${JSON.stringify(s.status)}`, `revision=${s.revision}`, `traces=${s.traces.length}`,
+      s.title ? `title=${JSON.stringify(s.title)}` : "", s.message ? `message=${JSON.stringify(s.message)}` : "",
     ].filter(Boolean);
     const text = `MetricPlot(${parts.join(", ")})`;
     return text.length > maxLength ? `${text.slice(0, maxLength)}…` : text;
