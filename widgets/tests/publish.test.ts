@@ -188,14 +188,14 @@ describe("safesail publish: the fixture notebook", () => {
 
   it("embeds the widget state and one view script per widget output, with text fallbacks", () => {
     expect(pageU.match(/<script type="application\/vnd\.jupyter\.widget-state\+json">/g)).toHaveLength(1);
-    expect(pageU.match(/<script type="application\/vnd\.jupyter\.widget-view\+json">/g)).toHaveLength(5);
+    expect(pageU.match(/<script type="application\/vnd\.jupyter\.widget-view\+json">/g)).toHaveLength(6);
     expect(has(pageU, escape("IntSlider(value=7, description='k')"))).toBe(true);
     expect(has(pageU, "[widget: HTMLModel]")).toBe(true);
     expect(has(pageU, `<script type="application/json" id="safesail-page">{"trusted":false}</script>`)).toBe(true);
     expect(has(pageT, `<script type="application/json" id="safesail-page">{"trusted":true}</script>`)).toBe(true);
     // The widget that is not in the saved state is shown as its text, with a warning naming it.
     expect(has(pageU, "Gone()")).toBe(true);
-    expect(untrusted.warnings.some((w) => w.includes(IDS.missing) && w.includes("cells[8].outputs[4]"))).toBe(true);
+    expect(untrusted.warnings.some((w) => w.includes(IDS.missing) && w.includes("cells[8].outputs[5]"))).toBe(true);
   });
 
   it("lists the pages in the index with their titles", async () => {

@@ -7,3 +7,6 @@ import "@fortawesome/fontawesome-free/css/v4-shims.min.css";
 // labvariables (the JupyterLab theme variables the controls read) + widgets-base (controls, sliders, lumino).
 import "@jupyter-widgets/controls/css/widgets.css";
 import "@jupyter-widgets/html-manager/css/output.css";
+// The safesail views' own look (widgets/style/index.css, the JupyterLab extension's style; its variables fall back
+// to plain values where JupyterLab's theme is absent).
+import "../../style/index.css";

@@ -3,6 +3,7 @@
 // runs a kernel. The Plotly outputs are the kernel's own bundles (kernel/src/plot.ts plotBundle), each with the
 // HTML fallback that inlines plotly.js, so a test can show the page carries Plotly once however many there are.
 import { plotBundle } from "../../../kernel/src/plot.ts";
+import { METRIC_PLOT_MODEL, METRIC_PLOT_VIEW, MODULE_NAME, MODULE_VERSION } from "../protocol.ts";
 import { WIDGET_STATE_MIME, WIDGET_VIEW_MIME, type Notebook, type WidgetModelState } from "./notebook.ts";
 
 /** Strings a test looks for (or must not find) in the published page. */
@@ -20,6 +21,8 @@ export const HOSTILE = {
   widgetHtml: `<img src=x onerror="window.__ssWidget=1;alert('widget')"><span class="ss-fixture-html">safe widget text</span>`,
   /** In an Output widget's captured HTML output: sanitised unless trusted. */
   outputWidgetHtml: `<i class="ss-fixture-output">captured output</i><img src=x onerror="window.__ssOutput=1">`,
+  /** A MetricPlot trace name (Plotly reads a little HTML in text): the view shows it as text. */
+  plotTrace: `<img src=x onerror="window.__ssPlot=1">L0,t`,
   /** In code cell source: must show as text. */
   source: `const s = "</script><script>window.__ssSource=1</script>";`,
 };
@@ -33,6 +36,7 @@ export const IDS = {
   html: "a0000000000000000000000000000005",
   output: "a0000000000000000000000000000006",
   unsupported: "a0000000000000000000000000000007",
+  metricPlot: "a0000000000000000000000000000008",
   missing: "a00000000000000000000000000000ff",
 };
 
@@ -97,6 +101,21 @@ export function fixtureWidgetState(): Record<string, WidgetModelState> {
     ],
   });
   state[IDS.unsupported] = model("evil-widgets", "1.0.0", "EvilModel", "EvilView", "evil-widgets", { value: 1 });
+  // A safesail-widgets MetricPlot as the kernel saves it: trace x / y as Float32Array buffers (base64 in the
+  // saved state, null at their paths), `layout` the Plotly layout (a SafesailWidget has no CSS layout model).
+  const f32 = (values: number[]) => Buffer.from(new Float32Array(values).buffer).toString("base64");
+  state[IDS.metricPlot] = {
+    ...model(MODULE_NAME, MODULE_VERSION, METRIC_PLOT_MODEL, METRIC_PLOT_VIEW, MODULE_NAME, {
+      _dom_classes: [], tabbable: null, tooltip: null,
+      title: "L0,t by threshold", layout: { xaxis: { title: { text: "t" } }, yaxis: { title: { text: "L0,t" } } },
+      traces: [{ name: HOSTILE.plotTrace, type: "scatter", mode: "lines+markers", x: null, y: null }],
+      layer: 2, layers: [1, 2], site: "mlp_out", sites: ["mlp_out", "resid_post"], k: 32, ks: [16, 32], status: "ready", message: "", revision: 3,
+    }),
+    buffers: [
+      { path: ["traces", 0, "x"], encoding: "base64", data: f32([0, 0.25, 0.5, 0.75]) },
+      { path: ["traces", 0, "y"], encoding: "base64", data: f32([40, 22, 9, 3]) },
+    ],
+  };
   return state;
 }
 
@@ -215,6 +234,7 @@ function fixtureCells(title: string): Notebook {
           { ...view(IDS.html, ""), data: { [WIDGET_VIEW_MIME]: { model_id: IDS.html, version_major: 2, version_minor: 0 } } },
           view(IDS.output, "Output()"),
           view(IDS.unsupported, "EvilWidget()"),
+          view(IDS.metricPlot, "MetricPlot(title='L0,t by threshold')"),
           view(IDS.missing, "Gone()"),
         ],
       },
