@@ -84,10 +84,10 @@ describe("MetricPlot on the wire", () => {
       _model_module: "safesail-widgets", _model_module_version: MODULE_VERSION, _model_name: METRIC_PLOT_MODEL,
       _view_module: MODULE_NAME, _view_module_version: MODULE_VERSION, _view_name: METRIC_PLOT_VIEW,
       _dom_classes: [], tabbable: null, tooltip: null,
-      title: "L0,t", layer: 1, site: "mlp_out", k: 8, ...OPTIONS, status: "computing", revision: 0, traces: [], layout: {},
+      title: "L0,t", layer: 1, site: "mlp_out", k: 8, ...OPTIONS, status: "computing", revision: 0, traces: [], plot_layout: {},
     });
     expect(MODULE_NAME).toBe("safesail-widgets");
-    // No CSS layout model was opened: "layout" is the Plotly layout (protocol.ts).
+    // No CSS layout model was opened; the Plotly layout is "plot_layout" (protocol.ts).
     expect(k.sent.filter((s) => s.kind === "open")).toHaveLength(1);
     await plot.settled();
   });
@@ -101,7 +101,7 @@ describe("MetricPlot on the wire", () => {
     expect(up.data.buffer_paths).toEqual([["traces", 0, "x"], ["traces", 0, "y"], ["traces", 1, "x"], ["traces", 1, "y"]]);
     // Nothing numeric in the JSON part of the traces.
     expect(JSON.stringify((up.data.state as { traces: unknown }).traces)).not.toMatch(/\d\.\d/);
-    expect(up.data.state).toMatchObject({ status: "ready", revision: 1, layout: { xaxis: { title: { text: "t" } } } });
+    expect(up.data.state).toMatchObject({ status: "ready", revision: 1, plot_layout: { xaxis: { title: { text: "t" } } } });
     expect(plot.message).toBe(""); // unchanged, so not sent
     const expected = figureFor({ layer: 1, site: "mlp_out", k: 8 });
     const got = tracesOf(up);
@@ -262,12 +262,12 @@ describe("MetricPlot on the wire", () => {
     const got = tracesOf(up);
     expect(got[0]!.y.map((v) => (Number.isNaN(v) ? "NaN" : v))).toEqual([0.5, "NaN", 2]);
     expect(got[1]).toMatchObject({ x: [1, 2], y: [3, 4] });
-    expect(plot.layout).toEqual({ xaxis: { tickvals: [0, 1] } });
+    expect(plot.plot_layout).toEqual({ xaxis: { tickvals: [0, 1] } });
 
     const bulky = metricPlot({ ...OPTIONS, compute: () => ({ traces: [], layout: { annotations: [{ values: Array.from({ length: 100 }, (_, i) => i) }] } }) });
     await bulky.settled();
     expect(bulky.getState()).toMatchObject({ status: "error", revision: 0 });
-    expect(bulky.message).toMatch(/"layout\.annotations\[0\]\.values" is a list of more than 64 numbers; give a Float32Array/);
+    expect(bulky.message).toMatch(/"plot_layout\.annotations\[0\]\.values" is a list of more than 64 numbers; give a Float32Array/);
     expect(bulkyNumberList({ a: [{ b: new Array(65).fill(1) }] }, 64)).toEqual(["a", 0, "b"]);
     expect(bulkyNumberList({ a: new Float32Array(1000), b: ["x", 1, 2] }, 64)).toBeNull();
     expect(() => toFloat32Array(new Uint8Array(3), "x")).toThrow(/3 bytes/);

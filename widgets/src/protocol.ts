@@ -49,13 +49,16 @@ export type MetricPlotStatus = "ready" | "computing" | "error";
 /**
  * MetricPlot: a Plotly figure of stage-1 metrics (L0,t curves, I_CDF, probe baselines, the k sweep) with layer,
  * site and k controls. The front end writes `layer` / `site` / `k`; the kernel recomputes and writes `traces`,
- * `layout`, `status`, `message` and bumps `revision`.
+ * `plot_layout`, `status`, `message` and bumps `revision`.
  */
 export interface MetricPlotState {
   title: string;
   traces: PlotTrace[];
-  /** Plotly layout (axis titles, ranges, annotations); plain JSON, text fields shown as text. */
-  layout: Record<string, unknown>;
+  /**
+   * Plotly layout (axis titles, ranges, annotations); plain JSON, text fields shown as text. Not `layout`: that
+   * name is every DOM widget's CSS layout model in ipywidgets, and the base view would try to render it.
+   */
+  plot_layout: Record<string, unknown>;
   layer: number;
   layers: number[];
   site: string;

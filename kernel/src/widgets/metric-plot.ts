@@ -8,7 +8,7 @@
 //   plot            // the cell's last expression shows it
 //
 // The front end writes `layer` / `site` / `k` (so can kernel code: `plot.k = 64`). For each change the kernel sets
-// `status` "computing" (one update), calls `compute`, and when it answers sets `traces`, `layout`, `status` "ready",
+// `status` "computing" (one update), calls `compute`, and when it answers sets `traces`, `plot_layout`, `status` "ready",
 // `message` (the warnings, joined) and `revision` + 1 in one update (holdSync). Requests are numbered: when controls
 // change faster than `compute` answers, only the latest request's figure (or error) is applied; older ones are
 // dropped when they arrive, and their `signal` is aborted so a long computation can stop early. An error sets
@@ -17,7 +17,7 @@
 // says why; from kernel code it throws.
 //
 // Trace data: x / y are sent as Float32Array binary buffers (buffer paths ["traces", i, "x"]); lists of numbers and
-// other typed arrays are converted. `layout` is plain JSON (typed arrays in it become lists).
+// other typed arrays are converted. `plot_layout` (the figure's `layout`) is plain JSON (typed arrays in it become lists).
 import type { MetricPlotState, MetricPlotStatus, PlotTrace } from "../../../widgets/src/protocol.ts";
 import { METRIC_PLOT_MODEL, METRIC_PLOT_VIEW } from "../../../widgets/src/protocol.ts";
 import { SafesailWidget, toFloat32Array, type SafesailDomProps, type SafesailState } from "./custom.ts";
@@ -140,7 +140,7 @@ export interface MetricPlot extends MetricPlotState {}
  */
 export class MetricPlot extends SafesailWidget<MetricPlotState> {
   /** Attributes only the kernel writes are not echoed (the traces' buffers would go back for nothing). */
-  static override readonly noEcho: readonly string[] = ["traces", "layout"];
+  static override readonly noEcho: readonly string[] = ["traces", "plot_layout"];
 
   readonly #compute: MetricPlotCompute;
   #requested = 0;
@@ -162,7 +162,7 @@ export class MetricPlot extends SafesailWidget<MetricPlotState> {
       }
     }
     super({ model: METRIC_PLOT_MODEL, view: METRIC_PLOT_VIEW }, {
-      title: "", traces: [], layout: {}, layer: 0, layers: [], site: "", sites: [], k: 0, ks: [],
+      title: "", traces: [], plot_layout: {}, layer: 0, layers: [], site: "", sites: [], k: 0, ks: [],
       status: "computing", message: "", revision: 0,
     }, { ...rest, ...options, ...selection }, opts);
     this.#compute = compute;
@@ -229,8 +229,8 @@ export class MetricPlot extends SafesailWidget<MetricPlotState> {
       case "traces":
         if (!Array.isArray(value)) throw new Error(`MetricPlot: "traces" must be a list`);
         return value.map((t, i) => normaliseTrace(t, i));
-      case "layout":
-        if (!isPlainObject(value)) throw new Error(`MetricPlot: "layout" must be a plain object (a Plotly layout)`);
+      case "plot_layout":
+        if (!isPlainObject(value)) throw new Error(`MetricPlot: "plot_layout" must be a plain object (a Plotly layout)`);
         return plainLayout(value);
       case "status":
         if (value !== "ready" && value !== "computing" && value !== "error") throw new Error(`MetricPlot: status ${show(value)} (ready, computing or error)`);
@@ -264,12 +264,12 @@ export class MetricPlot extends SafesailWidget<MetricPlotState> {
         if (!Array.isArray(given)) throw new Error(`compute returned ${figure === null ? "null" : typeof figure} without a "traces" list`);
         const state = this.getState();
         const traces = this.coerce("traces", given, state) as PlotTrace[];
-        const layout = this.coerce("layout", figure.layout ?? {}, state) as Record<string, unknown>;
+        const layout = this.coerce("plot_layout", figure.layout ?? {}, state) as Record<string, unknown>;
         const warnings = (figure.warnings ?? []).map(String);
         this.holdSync(() => {
           this.set({
             traces,
-            layout,
+            plot_layout: layout,
             status: "ready",
             message: warnings.join("; "),
             revision: this.get("revision") + 1,
@@ -285,7 +285,7 @@ export class MetricPlot extends SafesailWidget<MetricPlotState> {
     this.#pending = run;
   }
 }
-defineStateAccessors(MetricPlot, ["title", "traces", "layout", "layer", "layers", "site", "sites", "k", "ks", "status", "message", "revision"]);
+defineStateAccessors(MetricPlot, ["title", "traces", "plot_layout", "layer", "layers", "site", "sites", "k", "ks", "status", "message", "revision"]);
 
 /** `new MetricPlot(init, opts)` for cells. */
 export function metricPlot(init: MetricPlotInit, opts: WidgetOptions = {}): MetricPlot {

@@ -27,7 +27,7 @@ export class MetricPlotModel extends DOMWidgetModel {
     const state: MetricPlotState = {
       title: "",
       traces: [],
-      layout: {},
+      plot_layout: {},
       layer: 0,
       layers: [],
       site: "",
@@ -95,7 +95,7 @@ export class MetricPlotView extends DOMWidgetView {
     this.listenTo(this.model, "change:title", () => {
       title.textContent = String(this.model.get("title") ?? "");
     });
-    this.listenTo(this.model, "change:traces change:layout change:revision", () => this.scheduleDraw());
+    this.listenTo(this.model, "change:traces change:plot_layout change:revision", () => this.scheduleDraw());
     this.scheduleDraw();
   }
 
@@ -145,7 +145,7 @@ export class MetricPlotView extends DOMWidgetView {
 
   private async draw(): Promise<void> {
     const traces = (this.model.get("traces") as PlotTrace[]) ?? [];
-    const layout = (this.model.get("layout") as Record<string, unknown>) ?? {};
+    const layout = (this.model.get("plot_layout") as Record<string, unknown>) ?? {};
     const revision = Number(this.model.get("revision") ?? 0);
     this.plotly ??= await loadPlotly();
     const data = traces.map((t) => ({
