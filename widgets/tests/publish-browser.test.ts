@@ -64,6 +64,15 @@ async function open(name: string, { javaScript = true } = {}): Promise<Opened> {
       return route.abort("blockedbyclient");
     });
   }
+  // Content-Security-Policy violations the page reports (the CSP blocks a fetch before any request is made, so
+  // they are the other half of "nothing left the page").
+  if (javaScript) {
+    await context.addInitScript(() => {
+      const w = window as unknown as { __cspViolations: string[] };
+      w.__cspViolations = [];
+      document.addEventListener("securitypolicyviolation", (e) => w.__cspViolations.push(`${e.effectiveDirective} ${e.blockedURI}`));
+    });
+  }
   const page = await context.newPage();
   const dialogs: string[] = [];
   const errors: string[] = [];
@@ -86,6 +95,10 @@ interface RenderResult {
 /** What the embed bundle reports once every figure and widget view is drawn (embed/index.ts). */
 function ready(page: Page): Promise<RenderResult> {
   return page.evaluate(() => (window as unknown as { safesailEmbed: { ready: Promise<RenderResult> } }).safesailEmbed.ready);
+}
+
+function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations);
 }
 
 async function flags(page: Page): Promise<Record<string, unknown>> {
@@ -173,6 +186,9 @@ describe("published pages in Chromium, offline", () => {
       expect(await flags(o.page)).toEqual({});
       expect(o.dialogs).toEqual([]);
       expect(o.errors.filter((e) => !METRIC_PLOT_LAYOUT_BUG.test(e))).toEqual([]);
+      // Not even an attempt: sanitised HTML keeps data: images only, and nothing evaluates code from strings.
+      await o.page.locator(".ss-plotly .js-plotly-plot").first().hover();
+      expect(await cspViolations(o.page)).toEqual([]);
       await screenshot(o.page, "publish-fixture-untrusted");
     } finally {
       await o.context.close();
@@ -188,6 +204,9 @@ describe("published pages in Chromium, offline", () => {
       // outputs are as trusted as the notebook); the HTML widget's did not, and no dialog opened.
       expect(await flags(o.page)).toEqual({ __ssHtml: 1, __ssHtmlImg: 1, __ssOutput: 1 });
       expect(o.dialogs).toEqual([]);
+      // Their <img src=x> is what the CSP stopped (twice: the output and the Output widget; Chromium reports a
+      // file: URL by its scheme only), and nothing else.
+      expect(await cspViolations(o.page)).toEqual(["img-src file", "img-src file"]);
       expect(await o.page.locator(".widget-html .ss-fixture-html").textContent()).toBe("safe widget text");
       expect(await o.page.locator(".ss-plotly .js-plotly-plot").count()).toBe(2);
       await screenshot(o.page, "publish-fixture-trusted");
@@ -206,6 +225,7 @@ describe("published pages in Chromium, offline", () => {
       expect(await o.page.locator(".ss-stdout").first().textContent()).toBe("hello from the safesail kernel\n");
       expect(o.dialogs).toEqual([]);
       expect(o.errors).toEqual([]);
+      expect(await cspViolations(o.page)).toEqual([]);
       await screenshot(o.page, "publish-99-kernel-widgets");
     } finally {
       await o.context.close();
