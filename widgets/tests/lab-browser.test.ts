@@ -13,10 +13,16 @@ const HOSTILE = '<img src=x onerror="window.__pwned=1">';
 let browser: Browser;
 let context: BrowserContext;
 const dialogs: string[] = [];
+/** Uncaught errors in pages, and console errors from widget code (views must render without throwing). */
+const pageErrors: string[] = [];
 const offsite: string[] = [];
 
 async function newPage(): Promise<Page> {
   const page = await context.newPage();
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.on("console", (m) => {
+    if (m.type() === "error" && /widget|safesail|plotly/i.test(m.text())) pageErrors.push(m.text());
+  });
   page.on("dialog", (d) => {
     // "Leave the page?" on reload with unsaved changes is the lab's own prompt; anything else came from content.
     if (d.type() === "beforeunload") return void d.accept();
@@ -194,6 +200,7 @@ describe("the lab", () => {
     await root.locator("select.safesail-control-site").selectOption("resid_post");
     await expect.poll(async () => (await drawnY(page))[0], { timeout: 30_000 }).toEqual(expected(3, "resid_post", 8));
     expect(await root.getAttribute("data-status")).toBe("ready");
+    expect(pageErrors).toEqual([]);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     await screenshot(page, "lab-metric-plot-after");
     await page.close();
