@@ -152,7 +152,13 @@ function imagePolicy(opts: PageOptions, attachments: Record<string, MimeBundle> 
   return (src) => {
     if (/^data:/i.test(src)) return src;
     if (src.startsWith("attachment:")) {
-      const bundle = attachments?.[decodeURIComponent(src.slice("attachment:".length))];
+      let name = src.slice("attachment:".length);
+      try {
+        name = decodeURIComponent(name);
+      } catch {
+        // not %-encoded: the name as written
+      }
+      const bundle = attachments?.[name];
       const mime = bundle && Object.keys(bundle).find((k) => k.startsWith("image/"));
       if (bundle && mime) {
         const b64 = text(bundle[mime] as string | string[]).replace(/\s+/g, "");
@@ -311,7 +317,8 @@ function renderData(out: DataOutput, ctx: RenderContext): string {
       const view = data[mime] as { model_id: string };
       const model = ctx.opts.widgetState?.state[view.model_id];
       if (!model) {
-        ctx.opts.warn?.(`${ctx.where}: widget ${view.model_id} is not in the notebook's saved widget state (metadata.widgets); shown as text`);
+        const why = ctx.opts.widgetState ? "is not in the notebook's saved widget state" : "cannot be shown: the notebook has no saved widget state";
+        ctx.opts.warn?.(`${ctx.where}: widget ${view.model_id} ${why} (metadata.widgets; execute it with safesail notebooks run); shown as text`);
         skip.add(mime);
         continue;
       }
