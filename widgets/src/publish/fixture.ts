@@ -102,12 +102,12 @@ export function fixtureWidgetState(): Record<string, WidgetModelState> {
   });
   state[IDS.unsupported] = model("evil-widgets", "1.0.0", "EvilModel", "EvilView", "evil-widgets", { value: 1 });
   // A safesail-widgets MetricPlot as the kernel saves it: trace x / y as Float32Array buffers (base64 in the
-  // saved state, null at their paths), `layout` the Plotly layout (a SafesailWidget has no CSS layout model).
+  // saved state, null at their paths), `plot_layout` the Plotly layout (protocol.ts MetricPlotState).
   const f32 = (values: number[]) => Buffer.from(new Float32Array(values).buffer).toString("base64");
   state[IDS.metricPlot] = {
     ...model(MODULE_NAME, MODULE_VERSION, METRIC_PLOT_MODEL, METRIC_PLOT_VIEW, MODULE_NAME, {
       _dom_classes: [], tabbable: null, tooltip: null,
-      title: "L0,t by threshold", layout: { xaxis: { title: { text: "t" } }, yaxis: { title: { text: "L0,t" } } },
+      title: "L0,t by threshold", plot_layout: { xaxis: { title: { text: "t" } }, yaxis: { title: { text: "L0,t" } } },
       traces: [{ name: HOSTILE.plotTrace, type: "scatter", mode: "lines+markers", x: null, y: null }],
       layer: 2, layers: [1, 2], site: "mlp_out", sites: ["mlp_out", "resid_post"], k: 32, ks: [16, 32], status: "ready", message: "", revision: 3,
     }),
