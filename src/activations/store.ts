@@ -311,7 +311,7 @@ export class LayerReader implements ActivationReader {
       const rand = mulberry32(epochSeed(seed, epoch));
       const order = Array.from({ length: nChunks }, (_, i) => i);
       if (shuffle) shuffleInPlace(rand, order);
-      let carry = new Float32Array(0);
+      let carry: Float32Array = new Float32Array(0);
       for (let g = 0; g < nChunks; g += perBuffer) {
         const parts = [carry, ...order.slice(g, g + perBuffer).map((i) => this.store.loadRows(i, this.layer, drop, verify))];
         const buf = concat(parts);
