@@ -4,27 +4,35 @@
 //   application/vnd.plotly.v1+json   {data, layout, config?, frames?}: what JupyterLab's plotly renderer extension
 //                                    (jupyterlab-plotly), VS Code and nteract draw when they have it
 //   text/html                        a self-contained fallback for plain JupyterLab / Notebook and nbconvert HTML
-//                                    exports, with no network: the first plot of a kernel session inlines the
-//                                    plotly.js-dist-min bundle in a <script> (it defines window.Plotly, and is
-//                                    skipped when the page has it already); every plot then calls Plotly.newPlot
-//                                    on its own fresh <div> id
+//                                    exports, with no network: every plot's <div> holds a static SVG picture of
+//                                    the figure drawn here (src/plot-svg.ts; shows with no script at all); the
+//                                    first plot of a kernel session also inlines the plotly.js-dist-min bundle in
+//                                    a <script> (it defines window.Plotly, and is skipped when the page has it
+//                                    already); every plot's script then replaces its SVG with Plotly.newPlot on
+//                                    its own fresh <div> id once window.Plotly is there
 //   text/plain                       a one-line summary (traces, types, title)
 //
 // Safety: the figure may hold untrusted text (token strings, prompts as trace names or hover text). It only
 // ever enters the HTML as JSON inside a <script>, with `<`, `>`, `&`, U+2028 and U+2029 written as \uXXXX
 // escapes, so no `</script>` or `<!--` can appear and the JSON stays a valid JavaScript literal with the same
-// value. Numbers that reach attributes (the height) come from finite numbers; ids are generated here. The
+// value. The SVG's text is XML-escaped (& < > " ') and it has no script, event attribute, href or url(), see
+// plot-svg.ts. Numbers that reach attributes (the height) come from finite numbers; ids are generated here. The
 // library text is inserted with `<!--`, `<script` and `</script` turned into `\x3C...` (it holds one `<!--`,
 // inside a string literal, where the escape means the same character).
 //
-// Limits: the HTML fallback needs the notebook to be trusted (JupyterLab runs scripts of outputs it produced
-// itself, and of trusted notebooks). Plots after the first rely on the first plot's output having defined
-// window.Plotly on the page: if that output was cleared (or its cell re-run) the later plots say so in place;
-// `plot(fig, { inline: true })` inlines the library again, and a fresh kernel run top to bottom always works.
+// Limits: the interactive chart needs the notebook to be trusted (JupyterLab runs scripts of outputs it produced
+// itself, and of trusted notebooks) and, for plots after the first, window.Plotly defined on the page by the
+// first plot's output. Where Plotly is missing (a reloaded page, the first output cleared or its cell re-run, a
+// viewer that runs no scripts) each plot still shows its static SVG: the figure kinds of plot-svg.ts (scatter
+// lines / markers, grouped bars, linear and category axes, legend, titles), with a note in the picture naming
+// whatever it does not draw (other trace types, log / date axes, second axes, ...) and no hover, zoom or exact
+// Plotly styling. An untrusted notebook in JupyterLab gets neither: its HTML sanitizer drops <svg> (and <script>),
+// keeping only the SVG's labels as loose text. `plot(fig, { inline: true })` inlines the library again.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { DisplayApi, JsonObject, MimeBundle } from "./types.ts";
+import { figureSvg } from "./plot-svg.ts";
 import { currentKernel } from "./widgets/kernel.ts";
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
@@ -134,7 +142,7 @@ function freshDivId(): string {
 }
 
 // Draws once the <div> is in the document and window.Plotly exists (outputs may be attached after their scripts
-// run); after ~10 s without Plotly it writes a note into the div instead (text only).
+// run), replacing the static SVG in the div; after ~10 s without Plotly it stops and the SVG stays.
 const DRAW = (id: string, fig: string): string =>
   `(function () {\n` +
   `  var id = ${scriptSafeJson(id)};\n` +
@@ -143,15 +151,14 @@ const DRAW = (id: string, fig: string): string =>
   `  function draw() {\n` +
   `    var el = document.getElementById(id);\n` +
   `    if (el && window.Plotly && typeof window.Plotly.newPlot === "function") {\n` +
+  `      el.textContent = "";\n` +
   `      var config = Object.assign({ responsive: true, displaylogo: false }, fig.config || {});\n` +
   `      window.Plotly.newPlot(el, fig.data, fig.layout || {}, config).then(function () {\n` +
   `        if (fig.frames) window.Plotly.addFrames(el, fig.frames);\n` +
   `      });\n` +
   `      return;\n` +
   `    }\n` +
-  `    if (++tries < 100) { setTimeout(draw, 100); return; }\n` +
-  `    if (el) el.textContent = "plotly.js is not loaded on this page: the first plot of a kernel session carries it " +\n` +
-  `      "(re-run the notebook from the top, or plot with { inline: true }).";\n` +
+  `    if (++tries < 100) setTimeout(draw, 100);\n` +
   `  }\n` +
   `  draw();\n` +
   `})();\n`;
@@ -163,7 +170,7 @@ export function plotBundle(figure: PlotFigure, opts: PlotBundleOptions): MimeBun
   if (!/^[A-Za-z][\w-]*$/.test(divId)) throw new TypeError(`plot: divId must be letters, digits, "-" or "_", got ${JSON.stringify(divId)}`);
   const layout = fig.layout as Record<string, unknown>;
   const height = typeof layout.height === "number" && Number.isFinite(layout.height) && layout.height > 0 ? Math.round(layout.height) : 420;
-  let html = `<div id="${divId}" class="safesail-plot" style="width:100%;height:${height}px"></div>\n`;
+  let html = `<div id="${divId}" class="safesail-plot" style="width:100%;height:${height}px">${figureSvg(fig, { height })}</div>\n`;
   if (opts.includeLibrary) {
     const lib = plotlyLibrary();
     html +=
@@ -176,7 +183,7 @@ export function plotBundle(figure: PlotFigure, opts: PlotBundleOptions): MimeBun
 
 /**
  * Shows a Plotly figure in the running notebook (see the file comment for what is sent). The first plot of a
- * kernel session carries plotly.js (about 4.8 MB) in its HTML; later ones only their data.
+ * kernel session carries plotly.js (about 4.8 MB) in its HTML; later ones only their data and a static SVG.
  */
 export function plot(figure: PlotFigure, opts: PlotOptions = {}): void {
   const display = opts.display ?? currentKernel()?.display;

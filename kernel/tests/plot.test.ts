@@ -1,10 +1,11 @@
-// plot() (kernel/src/plot.ts): the mime bundle (plotly JSON, an offline HTML fallback, a text summary), escaping of
-// untrusted figure text, plotly.js inlined once per kernel session; then through a real kernel with
-// `safesail notebooks run`.
+// plot() (kernel/src/plot.ts): the mime bundle (plotly JSON, an offline HTML fallback with a static SVG in every
+// plot, a text summary), escaping of untrusted figure text, plotly.js inlined once per kernel session; then through
+// a real kernel with `safesail notebooks run`. The SVG itself: plot-svg.test.ts.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Script, createContext, runInContext } from "node:vm";
+import { parseFragment, type DefaultTreeAdapterMap } from "parse5";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { PLOTLY_MIME, plot, plotBundle, plotlyLibrary, resetPlotSession, scriptSafeJson } from "../src/plot.ts";
 import { setKernel } from "../src/widgets/kernel.ts";
@@ -22,10 +23,25 @@ function scripts(html: string): string[] {
   return [...html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script/gi)].map((m) => m[1]!);
 }
 
+type Node = DefaultTreeAdapterMap["node"];
+type Element = DefaultTreeAdapterMap["element"];
+
+/** The elements of an HTML fragment as a browser's parser builds them (parse5), the <svg> in the SVG namespace. */
+function elements(html: string): Element[] {
+  const out: Element[] = [];
+  const walk = (n: Node) => {
+    if ("tagName" in n) out.push(n);
+    for (const c of "childNodes" in n ? n.childNodes : []) walk(c);
+  };
+  walk(parseFragment(html));
+  return out;
+}
+const textOf = (n: Node): string => ("value" in n && n.nodeName === "#text" ? n.value : "childNodes" in n ? n.childNodes.map(textOf).join("") : "");
+
 /** Runs the drawing script with a fake page; returns what Plotly.newPlot received. */
 function drawWithFakePage(html: string): { el: unknown; data: unknown; layout: unknown; config: Record<string, unknown> } {
   const divId = /<div id="([^"]+)"/.exec(html)![1]!;
-  const el = { id: divId, textContent: "" };
+  const el = { id: divId, textContent: "(the static svg)" };
   const calls: Array<{ el: unknown; data: unknown; layout: unknown; config: Record<string, unknown> }> = [];
   const window: Record<string, unknown> = {
     Plotly: {
@@ -40,6 +56,7 @@ function drawWithFakePage(html: string): { el: unknown; data: unknown; layout: u
   runInContext(body, ctx);
   expect(calls).toHaveLength(1);
   expect(calls[0]!.el).toBe(el);
+  expect(el.textContent).toBe(""); // the static SVG made way for the chart
   // Values made in the vm's realm: compare through JSON.
   return JSON.parse(JSON.stringify(calls[0]!));
 }
@@ -67,7 +84,10 @@ describe("plotBundle", () => {
     expect(count(html, LIBRARY_MARK)).toBe(1);
     expect(count(html, "window.Plotly = Plotly")).toBe(1);
     expect(html).toContain('if (typeof window.Plotly === "undefined") {');
-    expect(html).toContain('<div id="p1" class="safesail-plot" style="width:100%;height:300px"></div>');
+    expect(html).toContain('<div id="p1" class="safesail-plot" style="width:100%;height:300px"><svg xmlns="http://www.w3.org/2000/svg" class="safesail-plot-svg" viewBox="0 0 800 300" width="100%" height="300"');
+    expect(html).toContain("</svg></div>\n");
+    // The log y axis is not drawn statically: the picture says so (the interactive chart draws it).
+    expect(textOf(elements(html).find((e) => e.tagName === "svg")!)).toContain("not drawn in this static picture: log y axis");
     expect(scripts(html)).toHaveLength(2);
     // Both scripts are valid JavaScript (the \x3C rewriting of the library kept it parseable).
     for (const s of scripts(html)) expect(() => new Script(s)).not.toThrow();
@@ -76,6 +96,7 @@ describe("plotBundle", () => {
     const later = plotBundle(figure, { includeLibrary: false, divId: "p2" });
     expect(count(later["text/html"] as string, LIBRARY_MARK)).toBe(0);
     expect(scripts(later["text/html"] as string)).toHaveLength(1);
+    expect(later["text/html"]).toContain('<div id="p2" class="safesail-plot" style="width:100%;height:300px"><svg ');
     expect(later[PLOTLY_MIME]).toEqual(figure);
   });
 
@@ -90,22 +111,39 @@ describe("plotBundle", () => {
   });
 
   it("hostile text appears only escaped: no markup, no way out of the <script>", () => {
-    // The plot's own HTML (no library): the figure's strings only as JSON escapes.
-    const own = plotBundle(figure, { includeLibrary: false })["text/html"] as string;
+    // The plot's own HTML (no library): the figure's strings only as JSON escapes in the script and as XML-escaped
+    // text in the SVG (a linear y axis here, so the categories and the legend are drawn too).
+    const drawn = { ...figure, layout: { title: figure.layout.title } };
+    const own = plotBundle(drawn, { includeLibrary: false })["text/html"] as string;
     expect(own).not.toContain(HOSTILE);
-    for (const raw of ["<img", "<!--", "<b>", "&amp;", "a & b"]) expect(own).not.toContain(raw);
+    for (const raw of ["<img", "<!--", "<b>", "a & b"]) expect(own).not.toContain(raw);
     expect(own).not.toMatch(/[\u2028\u2029]/);
-    expect(new Set([...own.matchAll(/<\/?([a-z]+)/gi)].map((m) => m[1]!.toLowerCase()))).toEqual(new Set(["div", "script"]));
-    expect(own).toContain("\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e");
-    expect(own).toContain("a \\u0026 b");
-    expect(own).toContain("\\u2028line\\u2029");
+    const SVG_TAGS = ["svg", "g", "rect", "line", "path", "text"]; // (mode "lines": no circles)
+    expect([...new Set([...own.matchAll(/<\/?([a-z]+)/gi)].map((m) => m[1]!.toLowerCase()))].sort()).toEqual(["div", "script", ...SVG_TAGS].sort());
+    const [body] = scripts(own);
+    expect(body).toContain("\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e");
+    expect(body).toContain("a \\u0026 b");
+    expect(body).toContain("\\u2028line\\u2029");
+    expect(body).not.toMatch(/&(amp|lt|gt|quot|#39);/); // the SVG's escapes stay out of the JSON
+    // As a browser parses it: one script (ours), only the SVG's elements, no event or link attributes, and the
+    // hostile text back as text.
+    const els = elements(own);
+    expect(els.filter((e) => e.tagName === "script")).toHaveLength(1);
+    expect(new Set(els.map((e) => e.tagName))).toEqual(new Set(["div", "script", ...SVG_TAGS]));
+    for (const e of els) for (const a of e.attrs) expect(a.name).not.toMatch(/^on|href/i);
+    const svg = els.find((e) => e.tagName === "svg")!;
+    expect(svg.namespaceURI).toBe("http://www.w3.org/2000/svg");
+    expect(textOf(svg)).toContain(`FVU ${HOSTILE}`);
+    expect(textOf(svg)).toContain("a & b");
+    expect(els.filter((e) => e.attrs.some((a) => a.name === "class" && a.value === "bar"))).toHaveLength(3);
     // With the library: outside the script bodies only this module's tags; inside them nothing that ends a
     // script or enters the HTML parser's escaped states.
     const full = plotBundle(figure, { includeLibrary: true })["text/html"] as string;
     expect(count(full, /<script\b/gi)).toBe(2);
     expect(count(full, /<\/script/gi)).toBe(2);
     const outside = full.replace(/(<script\b[^>]*>)[\s\S]*?(<\/script>)/gi, "$1$2");
-    expect(new Set([...outside.matchAll(/<\/?([a-z]+)/gi)].map((m) => m[1]!.toLowerCase()))).toEqual(new Set(["div", "script"]));
+    expect(new Set([...outside.matchAll(/<\/?([a-z]+)/gi)].map((m) => m[1]!.toLowerCase()))).toEqual(new Set(["div", "script", "svg", "text"]));
+    expect(elements(outside).filter((e) => e.tagName === "script")).toHaveLength(2);
     for (const body of scripts(full)) expect(body).not.toMatch(/<!--|<\/?script/i);
     expect(full).not.toContain(HOSTILE);
     // The JSON text, escapes and all, parses back to the same value.
@@ -149,7 +187,30 @@ describe("plot", () => {
     expect(html.map((h) => count(h, LIBRARY_MARK))).toEqual([1, 0, 1]);
     const ids = html.map((h) => /<div id="([^"]+)"/.exec(h)![1]);
     expect(new Set(ids).size).toBe(3);
+    // Every plot, with the library or not, carries its own static drawing inside its <div>.
+    for (const h of html) {
+      expect(h).toContain('class="safesail-plot" style="width:100%;height:420px"><svg ');
+      expect(count(h, /<path class="line"/g)).toBe(1);
+    }
+    expect(html.some((h) => h.includes("plotly.js is not loaded"))).toBe(false);
     expect(k.displays[1]!.bundle![PLOTLY_MIME]).toEqual({ data: [{ y: [3] }], layout: {} });
+  });
+
+  it("without Plotly on the page the script gives up quietly and the static SVG stays", () => {
+    const html = plotBundle({ data: [{ y: [1, 2, 3], name: "later" }] }, { includeLibrary: false })["text/html"] as string;
+    expect(/plotly.js is not loaded|textContent = "[^"]/.test(html)).toBe(false);
+    const divId = /<div id="([^"]+)"/.exec(html)![1]!;
+    const el = { id: divId, textContent: "(the static svg)" };
+    let timers = 0;
+    const ctx = createContext({
+      window: {},
+      document: { getElementById: (id: string) => (id === divId ? el : null) },
+      setTimeout: (fn: () => void) => { timers++; fn(); }, // run the ~10 s of retries at once
+      Object,
+    });
+    runInContext(scripts(html)[0]!, ctx);
+    expect(timers).toBe(99);
+    expect(el.textContent).toBe("(the static svg)");
   });
 
   it("outside a kernel it says so", () => {
@@ -192,6 +253,13 @@ describe("plot in a real kernel", () => {
     expect(count(html1, LIBRARY_MARK)).toBe(1);
     expect(count(html2, LIBRARY_MARK)).toBe(0);
     expect(html1).not.toContain("<img");
+    // Both outputs draw without any script: the later one too, whose page may never get plotly.js.
+    expect(count(html1, 'class="safesail-plot-svg"')).toBe(1);
+    expect(count(html2, 'class="safesail-plot-svg"')).toBe(1);
+    expect(count(html1, /<path class="line"/g)).toBe(1);
+    expect(count(html2, /<rect class="bar"/g)).toBe(2);
+    expect(html1).toContain('class="title" text-anchor="middle" font-size="16">first</text>');
+    expect([html1, html2].some((h) => h.includes("plotly.js is not loaded"))).toBe(false);
     expect(drawWithFakePage(html1).data).toEqual([{ y: [1, 2, 3], name: HOSTILE }]);
     expect(text(second!["text/plain"])).toBe("<Plotly figure: 1 trace (bar)>");
   });
