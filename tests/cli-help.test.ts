@@ -26,6 +26,9 @@ const COMMANDS: [args: string[], synopsis: string, mentions: string[]][] = [
   [["toy", "card"], "usage: safesail toy card", ["README.md"]],
   [["demo"], "usage: safesail demo [MODEL]", ["steering"]],
   [["convert"], "usage: safesail convert IN.pt", ["--to", "--out"]],
+  [["lab"], "usage: safesail lab", ["--port", "--ip", "--dir", "--token", "lab install", "--prefix"]],
+  [["lab", "install"], "usage: safesail lab", ["--user", "--prefix", "--sys-prefix", "labextensions"]],
+  [["publish"], "usage: safesail publish", ["--out", "--overwrite", "--title"]],
 ];
 
 describe("--help and -h through the real safesail binary", () => {
