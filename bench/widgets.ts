@@ -3,7 +3,8 @@
 //   npx tsx bench/widgets.ts [--n 20] [--points 2000]
 //
 // 1. Lab start: spawn to first API answer of serve.py (JupyterLab 4.5.10 from npm on Debian's jupyter-server),
-//    against a plain `python3 -m jupyter_server` start on the same machine (reference).
+//    against a plain `python3 -m jupyter_server` start on the same machine (reference); then the page load in
+//    Chromium until the lab shell has restored (no reference: there is no other JupyterLab here).
 // 2. Kernel round trip for a control change: MetricPlot's layer <select> changed in the page until the kernel's
 //    recomputed traces are drawn (data-revision), against the stock ipywidgets path: a Dropdown change whose
 //    kernel callback sets a Label, until the Label shows it (reference). Both computes are trivial, so this is
@@ -106,6 +107,15 @@ async function main(): Promise<void> {
     page.on("console", (m) => {
       if (m.type() === "error") process.stderr.write(`page: ${m.text().slice(0, 300)}\n`);
     });
+    // 1b. the page: navigation until the lab shell has restored (a warm browser cache after the first load)
+    const loads: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = Date.now();
+      await page.goto(`${lab.url}/workspaces/load${i}?reset&token=${lab.token}`);
+      await page.waitForSelector("body[data-safesail-lab=ready]", { state: "attached", timeout: 60_000 });
+      loads.push(Date.now() - t0);
+    }
+    console.log(`lab page load to restored shell: first ${loads[0]} ms (cold cache); then ${summary(loads.slice(1))}`);
     await openAndRun(page, lab.url, lab.token, "metric.ipynb");
     process.stderr.write("bench: notebook ran\n");
     await page.waitForSelector('[data-safesail-view="MetricPlot"][data-revision]', { state: "attached", timeout: 60_000 }).catch(async (err) => {
