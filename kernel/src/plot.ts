@@ -26,8 +26,9 @@
 // viewer that runs no scripts) each plot still shows its static SVG: the figure kinds of plot-svg.ts (scatter
 // lines / markers, grouped bars, linear and category axes, legend, titles), with a note in the picture naming
 // whatever it does not draw (other trace types, log / date axes, second axes, ...) and no hover, zoom or exact
-// Plotly styling. An untrusted notebook in JupyterLab gets neither: its HTML sanitizer drops <svg> (and <script>),
-// keeping only the SVG's labels as loose text. `plot(fig, { inline: true })` inlines the library again.
+// Plotly styling. An untrusted notebook in a JupyterLab without safesail's Plotly renderer gets the static picture
+// only (its sanitizer drops the <script> and keeps the data: image). `plot(fig, { inline: true })` inlines the
+// library again.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -163,6 +164,19 @@ const DRAW = (id: string, fig: string): string =>
   `  draw();\n` +
   `})();\n`;
 
+const ATTR_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/**
+ * The static picture as an <img> with a data: URI, not inline <svg>: HTML sanitizers (JupyterLab's, for an
+ * untrusted notebook) drop inline SVG but keep data: images, and an SVG loaded as an image runs no script even if
+ * one got in. The alt text is the figure's one-line summary.
+ */
+function staticImage(fig: JsonObject, height: number): string {
+  const svg = figureSvg(fig, { height });
+  const alt = summary(fig).replace(/[&<>"']/g, (c) => ATTR_ESCAPES[c]!);
+  return `<img class="safesail-plot-static" alt="${alt}" style="width:100%;height:${height}px" src="data:image/svg+xml;base64,${Buffer.from(svg, "utf8").toString("base64")}">`;
+}
+
 /** The mime bundle of one plot (pure; `plot` adds the session bookkeeping). */
 export function plotBundle(figure: PlotFigure, opts: PlotBundleOptions): MimeBundle {
   const fig = figureJson(figure);
@@ -170,7 +184,7 @@ export function plotBundle(figure: PlotFigure, opts: PlotBundleOptions): MimeBun
   if (!/^[A-Za-z][\w-]*$/.test(divId)) throw new TypeError(`plot: divId must be letters, digits, "-" or "_", got ${JSON.stringify(divId)}`);
   const layout = fig.layout as Record<string, unknown>;
   const height = typeof layout.height === "number" && Number.isFinite(layout.height) && layout.height > 0 ? Math.round(layout.height) : 420;
-  let html = `<div id="${divId}" class="safesail-plot" style="width:100%;height:${height}px">${figureSvg(fig, { height })}</div>\n`;
+  let html = `<div id="${divId}" class="safesail-plot" style="width:100%;height:${height}px">${staticImage(fig, height)}</div>\n`;
   if (opts.includeLibrary) {
     const lib = plotlyLibrary();
     html +=

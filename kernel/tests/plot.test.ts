@@ -18,6 +18,13 @@ const LIBRARY_MARK = `plotly.js v${plotlyLibrary().version}`;
 
 const count = (text: string, needle: string | RegExp) => (typeof needle === "string" ? text.split(needle).length - 1 : (text.match(needle) ?? []).length);
 
+/** The static SVG of a plot's HTML: the data: URI of its <img class="safesail-plot-static">, decoded. */
+function staticSvg(html: string): string {
+  const m = /<img class="safesail-plot-static" alt="[^"]*" style="[^"]*" src="data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)"/.exec(html);
+  expect(m, "no static image").not.toBeNull();
+  return Buffer.from(m![1]!, "base64").toString("utf8");
+}
+
 /** The <script> bodies of an HTML fragment, split the way an HTML parser splits them (at `</script`). */
 function scripts(html: string): string[] {
   return [...html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script/gi)].map((m) => m[1]!);
@@ -84,10 +91,11 @@ describe("plotBundle", () => {
     expect(count(html, LIBRARY_MARK)).toBe(1);
     expect(count(html, "window.Plotly = Plotly")).toBe(1);
     expect(html).toContain('if (typeof window.Plotly === "undefined") {');
-    expect(html).toContain('<div id="p1" class="safesail-plot" style="width:100%;height:300px"><svg xmlns="http://www.w3.org/2000/svg" class="safesail-plot-svg" viewBox="0 0 800 300" width="100%" height="300"');
-    expect(html).toContain("</svg></div>\n");
+    expect(html).toContain('<div id="p1" class="safesail-plot" style="width:100%;height:300px"><img class="safesail-plot-static" alt="&lt;Plotly figure');
+    expect(staticSvg(html)).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" class="safesail-plot-svg" viewBox="0 0 800 300" width="100%" height="300"/);
+    expect(html).toMatch(/"><\/div>\n/);
     // The log y axis is not drawn statically: the picture says so (the interactive chart draws it).
-    expect(textOf(elements(html).find((e) => e.tagName === "svg")!)).toContain("not drawn in this static picture: log y axis");
+    expect(textOf(elements(staticSvg(html)).find((e) => e.tagName === "svg")!)).toContain("not drawn in this static picture: log y axis");
     expect(scripts(html)).toHaveLength(2);
     // Both scripts are valid JavaScript (the \x3C rewriting of the library kept it parseable).
     for (const s of scripts(html)) expect(() => new Script(s)).not.toThrow();
@@ -96,7 +104,8 @@ describe("plotBundle", () => {
     const later = plotBundle(figure, { includeLibrary: false, divId: "p2" });
     expect(count(later["text/html"] as string, LIBRARY_MARK)).toBe(0);
     expect(scripts(later["text/html"] as string)).toHaveLength(1);
-    expect(later["text/html"]).toContain('<div id="p2" class="safesail-plot" style="width:100%;height:300px"><svg ');
+    expect(later["text/html"]).toContain('<div id="p2" class="safesail-plot" style="width:100%;height:300px"><img class="safesail-plot-static" ');
+    expect(staticSvg(later["text/html"] as string)).toContain("<svg ");
     expect(later[PLOTLY_MIME]).toEqual(figure);
   });
 
@@ -116,33 +125,41 @@ describe("plotBundle", () => {
     const drawn = { ...figure, layout: { title: figure.layout.title } };
     const own = plotBundle(drawn, { includeLibrary: false })["text/html"] as string;
     expect(own).not.toContain(HOSTILE);
-    for (const raw of ["<img", "<!--", "<b>", "a & b"]) expect(own).not.toContain(raw);
+    // (the hostile title is in the alt text too, entity-escaped: an attribute value, never markup)
+    for (const raw of ["<img src", "<!--", "<b>", "a & b"]) expect(own).not.toContain(raw);
+    expect(count(own, "<img")).toBe(1); // the static picture
     expect(own).not.toMatch(/[\u2028\u2029]/);
     const SVG_TAGS = ["svg", "g", "rect", "line", "path", "text"]; // (mode "lines": no circles)
-    expect([...new Set([...own.matchAll(/<\/?([a-z]+)/gi)].map((m) => m[1]!.toLowerCase()))].sort()).toEqual(["div", "script", ...SVG_TAGS].sort());
+    expect([...new Set([...own.matchAll(/<\/?([a-z]+)/gi)].map((m) => m[1]!.toLowerCase()))].sort()).toEqual(["div", "img", "script"]);
     const [body] = scripts(own);
     expect(body).toContain("\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e");
     expect(body).toContain("a \\u0026 b");
     expect(body).toContain("\\u2028line\\u2029");
     expect(body).not.toMatch(/&(amp|lt|gt|quot|#39);/); // the SVG's escapes stay out of the JSON
-    // As a browser parses it: one script (ours), only the SVG's elements, no event or link attributes, and the
-    // hostile text back as text.
+    // As a browser parses it: one script (ours), a div and the image, no event or link attributes.
     const els = elements(own);
     expect(els.filter((e) => e.tagName === "script")).toHaveLength(1);
-    expect(new Set(els.map((e) => e.tagName))).toEqual(new Set(["div", "script", ...SVG_TAGS]));
+    expect(new Set(els.map((e) => e.tagName))).toEqual(new Set(["div", "script", "img"]));
     for (const e of els) for (const a of e.attrs) expect(a.name).not.toMatch(/^on|href/i);
-    const svg = els.find((e) => e.tagName === "svg")!;
+    const img = els.find((e) => e.tagName === "img")!;
+    expect(img.attrs.find((a) => a.name === "src")!.value.startsWith("data:image/svg+xml;base64,")).toBe(true);
+    expect(img.attrs.find((a) => a.name === "alt")!.value).toBe(`<Plotly figure "FVU ${HOSTILE}": 2 traces (scatter, bar)>`);
+    // The picture inside: only the SVG's elements, no event or link attributes, the hostile text back as text.
+    const svgEls = elements(staticSvg(own));
+    expect(new Set(svgEls.map((e) => e.tagName))).toEqual(new Set(SVG_TAGS));
+    for (const e of svgEls) for (const a of e.attrs) expect(a.name).not.toMatch(/^on|href/i);
+    const svg = svgEls.find((e) => e.tagName === "svg")!;
     expect(svg.namespaceURI).toBe("http://www.w3.org/2000/svg");
     expect(textOf(svg)).toContain(`FVU ${HOSTILE}`);
     expect(textOf(svg)).toContain("a & b");
-    expect(els.filter((e) => e.attrs.some((a) => a.name === "class" && a.value === "bar"))).toHaveLength(3);
+    expect(svgEls.filter((e) => e.attrs.some((a) => a.name === "class" && a.value === "bar"))).toHaveLength(3);
     // With the library: outside the script bodies only this module's tags; inside them nothing that ends a
     // script or enters the HTML parser's escaped states.
     const full = plotBundle(figure, { includeLibrary: true })["text/html"] as string;
     expect(count(full, /<script\b/gi)).toBe(2);
     expect(count(full, /<\/script/gi)).toBe(2);
     const outside = full.replace(/(<script\b[^>]*>)[\s\S]*?(<\/script>)/gi, "$1$2");
-    expect(new Set([...outside.matchAll(/<\/?([a-z]+)/gi)].map((m) => m[1]!.toLowerCase()))).toEqual(new Set(["div", "script", "svg", "text"]));
+    expect(new Set([...outside.matchAll(/<\/?([a-z]+)/gi)].map((m) => m[1]!.toLowerCase()))).toEqual(new Set(["div", "script", "img"]));
     expect(elements(outside).filter((e) => e.tagName === "script")).toHaveLength(2);
     for (const body of scripts(full)) expect(body).not.toMatch(/<!--|<\/?script/i);
     expect(full).not.toContain(HOSTILE);
@@ -189,11 +206,22 @@ describe("plot", () => {
     expect(new Set(ids).size).toBe(3);
     // Every plot, with the library or not, carries its own static drawing inside its <div>.
     for (const h of html) {
-      expect(h).toContain('class="safesail-plot" style="width:100%;height:420px"><svg ');
-      expect(count(h, /<path class="line"/g)).toBe(1);
+      expect(h).toContain('class="safesail-plot" style="width:100%;height:420px"><img class="safesail-plot-static" ');
+      expect(count(staticSvg(h), /<path class="line"/g)).toBe(1);
     }
     expect(html.some((h) => h.includes("plotly.js is not loaded"))).toBe(false);
     expect(k.displays[1]!.bundle![PLOTLY_MIME]).toEqual({ data: [{ y: [3] }], layout: {} });
+  });
+
+  it("JupyterLab's own HTML sanitizer (an untrusted notebook) keeps the static picture and drops the script", async () => {
+    // @jupyterlab/apputils's Sanitizer, what JupyterLab runs on text/html of untrusted notebooks.
+    const { Sanitizer } = await import("@jupyterlab/apputils/lib/sanitizer.js");
+    const html = plotBundle({ data: [{ y: [1, 3, 2], name: HOSTILE }], layout: { title: { text: "t" } } }, { includeLibrary: true })["text/html"] as string;
+    const clean = new Sanitizer().sanitize(html);
+    expect(clean).not.toContain("<script");
+    const kept = staticSvg(clean);
+    expect(kept).toBe(staticSvg(html));
+    expect(count(kept, /<path class="line"/g)).toBe(1);
   });
 
   it("without Plotly on the page the script gives up quietly and the static SVG stays", () => {
@@ -252,13 +280,14 @@ describe("plot in a real kernel", () => {
     const html2 = text(second!["text/html"]);
     expect(count(html1, LIBRARY_MARK)).toBe(1);
     expect(count(html2, LIBRARY_MARK)).toBe(0);
-    expect(html1).not.toContain("<img");
+    expect(count(html1, "<img")).toBe(1); // the static picture only: the hostile trace name is not markup
     // Both outputs draw without any script: the later one too, whose page may never get plotly.js.
-    expect(count(html1, 'class="safesail-plot-svg"')).toBe(1);
-    expect(count(html2, 'class="safesail-plot-svg"')).toBe(1);
-    expect(count(html1, /<path class="line"/g)).toBe(1);
-    expect(count(html2, /<rect class="bar"/g)).toBe(2);
-    expect(html1).toContain('class="title" text-anchor="middle" font-size="16">first</text>');
+    const [svg1, svg2] = [staticSvg(html1), staticSvg(html2)];
+    expect(count(svg1, 'class="safesail-plot-svg"')).toBe(1);
+    expect(count(svg2, 'class="safesail-plot-svg"')).toBe(1);
+    expect(count(svg1, /<path class="line"/g)).toBe(1);
+    expect(count(svg2, /<rect class="bar"/g)).toBe(2);
+    expect(svg1).toContain('class="title" text-anchor="middle" font-size="16">first</text>');
     expect([html1, html2].some((h) => h.includes("plotly.js is not loaded"))).toBe(false);
     expect(drawWithFakePage(html1).data).toEqual([{ y: [1, 2, 3], name: HOSTILE }]);
     expect(text(second!["text/plain"])).toBe("<Plotly figure: 1 trace (bar)>");
