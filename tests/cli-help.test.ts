@@ -29,6 +29,8 @@ const COMMANDS: [args: string[], synopsis: string, mentions: string[]][] = [
   [["lab"], "usage: safesail lab", ["--port", "--ip", "--dir", "--token", "lab install", "--prefix"]],
   [["lab", "install"], "usage: safesail lab", ["--user", "--prefix", "--sys-prefix", "labextensions"]],
   [["publish"], "usage: safesail publish", ["--out", "--overwrite", "--title"]],
+  [["db"], "usage: safesail db", ["import FILE --out DB", "export DB --format safe-sail", "query DB", "--domain", "--min-score"]],
+  [["db", "query"], "usage: safesail db", ["--search", "--json"]],
 ];
 
 describe("--help and -h through the real safesail binary", () => {

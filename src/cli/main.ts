@@ -2,6 +2,7 @@
 import { SafesailError } from "../errors.ts";
 import { HelpRequested } from "./args.ts";
 import { convertCommand } from "./convert.ts";
+import { dbCommand } from "./db.ts";
 import { demoCommand } from "./demo.ts";
 import { harvestCommand } from "./harvest.ts";
 import { kernelCommand } from "./kernel.ts";
@@ -33,6 +34,8 @@ commands:
                                            L0,t, I_CDF and probe baselines per concept and domain (docs/metrics.md)
   filter --sae DIR --model MODEL --corpus FILE [--min-precision 0.6] [--min-recall 0.2] [--threshold auto|T] [--json]
                                            safety features kept by the precision-recall filter, with domain tags
+  db import FILE --out DB | db export DB --format safe-sail --out FILE | db query DB [--domain D] ...
+                                           the feature database; Safe-SAIL release files byte for byte
   demo [MODEL]                             generation with a hook read-out on the embedded default model
   kernel run CONNECTION_FILE               the Jupyter kernel (started by Jupyter from the kernelspec)
   kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
@@ -62,6 +65,7 @@ const COMMANDS: Record<string, Command> = {
   convert: convertCommand,
   metrics: metricsCommand,
   filter: filterCommand,
+  db: dbCommand,
   demo: demoCommand,
   kernel: kernelCommand,
   lab: labCommand,

@@ -1,0 +1,80 @@
+// `safesail db import|export|query`: the feature database (src/db/) from the command line.
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { ArgumentError } from "../errors.ts";
+import { exportSafeSail, importSafeSail, newFeatureDb, queryFeatures, readFeatureDb, writeFeatureDb } from "../db/index.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { choiceArg, floatArg, intArg, parseCliArgs, requiredArg, requiredPositional } from "./args.ts";
+
+const USAGE = `usage: safesail db <subcommand>
+
+  import FILE --out DB [--overwrite]            a Safe-SAIL release database (JSON dict) into a safesail database
+  export DB --format safe-sail --out FILE [--overwrite]
+                                                the Safe-SAIL dict format, byte for byte as the release writes it
+  query DB [--domain D] [--layer L] [--min-score S] [--search TEXT] [--limit N] [--json]
+                                                features by domain, layer, score (correlation_score) and text`;
+
+const IMPORT = "safesail db import FILE --out DB [--overwrite]";
+const EXPORT = "safesail db export DB --format safe-sail --out FILE [--overwrite]";
+const QUERY = "safesail db query DB [--domain D] [--layer L] [--min-score S] [--search TEXT] [--limit N] [--json]";
+
+function refuseExisting(file: string, overwrite: boolean | undefined): void {
+  if (existsSync(file) && !overwrite) throw new ArgumentError(`--out: ${file} exists; pass --overwrite to replace it`, { field: "out", file });
+}
+
+export async function dbCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === "import") {
+    const { values, positionals } = parseCliArgs({ args: rest, maxPositionals: 1, usage: IMPORT, help: USAGE, options: { out: { type: "string" }, overwrite: { type: "boolean" } } });
+    const file = requiredPositional(positionals, 0, "FILE", IMPORT);
+    const out = requiredArg(values, "out", { metavar: "DB" });
+    refuseExisting(out, values.overwrite);
+    if (!existsSync(file)) throw new ArgumentError(`FILE: ${file}: file not found`, { field: "FILE", file });
+    const records = importSafeSail(await readFile(file, "utf8"), file);
+    await writeFeatureDb(out, newFeatureDb(records, `imported from ${file}`));
+    const tagged = records.filter((r) => r.tag_list.length > 0).length;
+    process.stdout.write(`${out}: ${records.length} features (${tagged} tagged with a domain)\n`);
+    return 0;
+  }
+  if (sub === "export") {
+    const { values, positionals } = parseCliArgs({ args: rest, maxPositionals: 1, usage: EXPORT, help: USAGE, options: { out: { type: "string" }, format: { type: "string" }, overwrite: { type: "boolean" } } });
+    const dbFile = requiredPositional(positionals, 0, "DB", EXPORT);
+    const format = choiceArg(values, "format", ["safe-sail"] as const, { required: true });
+    const out = requiredArg(values, "out", { metavar: "FILE" });
+    refuseExisting(out, values.overwrite);
+    const db = await readFeatureDb(dbFile);
+    if (format === "safe-sail") await writeFileAtomic(out, exportSafeSail(db.records));
+    process.stdout.write(`${out}: ${db.records.length} features (${format})\n`);
+    return 0;
+  }
+  if (sub === "query") {
+    const { values, positionals } = parseCliArgs({
+      args: rest,
+      maxPositionals: 1,
+      usage: QUERY,
+      help: USAGE,
+      options: { domain: { type: "string" }, layer: { type: "string" }, "min-score": { type: "string" }, search: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" } },
+    });
+    const dbFile = requiredPositional(positionals, 0, "DB", QUERY);
+    const db = await readFeatureDb(dbFile);
+    const table = queryFeatures(db.records, {
+      domain: values.domain,
+      layer: intArg(values, "layer", { min: 0 }),
+      minScore: floatArg(values, "min-score"),
+      search: values.search,
+    });
+    const limit = intArg(values, "limit", { min: 1 });
+    const rows = table.objects({ limit }) as Record<string, unknown>[];
+    if (values.json) process.stdout.write(`${JSON.stringify({ matches: table.numRows(), features: rows })}\n`);
+    else {
+      process.stdout.write(`${table.numRows()} features\n`);
+      for (const r of rows) process.stdout.write(`${r.id}\t${r.correlation_score ?? ""}\t${r.tags}\t${String(r.explanation ?? "").replace(/\s+/g, " ").slice(0, 120)}\n`);
+    }
+    return 0;
+  }
+  if (sub === undefined || sub === "--help" || sub === "-h") {
+    process.stdout.write(`${USAGE}\n`);
+    return sub ? 0 : 2;
+  }
+  throw new ArgumentError(`db: unknown subcommand ${JSON.stringify(sub)}\n\n${USAGE}`);
+}

@@ -1,0 +1,5 @@
+// safesail/db: the feature database (records, file store, Safe-SAIL import/export, queries).
+export * from "./records.ts";
+export * from "./safe-sail.ts";
+export * from "./store.ts";
+export * from "./query.ts";

@@ -1,0 +1,77 @@
+// The feature database: one record per SAE feature, what stage 2 learns about it (explanation, scores, domain tags)
+// and where it came from. One JSON file with a format name and version (src/db/store.ts); the Safe-SAIL release's
+// dict format is an import/export (src/db/safe-sail.ts).
+import { FormatError } from "../errors.ts";
+import { parseFeatureId } from "../safety.ts";
+
+export const FEATURE_DB_FORMAT = "safesail-feature-db";
+export const FEATURE_DB_VERSION = 1;
+
+export interface FeatureRecord {
+  /** `{layer}_{index}`, as Safe-SAIL names features. */
+  id: string;
+  layer: number;
+  index: number;
+  /** The explanation; null when there is none, `"***"` where the release masked it. */
+  explanation: string | null;
+  /** Safe-SAIL's score: segment-level simulation (SLS) Pearson r. */
+  correlation_score: number | null;
+  /** Token-level simulation (TLS) Pearson r, when scored. */
+  tls_score?: number | null;
+  /** Detection scores, when scored. */
+  detection?: { f1: number; auc: number } | null;
+  /** Safety domains (pornography, politics, violence, terror); other strings are kept as they came. */
+  tag_list: string[];
+  explainer?: string;
+  simulator?: string;
+  /** The per-feature normalisation quantile of the activations the scores used (0.999 by default). */
+  normalisation_quantile?: number;
+  /** The SAE and hook the feature belongs to. */
+  source?: { sae?: string; sae_sha256?: string; hook?: string };
+}
+
+export interface FeatureDb {
+  format: typeof FEATURE_DB_FORMAT;
+  version: typeof FEATURE_DB_VERSION;
+  /** Free text: where the records came from (an imported file, an explain run). */
+  description?: string;
+  records: FeatureRecord[];
+}
+
+/** A record from its id and fields (layer and index parsed from the id). */
+export function featureRecord(id: string, fields: Omit<FeatureRecord, "id" | "layer" | "index">): FeatureRecord {
+  const { layer, index } = parseFeatureId(id, "id");
+  return { id, layer, index, ...fields };
+}
+
+const nullableNumber = (v: unknown) => v === null || (typeof v === "number" && !Number.isNaN(v));
+
+/** Checks one record read from a file; errors name `where` and the field. */
+export function checkRecord(value: unknown, where: string): FeatureRecord {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new FormatError(`${where}: expected an object`);
+  const r = value as Record<string, unknown>;
+  const bad = (field: string, expected: string): never => {
+    throw new FormatError(`${where}.${field}: expected ${expected}, got ${JSON.stringify(r[field]) ?? "nothing"}`);
+  };
+  let ref;
+  try {
+    ref = parseFeatureId(r.id, `${where}.id`);
+  } catch (err) {
+    throw new FormatError((err as Error).message);
+  }
+  if (r.layer !== ref.layer) bad("layer", `${ref.layer} (from the id)`);
+  if (r.index !== ref.index) bad("index", `${ref.index} (from the id)`);
+  if (!(r.explanation === null || typeof r.explanation === "string")) bad("explanation", "a string or null");
+  if (!nullableNumber(r.correlation_score)) bad("correlation_score", "a number or null");
+  if (r.tls_score !== undefined && !nullableNumber(r.tls_score)) bad("tls_score", "a number or null");
+  if (!Array.isArray(r.tag_list) || !r.tag_list.every((t) => typeof t === "string")) bad("tag_list", "a list of strings");
+  if (r.detection !== undefined && r.detection !== null) {
+    const d = r.detection as Record<string, unknown>;
+    if (typeof d !== "object" || typeof d.f1 !== "number" || typeof d.auc !== "number") bad("detection", "{ f1, auc } or null");
+  }
+  for (const f of ["explainer", "simulator"]) if (r[f] !== undefined && typeof r[f] !== "string") bad(f, "a string");
+  if (r.normalisation_quantile !== undefined && !(typeof r.normalisation_quantile === "number" && r.normalisation_quantile > 0 && r.normalisation_quantile <= 1)) {
+    bad("normalisation_quantile", "a number in (0, 1]");
+  }
+  return r as unknown as FeatureRecord;
+}
