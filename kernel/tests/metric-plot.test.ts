@@ -1,12 +1,10 @@
 // MetricPlot (kernel/src/widgets/metric-plot.ts) and the SafesailWidget base (custom.ts) against the in-memory front
 // end of widgets-fake.ts: what comm_open announces, traces as binary buffers, recompute on a control change, the
 // correction of a value that is not an option, errors, and stale results dropped when changes race.
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { METRIC_PLOT_MODEL, METRIC_PLOT_VIEW, MODULE_NAME, MODULE_VERSION, type PlotTrace } from "../../widgets/src/protocol.ts";
 import { configurationFigure, sweepChoices, type SweepFigureInput } from "../../src/metrics/figures.ts";
 import {
-  allWidgets,
-  attachWidgets,
   bulkyNumberList,
   CONTROL_TARGET,
   MetricPlot,
@@ -17,25 +15,18 @@ import {
   type MetricPlotFigure,
   type MetricPlotRequest,
 } from "../src/widgets/index.ts";
-import { setKernel } from "../src/widgets/kernel.ts";
+import { startFakeWidgetKernel, stopFakeWidgetKernel } from "./widgets-harness.ts";
 import { FakeKernel, type Sent } from "./widgets-fake.ts";
 
 let k: FakeKernel;
 let errors: string[];
 
 beforeEach(() => {
-  k = new FakeKernel();
-  attachWidgets(k);
-  errors = [];
-  vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
-    errors.push(args.map(String).join(" "));
-  });
+  ({ kernel: k, errors } = startFakeWidgetKernel());
 });
 
 afterEach(() => {
-  for (const w of [...allWidgets().values()]) w.close();
-  setKernel(undefined);
-  vi.restoreAllMocks();
+  stopFakeWidgetKernel();
 });
 
 const TS = [0, 0.25, 0.5, 0.75];

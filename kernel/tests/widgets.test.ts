@@ -1,9 +1,7 @@
 // Widget protocol 2.1 on the kernel side, against an in-memory CommManager (the real kernel is exercised by
 // widgets-kernel.test.ts through jupyter_client).
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
-  allWidgets,
-  attachWidgets,
   baseState,
   bytesLike,
   Button,
@@ -28,6 +26,7 @@ import {
   type WidgetOptions,
 } from "../src/widgets/index.ts";
 import { setKernel } from "../src/widgets/kernel.ts";
+import { startFakeWidgetKernel, stopFakeWidgetKernel } from "./widgets-harness.ts";
 import { FakeKernel } from "./widgets-fake.ts";
 
 const MIMEBUNDLE = Symbol.for("jupyter.mimebundle");
@@ -36,18 +35,11 @@ let k: FakeKernel;
 let errors: string[];
 
 beforeEach(() => {
-  k = new FakeKernel();
-  attachWidgets(k);
-  errors = [];
-  vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
-    errors.push(args.map(String).join(" "));
-  });
+  ({ kernel: k, errors } = startFakeWidgetKernel());
 });
 
 afterEach(() => {
-  for (const w of [...allWidgets().values()]) w.close();
-  setKernel(undefined);
-  vi.restoreAllMocks();
+  stopFakeWidgetKernel();
   delete process.env.JUPYTER_WIDGETS_ECHO;
 });
 
