@@ -18,8 +18,8 @@ export interface FeatureRecord {
   correlation_score: number | null;
   /** Token-level simulation (TLS) Pearson r, when scored. */
   tls_score?: number | null;
-  /** Detection scores, when scored. */
-  detection?: { f1: number; auc: number } | null;
+  /** Detection scores, when scored (auc null when undefined: no activating or no non-activating test window). */
+  detection?: { f1: number | null; auc: number | null } | null;
   /** Safety domains (pornography, politics, violence, terror); other strings are kept as they came. */
   tag_list: string[];
   explainer?: string;
@@ -28,6 +28,35 @@ export interface FeatureRecord {
   normalisation_quantile?: number;
   /** The SAE and hook the feature belongs to. */
   source?: { sae?: string; sae_sha256?: string; hook?: string };
+  /** What the example store measured (stage 2's examples), kept with the record so a database stands alone. */
+  activations?: FeatureActivationSummary;
+  /** How each score was obtained: test windows, SLS settings, warnings for undefined scores. */
+  scoring?: FeatureScoringDetail;
+  /** Tokens spent per step (API usage, or counted offline for the baselines). */
+  cost?: Partial<Record<"explain" | "tls" | "sls" | "detection", { requests: number; prompt_tokens: number; completion_tokens: number }>>;
+  /** Steps that failed for this feature (a server error, a cache miss, a malformed answer); a rerun retries them. */
+  failures?: { stage: string; message: string }[];
+}
+
+export interface FeatureActivationSummary {
+  /** The example store the record was built from. */
+  store: string;
+  frac_nonzero: number;
+  max_activation: number;
+  /** The normalising quantile's value (activation / value = normalised activation). */
+  normalisation_value: number;
+  histogram: { edges: number[]; counts: number[] };
+  logits: { top: { id: number; token: string; value: number }[]; bottom: { id: number; token: string; value: number }[] };
+  /** The top-activating windows as text, activating tokens marked <<token>>(0-10); the store has them all. */
+  top_examples: string[];
+}
+
+export interface FeatureScoringDetail {
+  tls?: { tokens: number; warning?: string };
+  sls?: { segments: number; n: number; threshold: number; warning?: string };
+  detection?: { precision: number | null; recall: number | null; warning?: string };
+  /** Test windows scored: activating and non-activating (from documents the explainer never saw). */
+  windows?: { activating: number; non_activating: number };
 }
 
 export interface FeatureDb {
@@ -67,8 +96,10 @@ export function checkRecord(value: unknown, where: string): FeatureRecord {
   if (!Array.isArray(r.tag_list) || !r.tag_list.every((t) => typeof t === "string")) bad("tag_list", "a list of strings");
   if (r.detection !== undefined && r.detection !== null) {
     const d = r.detection as Record<string, unknown>;
-    if (typeof d !== "object" || typeof d.f1 !== "number" || typeof d.auc !== "number") bad("detection", "{ f1, auc } or null");
+    if (typeof d !== "object" || !(d.f1 === null || typeof d.f1 === "number") || !(d.auc === null || typeof d.auc === "number")) bad("detection", "{ f1, auc } or null");
   }
+  for (const f of ["activations", "scoring", "cost"]) if (r[f] !== undefined && (r[f] === null || typeof r[f] !== "object" || Array.isArray(r[f]))) bad(f, "an object");
+  if (r.failures !== undefined && !(Array.isArray(r.failures) && r.failures.every((x) => x && typeof x === "object" && typeof (x as { message?: unknown }).message === "string"))) bad("failures", "a list of { stage, message }");
   for (const f of ["explainer", "simulator"]) if (r[f] !== undefined && typeof r[f] !== "string") bad(f, "a string");
   if (r.normalisation_quantile !== undefined && !(typeof r.normalisation_quantile === "number" && r.normalisation_quantile > 0 && r.normalisation_quantile <= 1)) {
     bad("normalisation_quantile", "a number in (0, 1]");

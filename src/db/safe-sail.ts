@@ -1,7 +1,7 @@
 // The Safe-SAIL release's database format: one JSON object `{"<layer>_<index>": {"explanation", "correlation_score",
 // "tag_list"}, ...}` written by Python's json.dumps with its defaults. Import keeps the file's order; export writes
 // the same bytes back (src/formats/python-json.ts), so a release file goes through safesail unchanged.
-import { FormatError } from "../errors.ts";
+import { FormatError, NotFoundError } from "../errors.ts";
 import { parsePythonJson, pythonJsonDumps, type PyJson } from "../formats/python-json.ts";
 import { featureRecord, type FeatureRecord } from "./records.ts";
 
@@ -36,4 +36,17 @@ export function exportSafeSail(records: readonly FeatureRecord[]): string {
     root[r.id] = { explanation: r.explanation, correlation_score: r.correlation_score, tag_list: r.tag_list };
   }
   return pythonJsonDumps(root);
+}
+
+/** A Safe-SAIL release file (e.g. data/safe-sail/safe-sail-en_db.json) as records; errors name the file. */
+export async function readSafeSailFile(file: string): Promise<FeatureRecord[]> {
+  const { readFile } = await import("node:fs/promises");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new NotFoundError(`${file}: no such Safe-SAIL database file`);
+    throw err;
+  }
+  return importSafeSail(text, file);
 }
