@@ -124,7 +124,7 @@ describe("the LLM path against a loopback server", () => {
     const system: string = body.messages[0].content;
     const user: string = body.messages[1].content;
     const explained = /^A feature of a language model is explained as: (.*)$/.exec(user.split("\n")[0]!)?.[1];
-    const target = explained ? /'([^']+)'/.exec(JSON.parse(explained) as string)?.[1] : undefined;
+    const target = (explained ? /'([^']+)'/.exec(JSON.parse(explained) as string)?.[1] : undefined) ?? "";
     if (system.startsWith("You are studying")) {
       const first = /<<\s*([^>]+)>>/.exec(user)?.[1] ?? "nothing";
       if (first === "porn") return { malformed: "<html>502 bad gateway</html>" }; // a broken gateway, every time
