@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { ArgumentError } from "../errors.ts";
-import { exportSafeSail, importSafeSail, newFeatureDb, queryFeatures, readFeatureDb, writeFeatureDb } from "../db/index.ts";
+import { exportNeuronpedia, exportSafeSail, importSafeSail, NEURONPEDIA_DEFAULT_MODEL_ID, newFeatureDb, queryFeatures, readFeatureDb, writeFeatureDb } from "../db/index.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { choiceArg, floatArg, intArg, parseCliArgs, requiredArg, requiredPositional } from "./args.ts";
 
@@ -11,11 +11,14 @@ const USAGE = `usage: safesail db <subcommand>
   import FILE --out DB [--overwrite]            a Safe-SAIL release database (JSON dict) into a safesail database
   export DB --format safe-sail --out FILE [--overwrite]
                                                 the Safe-SAIL dict format, byte for byte as the release writes it
+  export DB --format neuronpedia --out FILE [--model-id ID] [--sae-set NAME] [--overwrite]
+                                                Neuronpedia-style JSONL, one feature per line; source "{layer}-{NAME}"
+                                                (default model ${NEURONPEDIA_DEFAULT_MODEL_ID}, set safesail-{hook site} or safesail-mlp_out)
   query DB [--domain D] [--layer L] [--min-score S] [--search TEXT] [--limit N] [--json]
                                                 features by domain, layer, score (correlation_score) and text`;
 
 const IMPORT = "safesail db import FILE --out DB [--overwrite]";
-const EXPORT = "safesail db export DB --format safe-sail --out FILE [--overwrite]";
+const EXPORT = "safesail db export DB --format safe-sail|neuronpedia --out FILE [--model-id ID] [--sae-set NAME] [--overwrite]";
 const QUERY = "safesail db query DB [--domain D] [--layer L] [--min-score S] [--search TEXT] [--limit N] [--json]";
 
 function refuseExisting(file: string, overwrite: boolean | undefined): void {
@@ -37,14 +40,38 @@ export async function dbCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (sub === "export") {
-    const { values, positionals } = parseCliArgs({ args: rest, maxPositionals: 1, usage: EXPORT, help: USAGE, options: { out: { type: "string" }, format: { type: "string" }, overwrite: { type: "boolean" } } });
+    const { values, positionals } = parseCliArgs({
+      args: rest,
+      maxPositionals: 1,
+      usage: EXPORT,
+      help: USAGE,
+      options: { out: { type: "string" }, format: { type: "string" }, overwrite: { type: "boolean" }, "model-id": { type: "string" }, "sae-set": { type: "string" } },
+    });
     const dbFile = requiredPositional(positionals, 0, "DB", EXPORT);
-    const format = choiceArg(values, "format", ["safe-sail"] as const, { required: true });
+    const format = choiceArg(values, "format", ["safe-sail", "neuronpedia"] as const, { required: true });
     const out = requiredArg(values, "out", { metavar: "FILE" });
+    for (const flag of ["model-id", "sae-set"] as const) {
+      if (format !== "neuronpedia" && values[flag] !== undefined) throw new ArgumentError(`--${flag} applies to --format neuronpedia only`, { field: flag });
+    }
     refuseExisting(out, values.overwrite);
     const db = await readFeatureDb(dbFile);
-    if (format === "safe-sail") await writeFileAtomic(out, exportSafeSail(db.records));
-    process.stdout.write(`${out}: ${db.records.length} features (${format})\n`);
+    if (format === "safe-sail") {
+      await writeFileAtomic(out, exportSafeSail(db.records));
+      process.stdout.write(`${out}: ${db.records.length} features (${format})\n`);
+    } else {
+      const modelId = values["model-id"] ?? NEURONPEDIA_DEFAULT_MODEL_ID;
+      let text: string;
+      try {
+        text = exportNeuronpedia(db, { modelId, saeSet: values["sae-set"] });
+      } catch (err) {
+        // The library names its option (modelId, saeSet); the user typed a flag.
+        if (err instanceof ArgumentError) throw new ArgumentError(err.message.replace("exportNeuronpedia: modelId", "--model-id").replace("exportNeuronpedia: saeSet", "--sae-set"), { field: err.field });
+        throw err;
+      }
+      await writeFileAtomic(out, text);
+      const unexplained = db.records.filter((r) => r.explanation === null || r.explanation === "***").length;
+      process.stdout.write(`${out}: ${db.records.length} features (${format}, model ${modelId}; ${unexplained} without an explanation: null or masked)\n`);
+    }
     return 0;
   }
   if (sub === "query") {
