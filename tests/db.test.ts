@@ -187,6 +187,10 @@ describe("Neuronpedia-style export", () => {
     const jsonl = exportNeuronpedia(newFeatureDb([rec]), { modelId: "toy" });
     expect(recordFromNeuronpedia(parseNeuronpediaJsonl(jsonl, "x.jsonl")[0]!)).toEqual(rec);
     expect(neuronpediaFeature(rec, { saeSet: "mine" }).layer).toBe("2-mine");
+    // An undefined AUC (no non-activating windows) is left out of the scores and comes back as null.
+    const noAuc = { ...rec, detection: { f1: 0.5, auc: null } };
+    expect(neuronpediaFeature(noAuc).scores.map((s) => s.explanationScoreTypeName)).toEqual(["sls", "tls", "detection-f1"]);
+    expect(recordFromNeuronpedia(parseNeuronpediaJsonl(exportNeuronpedia(newFeatureDb([noAuc])), "x.jsonl")[0]!)).toEqual(noAuc);
   });
 
   it("names source:line and the field of a bad line", () => {

@@ -20,8 +20,9 @@
 // domains), `safesail_id` ("{layer}_{index}") and `safesail_masked`.
 // A record whose explanation is null, or "***" (the release masks some), is exported with an empty `explanations`
 // list: "***" is not a description. `safesail_masked` tells the two apart, so the round trip restores "***".
-// Not exported: normalisation_quantile, source.sae and source.sae_sha256, and the difference between an absent
-// score and a null one (neither gives a score entry).
+// Not exported: normalisation_quantile, source.sae and source.sae_sha256, the activation summary, scoring detail,
+// cost and failures, and the difference between an absent score and a null one (neither gives a score entry; a
+// detection with one of f1/auc null comes back with that one null).
 import { ArgumentError, FormatError, describeValue } from "../errors.ts";
 import { featureRecord, type FeatureDb, type FeatureRecord } from "./records.ts";
 
@@ -196,7 +197,6 @@ export function recordFromNeuronpedia(f: NeuronpediaFeature, where = f.safesail_
   const byType = new Map(f.scores.map((s) => [s.explanationScoreTypeName, s]));
   const f1 = byType.get("detection-f1");
   const auc = byType.get("detection-auc");
-  if ((f1 === undefined) !== (auc === undefined)) throw new FormatError(`${where}: scores: detection-f1 and detection-auc come together, got only ${f1 ? "detection-f1" : "detection-auc"}`, { field: "scores" });
   const explanation = f.explanations[0];
   const simulator = f.scores.find((s) => s.explanationScoreModelName !== null)?.explanationScoreModelName;
   const tls = byType.get("tls");
@@ -204,7 +204,8 @@ export function recordFromNeuronpedia(f: NeuronpediaFeature, where = f.safesail_
     explanation: f.safesail_masked ? "***" : (explanation?.description ?? null),
     correlation_score: byType.get("sls")?.value ?? null,
     ...(tls ? { tls_score: tls.value } : {}),
-    ...(f1 && auc ? { detection: { f1: f1.value, auc: auc.value } } : {}),
+    // A detection score that was undefined (e.g. AUC without non-activating windows) has no line entry: null again.
+    ...(f1 || auc ? { detection: { f1: f1?.value ?? null, auc: auc?.value ?? null } } : {}),
     tag_list: [...f.tags],
     ...(explanation?.explanationModelName ? { explainer: explanation.explanationModelName } : {}),
     ...(simulator ? { simulator } : {}),
