@@ -282,7 +282,8 @@ export class LlmClient implements ChatClient {
     let answer: CachedAnswer;
     let attempts: number;
     try {
-      ({ answer, attempts } = await this.send(body, feature, purpose, context.signal));
+      const wantsLogprobs = request.logprobs === true || request.top_logprobs !== undefined;
+      ({ answer, attempts } = await this.send(body, wantsLogprobs, feature, purpose, context.signal));
     } finally {
       release();
     }
@@ -340,9 +341,7 @@ export class LlmClient implements ChatClient {
   }
 
   /** The attempts of one request: returns the answer or throws LlmError (or the caller's abort reason). */
-  private async send(body: string, feature: string | null, purpose: string | null, signal: AbortSignal | undefined): Promise<{ answer: CachedAnswer; attempts: number }> {
-    const asked = JSON.parse(body) as Record<string, unknown>;
-    const wantsLogprobs = asked.logprobs === true || asked.top_logprobs !== undefined;
+  private async send(body: string, wantsLogprobs: boolean, feature: string | null, purpose: string | null, signal: AbortSignal | undefined): Promise<{ answer: CachedAnswer; attempts: number }> {
     let maxAttempts = this.maxRetries + 1;
     let attempts = 0;
     let last: { status: number | null; detail: string; cause?: unknown } = { status: null, detail: "" };

@@ -52,6 +52,8 @@ export class ReplayCache {
   private truncateTo: number | null;
   /** The file's last line is complete but lacks its newline: write one before the next line. */
   private needsNewline: boolean;
+  /** The file's folder is known to exist (made once, not before every append). */
+  private dirReady = false;
 
   /** Use openReplayCache. */
   constructor(file: string, answers: Map<string, CachedAnswer>, warnings: string[], truncateTo: number | null, needsNewline: boolean) {
@@ -90,7 +92,10 @@ export class ReplayCache {
     };
     const line = JSON.stringify({ key, request, response }) + "\n";
     const run = async (): Promise<void> => {
-      await fsp.mkdir(path.dirname(this.file), { recursive: true });
+      if (!this.dirReady) {
+        await fsp.mkdir(path.dirname(this.file), { recursive: true });
+        this.dirReady = true;
+      }
       if (this.truncateTo !== null) {
         await fsp.truncate(this.file, this.truncateTo);
         this.truncateTo = null;

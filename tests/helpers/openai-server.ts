@@ -61,6 +61,8 @@ export interface OpenAiServer {
 export interface OpenAiServerOptions {
   /** Model name the server reports (default "test-model"). */
   model?: string;
+  /** Keep every request in `requests` (default true; benchmarks turn it off so memory stays flat). */
+  record?: boolean;
 }
 
 /** Fixed usage for replies that do not give one: derived from the body so different prompts differ. */
@@ -140,7 +142,7 @@ export async function startOpenAiServer(script: Script, options: OpenAiServerOpt
       const url = req.url ?? "/";
       const isChat = req.method === "POST" && url.split("?")[0] === "/v1/chat/completions";
       const rec: RecordedRequest = { method: req.method ?? "", path: url, headers: req.headers, raw, body, index: isChat ? chatIndex++ : -1 };
-      requests.push(rec);
+      if (options.record !== false) requests.push(rec);
       if (isChat) {
         void handleChat(req, res, rec);
       } else if (req.method === "GET" && url.split("?")[0] === "/v1/models") {
