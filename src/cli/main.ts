@@ -4,6 +4,7 @@ import { HelpRequested } from "./args.ts";
 import { convertCommand } from "./convert.ts";
 import { dbCommand } from "./db.ts";
 import { demoCommand } from "./demo.ts";
+import { examplesCommand } from "./examples.ts";
 import { harvestCommand } from "./harvest.ts";
 import { kernelCommand } from "./kernel.ts";
 import { labCommand } from "./lab.ts";
@@ -36,6 +37,8 @@ commands:
                                            safety features kept by the precision-recall filter, with domain tags
   db import FILE --out DB | db export DB --format safe-sail --out FILE | db query DB [--domain D] ...
                                            the feature database; Safe-SAIL release files byte for byte
+  examples --sae DIR --model MODEL --corpus FILE --out DIR (--features 2_17,2_40 | --db FILE | --filter FILE) [--json]
+                                           top, quantile and non-activating examples of features (resumable store)
   demo [MODEL]                             generation with a hook read-out on the embedded default model
   kernel run CONNECTION_FILE               the Jupyter kernel (started by Jupyter from the kernelspec)
   kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
@@ -66,6 +69,7 @@ const COMMANDS: Record<string, Command> = {
   metrics: metricsCommand,
   filter: filterCommand,
   db: dbCommand,
+  examples: examplesCommand,
   demo: demoCommand,
   kernel: kernelCommand,
   lab: labCommand,
