@@ -31,6 +31,7 @@ const COMMANDS: [args: string[], synopsis: string, mentions: string[]][] = [
   [["publish"], "usage: safesail publish", ["--out", "--overwrite", "--title"]],
   [["db"], "usage: safesail db", ["import FILE --out DB", "export DB --format safe-sail", "query DB", "--domain", "--min-score"]],
   [["db", "query"], "usage: safesail db", ["--search", "--json"]],
+  [["examples"], "usage: safesail examples", ["--sae", "--model", "--corpus", "--out", "--features", "--db", "--filter", "--context", "--quantiles", "--seed", "--no-chat", "--max-docs", "--overwrite", "--json"]],
 ];
 
 describe("--help and -h through the real safesail binary", () => {
