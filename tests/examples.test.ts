@@ -377,6 +377,42 @@ describe("resuming", () => {
   });
 });
 
+describe("bounded memory: samples beyond the caps", () => {
+  // 12-window samples and 15 kept values force every sample to evict, so order, batching and restarts all matter.
+  const capped = () => ({ features, ...OPTS, valueCap: 15, sampleReservoir: 12 });
+
+  it("keeps a sample of the values beyond valueCap, says the statistics are estimated, and cuts slices from the window sample", async () => {
+    const dir = join(root, "cap-a");
+    const store = await collectExamples(model, SAES, corpusFile, dir, capped());
+    for (const id of features) {
+      const rec = store.record(id);
+      const vals = ref.flatMap((_, d) => Array.from(refActs(id, d)).filter((v) => v > 0));
+      expect(rec.nonzero).toBe(vals.length);
+      expect(rec.values).toEqual({ kept: 15, exact: false });
+      expect(rec.warnings).toContain(`normalisation and histogram are estimated from a uniform sample of 15 of the ${vals.length} non-zero activations (valueCap)`);
+      expect(rec.histogram.counts.reduce((a, b) => a + b, 0)).toBe(15);
+      // Exact whatever the cap: the count and the maximum.
+      expect(rec.frac_nonzero).toBe(vals.length / store.manifest.tokens);
+      expect(Math.abs(rec.max_activation / Math.max(...vals) - 1)).toBeLessThan(1e-5);
+      expect(rec.normalisation.value).toBeGreaterThanOrEqual(Math.min(...vals) - 1e-4);
+      expect(rec.normalisation.value).toBeLessThanOrEqual(Math.max(...vals) + 1e-4);
+      for (const side of ["train", "test"] as const) expect(rec.slices[side].reduce((n, sl) => n + sl.count, 0)).toBe(12);
+      // The top windows are not a sample: the same as without caps.
+      expect(store.feature(id).train.top).toEqual(storeA.feature(id).train.top);
+    }
+  });
+
+  it("does not depend on how documents are grouped and batched, nor on a restart", async () => {
+    const a = join(root, "cap-a");
+    const b = join(root, "cap-b");
+    const ctl = new AbortController();
+    const progress: Progress = { start() {}, update: (d) => void (d >= 9 && ctl.abort()), finish() {} };
+    await expect(collectExamples(model, SAES, corpusFile, b, { ...capped(), windowDocs: 3, batchTokens: 100, signal: ctl.signal, progress })).rejects.toMatchObject({ name: "AbortError" });
+    await collectExamples(model, SAES, corpusFile, b, { ...capped(), windowDocs: 5, batchTokens: 4096 });
+    for (const f of [EXAMPLES_FILE, EXAMPLES_TENSORS_FILE, TOKENS_FILE]) expect(readFileSync(join(b, f)).equals(readFileSync(join(a, f))), f).toBe(true);
+  });
+});
+
 describe("bad input", () => {
   it("names the feature whose layer has no SAE, whose index is out of range, or whose layer has two SAEs", async () => {
     const dir = join(root, "e");
