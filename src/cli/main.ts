@@ -5,6 +5,7 @@ import { convertCommand } from "./convert.ts";
 import { dbCommand } from "./db.ts";
 import { demoCommand } from "./demo.ts";
 import { examplesCommand } from "./examples.ts";
+import { explainCommand, scoreCommand } from "./interpret.ts";
 import { harvestCommand } from "./harvest.ts";
 import { kernelCommand } from "./kernel.ts";
 import { labCommand } from "./lab.ts";
@@ -35,10 +36,14 @@ commands:
                                            L0,t, I_CDF and probe baselines per concept and domain (docs/metrics.md)
   filter --sae DIR --model MODEL --corpus FILE [--min-precision 0.6] [--min-recall 0.2] [--threshold auto|T] [--json]
                                            safety features kept by the precision-recall filter, with domain tags
-  db import FILE --out DB | db export DB --format safe-sail --out FILE | db query DB [--domain D] ...
+  db import FILE --out DB | db export DB --format safe-sail|neuronpedia --out FILE | db query DB [--domain D] ...
                                            the feature database; Safe-SAIL release files byte for byte
   examples --sae DIR --model MODEL --corpus FILE --out DIR (--features 2_17,2_40 | --db FILE | --filter FILE) [--json]
                                            top, quantile and non-activating examples of features (resumable store)
+  explain --examples DIR --out DB [--explainer llm|baseline] [--llm NAME] [--api-base URL] [--cache FILE] [--json]
+                                           explanations into a feature database (OpenAI-compatible LLM, or the offline baseline)
+  score DB --examples DIR --method sls|tls|detection|all [--segments 8] [--llm NAME] [--cache FILE] [--json]
+                                           simulation scores of the explanations on held-out windows, SLS/TLS cost ratio
   demo [MODEL]                             generation with a hook read-out on the embedded default model
   kernel run CONNECTION_FILE               the Jupyter kernel (started by Jupyter from the kernelspec)
   kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
@@ -70,6 +75,8 @@ const COMMANDS: Record<string, Command> = {
   filter: filterCommand,
   db: dbCommand,
   examples: examplesCommand,
+  explain: explainCommand,
+  score: scoreCommand,
   demo: demoCommand,
   kernel: kernelCommand,
   lab: labCommand,
