@@ -4,3 +4,4 @@ export * from "./safe-sail.ts";
 export * from "./store.ts";
 export * from "./query.ts";
 export * from "./neuronpedia.ts";
+export * from "./interpretation.ts";

@@ -4,7 +4,7 @@
 //                          words around them. It exists so every stage runs where no LLM can be reached; its
 //                          explanations are what a keyword summary can say, nothing more.
 import type { ActivationExample, ChatClient, ChatUsage, FeatureExamples } from "./types.ts";
-import { explainMessages, parseExplanation, visibleTokens } from "./prompts.ts";
+import { explainMessages, parseExplanation, visibleTokens, wordSpans } from "./prompts.ts";
 
 /** Counts a text's tokens (for the cost figures when no API reports usage). */
 export type TokenCounter = (text: string) => number;
@@ -52,7 +52,7 @@ export const STOPWORDS = new Set(
 );
 
 /** A token or word reduced to what the baselines compare: lower case, letters and digits only. */
-export const normaliseWord = (s: string): string => s.toLowerCase().normalize("NFKC").replace(/[^\p{L}\p{N}]+/gu, "");
+export const normaliseWord = (s: string): string => s.toLowerCase().normalize("NFKC").replace(/[^\p{L}\p{M}\p{N}]+/gu, "");
 
 const isContentWord = (w: string): boolean => w.length >= 2 && !STOPWORDS.has(w) && !/^\d+$/.test(w);
 
@@ -70,19 +70,35 @@ export function baselineExplainer(opts: { count?: TokenCounter; topWords?: numbe
     kind: "baseline",
     async explain(fe) {
       const norm = fe.normalisation.value > 0 ? fe.normalisation.value : fe.max_activation || 1;
+      // Words, not BPE pieces (prompts.ts wordSpans): a word fires with the largest activation of its pieces. Firing
+      // words are ranked by summed normalised activation times the share of their occurrences that fire (so a word in
+      // every window, such as a chat template's "assistant", ranks only as high as it is specific); the words around
+      // them by the number of windows they are in.
       const firing = new Map<string, number>();
+      const occurrences = new Map<string, { all: number; firing: number }>();
       const around = new Map<string, number>();
       const windows: ActivationExample[] = [...fe.train.top, ...fe.train.quantiles.flat()];
       for (const ex of windows) {
         const { tokens, acts } = visibleTokens(ex);
-        tokens.forEach((t, i) => {
-          const w = normaliseWord(t);
-          if (!isContentWord(w)) return;
-          const a = Math.min(1, Math.max(0, acts[i]!) / norm);
+        const seen = new Set<string>();
+        for (const span of wordSpans(tokens)) {
+          const w = normaliseWord(span.text);
+          if (!isContentWord(w)) continue;
+          const a = Math.min(1, Math.max(0, ...acts.slice(span.start, span.end)) / norm);
+          const o = occurrences.get(w) ?? { all: 0, firing: 0 };
+          o.all++;
+          if (a > 0) o.firing++;
+          occurrences.set(w, o);
           if (a > 0) firing.set(w, (firing.get(w) ?? 0) + a);
-          else around.set(w, (around.get(w) ?? 0) + 1);
-        });
+          else if (!seen.has(w)) {
+            seen.add(w);
+            around.set(w, (around.get(w) ?? 0) + 1);
+          }
+        }
       }
+      for (const [w, sum] of firing) firing.set(w, (sum * occurrences.get(w)!.firing) / occurrences.get(w)!.all);
+      // A context word must recur: one window's words say nothing about the feature.
+      for (const [w, n] of around) if (n < 2 || w.length < 3) around.delete(w);
       const ranked = (m: Map<string, number>, n: number, skip: Set<string>) =>
         [...m.entries()].filter(([w]) => !skip.has(w)).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n).map(([w]) => w);
       const top = ranked(firing, topWords, new Set());

@@ -30,6 +30,35 @@ export function visibleTokens(ex: ActivationExample): { tokens: string[]; acts: 
   return { tokens, acts };
 }
 
+/** A word of a window: the tokens `[start, end)` it is made of, joined. */
+export interface WordSpan {
+  text: string;
+  start: number;
+  end: number;
+}
+
+const PUNCTUATION_ONLY = /^[\p{P}\p{S}\s]+$/u;
+
+/**
+ * The words of a token sequence. BPE pieces carry their leading space (" election") and continuation pieces have none
+ * ("ist" in "assist"), so a word starts at a piece that starts with whitespace or follows one that ends with it;
+ * punctuation pieces stand alone. The offline baselines compare words, not pieces, so a fragment such as "ist" is
+ * never mistaken for what a feature detects.
+ */
+export function wordSpans(tokens: readonly string[]): WordSpan[] {
+  const spans: WordSpan[] = [];
+  tokens.forEach((t, i) => {
+    const prev = spans[spans.length - 1];
+    const startsWord = !prev || /^\s/u.test(t) || /\s$/u.test(tokens[i - 1]!) || PUNCTUATION_ONLY.test(t) || PUNCTUATION_ONLY.test(tokens[i - 1]!);
+    if (startsWord) spans.push({ text: t, start: i, end: i + 1 });
+    else {
+      prev.text += t;
+      prev.end = i + 1;
+    }
+  });
+  return spans;
+}
+
 /** An activation on the prompts' 0-10 scale: 10 at the feature's normalising quantile and above. */
 export const activationLevel = (a: number, normaliser: number): number => (normaliser > 0 ? Math.min(10, Math.max(0, Math.round((10 * Math.max(0, a)) / normaliser))) : 0);
 

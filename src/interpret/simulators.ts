@@ -2,13 +2,14 @@
 //   llmSimulator(client)   the prompts of ./prompts.ts through an OpenAI-compatible endpoint (or its replay cache).
 //                          TLS uses expected values when the server returns logprobs (the probability-weighted mean
 //                          of the 0-10 digits, as OpenAI's simulator does); otherwise the integers it wrote.
-//   baselineSimulator()    an OFFLINE BASELINE, not an LLM: a token is predicted active (10) when it matches a content
-//                          word of the explanation (same word, or one a prefix of the other, both >= 4 letters).
+//   baselineSimulator()    an OFFLINE BASELINE, not an LLM: a token is predicted active (10) when the word it is part of
+//                          (prompts.ts wordSpans) matches a content word of the explanation (same word, or one a
+//                          prefix of the other, both >= 4 letters).
 // Both report usage: the API's, or for the baseline the counted tokens of the request an LLM would have received
 // and of the answer it would have written.
 import type { ChatClient, ChatUsage, TokenLogprob } from "./types.ts";
 import { estimateTokens, normaliseWord, STOPWORDS, BASELINE_SIMULATOR, type TokenCounter } from "./explainers.ts";
-import { detectionMessages, parseDetectionAnswer, parseSlsAnswer, parseTlsAnswer, slsMessages, tlsMessages } from "./prompts.ts";
+import { detectionMessages, parseDetectionAnswer, parseSlsAnswer, parseTlsAnswer, slsMessages, tlsMessages, wordSpans } from "./prompts.ts";
 import { expectedValueFromLogprobs } from "./scoring.ts";
 
 export interface Simulated<T> {
@@ -101,7 +102,8 @@ export function baselineSimulator(opts: { count?: TokenCounter } = {}): Simulato
     kind: "baseline",
     async tokens(explanation, tokens) {
       const words = explanationWords(explanation);
-      const predictions = tokens.map((t) => (matches(normaliseWord(t), words) ? 10 : 0));
+      const predictions = new Array<number>(tokens.length).fill(0);
+      for (const span of wordSpans(tokens)) if (matches(normaliseWord(span.text), words)) predictions.fill(10, span.start, span.end);
       return { predictions, usage: usage(tlsMessages(explanation, tokens), { activations: predictions }), cached: false };
     },
     async segments(explanation, segments) {
