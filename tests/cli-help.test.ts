@@ -31,6 +31,7 @@ const COMMANDS: [args: string[], synopsis: string, mentions: string[]][] = [
   [["publish"], "usage: safesail publish", ["--out", "--overwrite", "--title"]],
   [["db"], "usage: safesail db", ["import FILE --out DB", "export DB --format safe-sail", "query DB", "--domain", "--min-score"]],
   [["db", "query"], "usage: safesail db", ["--search", "--json"]],
+  [["map"], "usage: safesail map", ["--db", "--out", "--embedding", "--seed", "--dims", "--clusters", "--overwrite", "--json", "Safe-SAIL release file"]],
   [["explain"], "usage: safesail explain", ["--examples", "--out", "--features", "--explainer", "--llm", "--api-base", "--cache", "--concurrency", "--json"]],
   [["score"], "usage: safesail score", ["--examples", "--method", "--segments", "--llm", "--api-base", "--cache", "--json"]],
   [["examples"], "usage: safesail examples", ["--sae", "--model", "--corpus", "--out", "--features", "--db", "--filter", "--context", "--quantiles", "--seed", "--no-chat", "--max-docs", "--overwrite", "--json"]],

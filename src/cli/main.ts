@@ -9,6 +9,7 @@ import { explainCommand, scoreCommand } from "./interpret.ts";
 import { harvestCommand } from "./harvest.ts";
 import { kernelCommand } from "./kernel.ts";
 import { labCommand } from "./lab.ts";
+import { mapCommand } from "./map.ts";
 import { filterCommand, metricsCommand } from "./metrics.ts";
 import { generateCommand, infoCommand, logitsCommand } from "./model.ts";
 import { notebooksCommand } from "./notebooks.ts";
@@ -38,6 +39,8 @@ commands:
                                            safety features kept by the precision-recall filter, with domain tags
   db import FILE --out DB | db export DB --format safe-sail|neuronpedia --out FILE | db query DB [--domain D] ...
                                            the feature database; Safe-SAIL release files byte for byte
+  map --db DB --out MAP.json [--embedding tfidf|MODEL] [--seed S] [--json]
+                                           the StarMap feature map: explanations in 2-D, clusters, neighbour agreement
   examples --sae DIR --model MODEL --corpus FILE --out DIR (--features 2_17,2_40 | --db FILE | --filter FILE) [--json]
                                            top, quantile and non-activating examples of features (resumable store)
   explain --examples DIR --out DB [--explainer llm|baseline] [--llm NAME] [--api-base URL] [--cache FILE] [--json]
@@ -74,6 +77,7 @@ const COMMANDS: Record<string, Command> = {
   metrics: metricsCommand,
   filter: filterCommand,
   db: dbCommand,
+  map: mapCommand,
   examples: examplesCommand,
   explain: explainCommand,
   score: scoreCommand,

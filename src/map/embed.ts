@@ -158,7 +158,7 @@ function embedTfIdf(placeable: FeatureRecord[], unplaced: UnplacedFeature[], opt
   const progress = opts.progress ?? silentProgress;
   const wantDims = checkPositiveInt(opts.dims ?? 64, "dims", { where: "embedExplanations" });
   const minDf = checkPositiveInt(opts.minDf ?? 2, "minDf", { where: "embedExplanations" });
-  progress.start("tf-idf", placeable.length);
+  progress.start("tf-idf", 0);
   const tf = tfidf(
     placeable.map((r) => r.explanation!),
     { minDf },
@@ -183,7 +183,7 @@ function embedTfIdf(placeable: FeatureRecord[], unplaced: UnplacedFeature[], opt
   });
   const x = { rows: keep.length, cols: m.cols, indptr, indices, values };
   const dims = Math.min(wantDims, x.rows, x.cols);
-  progress.start("svd", dims);
+  progress.start("svd", 0);
   const svd = randomizedSvd(csrOperator(x), dims, { seed: svdSeed });
   progress.finish(`${dims} components`);
   // Rows of X·V = U·Σ; each TF-IDF row has unit norm, so ||X||² = rows.
