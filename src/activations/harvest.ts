@@ -34,6 +34,7 @@ import * as path from "node:path";
 import { ArgumentError, FormatError, describeValue } from "../errors.ts";
 import type { Model } from "../model/runtime.ts";
 import { hookName, SITES, type Site } from "../model/hooks.ts";
+import { specialTokenTest } from "../model/special-tokens.ts";
 import { buildHeader, encodeTensor, openSafetensors, type SafetensorsDtype, type TensorData } from "../formats/safetensors.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { withAtomicFile, writeFileAtomic } from "../util/atomic.ts";
@@ -167,6 +168,7 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
   const cursor: StreamCursor = last ? { ...last.end } : { doc: 0, offset: 0 };
   const windowStart = last ? last.window : 0;
 
+  // Special tokens are flagged per row rather than dropped, so the store keeps the exact token stream and readers choose.
   const isSpecial = specialTokenTest(model);
   const writer = new ChunkWriter(out, manifest, corpus, hooks, D, dtype, chunkTokens, opts.onChunk, signal);
   const useTokens = maxTokens !== null;
@@ -278,26 +280,6 @@ function checkLayers(layers: unknown, numLayers: number): number[] {
     }
   }
   return [...new Set(layers as number[])].sort((a, b) => a - b);
-}
-
-/**
- * Special tokens (chat markers, BOS/EOS) are flagged per row rather than dropped, so the store keeps the
- * exact token stream and readers choose. A token is special when the tokenizer drops it on
- * `skipSpecialTokens` decoding, or when it is one of the config's BOS/EOS ids.
- */
-function specialTokenTest(model: Model): (id: number) => boolean {
-  const fixed = new Set<number>(model.config.eosTokenIds);
-  if (model.config.bosTokenId !== null) fixed.add(model.config.bosTokenId);
-  const tok = model.tokenizer;
-  const known = new Map<number, boolean>();
-  return (id) => {
-    let s = known.get(id);
-    if (s === undefined) {
-      s = fixed.has(id) || (tok !== null && tok.decode([id]) !== "" && tok.decode([id], { skipSpecialTokens: true }) === "");
-      known.set(id, s);
-    }
-    return s;
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

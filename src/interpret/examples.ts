@@ -59,6 +59,7 @@ import { DTYPE_SIZES, openSafetensors, readTensorBytes, readTensorF32, writeSafe
 import { quantileSorted } from "../metrics/normalise.ts";
 import { parseHookName } from "../model/hooks.ts";
 import type { Model } from "../model/runtime.ts";
+import { specialTokenTest } from "../model/special-tokens.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { encodeTopKOrt } from "../sae/encode-ort.ts";
 import type { Sae } from "../sae/sae.ts";
@@ -1119,21 +1120,3 @@ function decoderLogits(model: Model, features: { sae: Sae; index: number }[], to
   return features.map((_, i) => ({ top: out(tops[i]!, larger), bottom: out(bottoms[i]!, smaller) }));
 }
 
-/**
- * Whether a token is a chat special token, by the activation store's rule (activations/harvest.ts): one of the
- * config's BOS/EOS ids, or a token the tokenizer drops when decoding with `skipSpecialTokens`.
- */
-function specialTokenTest(model: Model): (id: number) => boolean {
-  const fixed = new Set<number>(model.config.eosTokenIds);
-  if (model.config.bosTokenId !== null) fixed.add(model.config.bosTokenId);
-  const tok = model.tokenizer;
-  const known = new Map<number, boolean>();
-  return (id) => {
-    let sp = known.get(id);
-    if (sp === undefined) {
-      sp = fixed.has(id) || (tok !== null && tok.decode([id]) !== "" && tok.decode([id], { skipSpecialTokens: true }) === "");
-      known.set(id, sp);
-    }
-    return sp;
-  };
-}

@@ -3,3 +3,4 @@
 export * from "./runtime.ts";
 export * from "./hooks.ts";
 export * from "./default.ts";
+export * from "./special-tokens.ts";
