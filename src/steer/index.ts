@@ -1,0 +1,48 @@
+// `safesail/steer`: StarMap's per-token and cross-layer read-outs as plain data (the TokenActivations and
+// LayerTrajectory widgets render them; notebooks and the kernel send them as they are), and the cross-language
+// comparison. docs/starmap-api.md describes every field and choice.
+export {
+  tokenFeatures,
+  generateWithFeatures,
+  filterRows,
+  tokenRows,
+  featureTrack,
+  onLayers,
+  inDomain,
+  minScore,
+  onTokens,
+  ofFeatures,
+  TOKEN_FEATURE_DEFAULTS,
+  type TokenFeatureTable,
+  type TokenFeatureRow,
+  type TokenFeatureOptions,
+  type TokenFeatureInput,
+  type TokenInfo,
+  type TokenRole,
+  type FeatureTrack,
+  type FeatureNormaliser,
+  type SaeLayerInfo,
+  type RowPredicate,
+  type GenerateWithFeaturesOptions,
+  type GenerationWithFeatures,
+} from "./token-features.ts";
+export { trajectory, trajectoryFromTable, firingPieces, entropyBits, type Trajectory, type TrajectoryOptions, type TrajectoryNode, type TrajectoryLink, type TrajectoryLayerTokens, type LayerSummary } from "./trajectory.ts";
+export {
+  compareLanguages,
+  refusalFeatures,
+  twoSampleGap,
+  type LanguageQuery,
+  type CompareLanguagesOptions,
+  type LanguageComparison,
+  type QueryLayerMeasure,
+  type LanguageLayerMeasure,
+  type GroupLayerMeasure,
+  type LanguageGap,
+  type GapInterval,
+  type QueryPositions,
+  type BootstrapSettings,
+  type RefusalConversation,
+  type RefusalFeaturesOptions,
+  type RefusalFeature,
+  type RefusalFeatureRanking,
+} from "./languages.ts";
