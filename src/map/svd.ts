@@ -27,6 +27,19 @@ export interface LinearOperator {
 
 export const zeros = (rows: number, cols: number): DenseMatrix => ({ rows, cols, data: new Float64Array(rows * cols) });
 
+/** Column-major <-> row-major copies: the sparse products below run over contiguous rows of the dense factor. */
+function toRowMajor(m: DenseMatrix): Float64Array {
+  const out = new Float64Array(m.rows * m.cols);
+  for (let j = 0; j < m.cols; j++) for (let i = 0; i < m.rows; i++) out[i * m.cols + j] = m.data[j * m.rows + i]!;
+  return out;
+}
+
+function fromRowMajor(data: Float64Array, rows: number, cols: number): DenseMatrix {
+  const m = zeros(rows, cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) m.data[j * rows + i] = data[i * cols + j]!;
+  return m;
+}
+
 export function csrOperator(a: CsrMatrix): LinearOperator {
   const { rows, cols, indptr, indices, values } = a;
   return {
@@ -34,27 +47,33 @@ export function csrOperator(a: CsrMatrix): LinearOperator {
     cols,
     mul(b) {
       if (b.rows !== cols) throw new ArgumentError(`csrOperator.mul: B has ${b.rows} rows, A has ${cols} columns`);
-      const y = zeros(rows, b.cols);
+      const l = b.cols;
+      const br = toRowMajor(b);
+      const y = new Float64Array(rows * l);
       for (let r = 0; r < rows; r++) {
+        const yo = r * l;
         for (let p = indptr[r]!; p < indptr[r + 1]!; p++) {
-          const j = indices[p]!;
+          const bo = indices[p]! * l;
           const v = values[p]!;
-          for (let t = 0; t < b.cols; t++) y.data[t * rows + r]! += v * b.data[t * cols + j]!;
+          for (let t = 0; t < l; t++) y[yo + t]! += v * br[bo + t]!;
         }
       }
-      return y;
+      return fromRowMajor(y, rows, l);
     },
     tmul(b) {
       if (b.rows !== rows) throw new ArgumentError(`csrOperator.tmul: B has ${b.rows} rows, A has ${rows} rows`);
-      const z = zeros(cols, b.cols);
+      const l = b.cols;
+      const br = toRowMajor(b);
+      const z = new Float64Array(cols * l);
       for (let r = 0; r < rows; r++) {
+        const bo = r * l;
         for (let p = indptr[r]!; p < indptr[r + 1]!; p++) {
-          const j = indices[p]!;
+          const zo = indices[p]! * l;
           const v = values[p]!;
-          for (let t = 0; t < b.cols; t++) z.data[t * cols + j]! += v * b.data[t * rows + r]!;
+          for (let t = 0; t < l; t++) z[zo + t]! += v * br[bo + t]!;
         }
       }
-      return z;
+      return fromRowMajor(z, cols, l);
     },
   };
 }
