@@ -29,6 +29,9 @@
 // - Options `layers`, `domain`, `minScore` restrict the candidates BEFORE the top `top` are chosen (so a domain
 //   filter still gives up to `top` rows per token); the verbs (`filterRows` with `onLayers`, `inDomain`, `minScore`)
 //   only drop rows of a finished table.
+// - Tracks (`features`): one number per token for the selected features (`select`) and the `tracks` (default 10)
+//   features with the largest summed normalised activation over the rows, so a view can colour every token by them
+//   without a second call; a track for every feature of a long text would dwarf the rows.
 import { tokenizeDocument, documentActivations, TEXT_DEFAULTS } from "../activations/text.ts";
 import { ArgumentError, FormatError, describeValue } from "../errors.ts";
 import type { FeatureDb, FeatureRecord } from "../db/records.ts";
