@@ -11,7 +11,7 @@ import { featureRecord, type FeatureActivationSummary, type FeatureRecord } from
 import { newFeatureDb } from "../src/db/store.ts";
 import { loadModel, type Model } from "../src/model/runtime.ts";
 import { createSae, encodeTopK, type Sae } from "../src/sae/sae.ts";
-import { compareLanguages, refusalFeatures, type LanguageQuery } from "../src/steer/index.ts";
+import { compareLanguages, refusalFeatures, twoSampleGap, type LanguageQuery } from "../src/steer/index.ts";
 
 const PY = "/usr/bin/python3";
 const ROOT = resolve(import.meta.dirname, "..");
@@ -199,6 +199,9 @@ print(json.dumps(out))`;
       expect(c.got.high).toBeCloseTo(py[i]!.high, 10);
       expect(c.got.samples).toBe(300);
     });
+    // A language with one query gets an interval that says what it lacks.
+    expect(twoSampleGap([0.5], [0.1, 0.3], "difference", { samples: 20, seed: 1, level: 0.95 }).warning).toMatch(/only one query in this language/);
+    expect(cases.every((c) => c.got.warning === undefined)).toBe(true);
     // The intervals are not degenerate: resampling moves them.
     expect(cases.some((c) => c.got.high! > c.got.low!)).toBe(true);
     // Another seed, another interval.

@@ -194,6 +194,7 @@ export function twoSampleGap(a: readonly number[], b: readonly number[], measure
     else stats.push(v);
   }
   const warnings: string[] = [];
+  if (a.length < 2 || b.length < 2) warnings.push(`only one query ${a.length < 2 ? "in this language" : "in the reference language"}: that side does not vary across resamples, so the interval understates the uncertainty`);
   if (estimate === null) warnings.push("the reference mean is 0, so the ratio is undefined");
   if (dropped > 0) warnings.push(`${dropped} of ${opts.samples} resamples had a reference mean of 0 and were left out`);
   if (stats.length === 0) return { ...base, estimate, low: null, high: null, samples: 0, dropped, warning: warnings.join("; ") };
