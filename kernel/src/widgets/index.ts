@@ -44,6 +44,17 @@ export * from "./buffers.ts";
 export * from "./controls.ts";
 export * from "./custom.ts";
 export * from "./metric-plot.ts";
+// The StarMap views (issue 14): plain data in, no library import.
+export {
+  TokenActivations, tokenActivations, tokenViewState,
+  type TokenActivationsInit, type TokenActivationsState, type TokenActivationsStatus, type TokenAnalyse, type TokenAnalysis,
+  type TokenView, type TokenViewData, type TokenViewRow, type TokenViewToken, type TokenViewTrack, type FeatureInfo,
+} from "./token-activations.ts";
+export { StarMap, starMap, starMapState, type FeatureMapInput, type MapClusterInput, type MapPointInput, type StarMapData, type StarMapInit, type StarMapState } from "./star-map.ts";
+export {
+  LayerTrajectory, layerTrajectory, trajectoryState,
+  type LayerTrajectoryData, type LayerTrajectoryInit, type LayerTrajectoryState, type TrajectoryInput, type TrajectoryLinkInput, type TrajectoryNodeInput,
+} from "./layer-trajectory.ts";
 export * from "./output.ts";
 export * from "./widget.ts";
 // The notebook Progress display (kernel/src/progress.ts), exported here so `safesail/kernel` (api.ts re-exports
