@@ -445,8 +445,8 @@ print(json.dumps({"sets": sets, "tag_set": tag_set, "domains": domains, "centres
   });
 
   it("refuses a map it cannot draw, naming the field", () => {
-    const bad = (edit: (m: { points: Record<string, unknown>[]; clusters?: unknown[] }) => void) => {
-      const m = structuredClone(smallMap()) as unknown as { points: Record<string, unknown>[]; clusters?: unknown[] };
+    const bad = (edit: (m: { points: Record<string, unknown>[]; clusters?: Record<string, unknown>[] }) => void) => {
+      const m = structuredClone(smallMap()) as unknown as { points: Record<string, unknown>[]; clusters?: Record<string, unknown>[] };
       edit(m);
       return () => starMap({ map: m as unknown as FeatureMapInput });
     };
