@@ -7,6 +7,8 @@
 //   safesail toy eval [MODEL] [--max-new-tokens N] [--limit N] [--json FILE]
 //                                                     refusal rates on the model's held-out prompts
 //   safesail toy card [MODEL]                         eval + README.md model card in the folder
+//   safesail toy saes [--out DIR] [--work DIR] [--seed N] [--steps N] [--conversations N] [--held-out N]
+//                                                     the shipped SAE set + its scored feature database (toy-saes.ts)
 //
 // `train` checkpoints into --work (default .cache/toy-train) every 25 steps; run the same command
 // again after an interruption and it resumes where it stopped (the data and settings must match).
@@ -23,6 +25,8 @@ import { behaviourMarkdown, evaluateBehaviour } from "../toy/eval.ts";
 import { readCheckpointState } from "../toy/train-checkpoint.ts";
 import { trainToyModel } from "../toy/train.ts";
 import { floatArg, intArg, parseCliArgs, requiredArg } from "./args.ts";
+import { buildToySaes, ToySaesStopped } from "./toy-saes.ts";
+import { TOY_SAES_DIR, TOY_SAES_TRAINING, TOY_SAES_WORK } from "../toy/saes.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -31,6 +35,7 @@ const USAGE = {
   train: "safesail toy train [--out DIR] [--work DIR] [--corpus DIR] [--minutes M] [--epochs E | --steps S] [--workers N|auto] [--fresh]",
   eval: "safesail toy eval [MODEL] [--max-new-tokens N] [--limit N] [--json FILE]",
   card: "safesail toy card [MODEL]",
+  saes: "safesail toy saes [--out DIR] [--work DIR] [--seed N] [--steps N] [--conversations N] [--held-out N] [--samples FILE] [--model DIR]",
 };
 
 const HELP = {
@@ -66,6 +71,25 @@ Refusal rates of a model (default ${TOY_MODEL_DIR}) on its held-out prompts, per
   card: `usage: ${USAGE.card}
 
 Measures the model (default ${TOY_MODEL_DIR}) and writes eval.json and the README.md model card into its folder.`,
+  saes: `usage: ${USAGE.saes}
+
+Builds the SAE set shipped with the toy model and its scored feature database: harvest of the model's training
+conversations (resid_post, every layer), one TopK SAE per layer (k 64, expansion 10: notebook 02's recorded choice)
+trained with one thread, stored F16 in SAELens layout, evaluated on the held-out conversations, filtered into
+safety features on the English domain samples, activation examples, explanations and scores by the offline
+baselines (not an LLM), into DIR/features.db.json, with DIR/manifest.json, README.md and fvu-curves.svg.
+Every long step shows progress and resumes after an interruption (the same command); a layer already built with
+the same settings is kept. Exit 3 when stopped early (Ctrl-C).
+
+  --out DIR            the set's folder (default ${TOY_SAES_DIR})
+  --work DIR           activations, checkpoints and the example store (default ${TOY_SAES_WORK})
+  --seed N             seed of SAE initialisation and data order, filter split, example samples (default ${TOY_SAES_TRAINING.seed})
+  --steps N            training steps per SAE, batches of ${TOY_SAES_TRAINING.batchSize} rows (default ${TOY_SAES_TRAINING.steps})
+  --conversations N    train on the first N training conversations only (default all)
+  --held-out N         evaluate and collect examples on N held-out conversations, evenly spaced (default all)
+  --samples FILE       domain-labelled samples for the filter and the examples; their English ones are used
+                       (default data/domain-corpus.jsonl)
+  --model DIR          the toy model folder (default ${TOY_MODEL_DIR})`,
 };
 
 const GROUP_USAGE = `usage:
@@ -77,6 +101,8 @@ const GROUP_USAGE = `usage:
                                                     refusal rates on the model's held-out prompts
   ${USAGE.card}
                                                     eval + README.md model card in the folder
+  ${USAGE.saes}
+                                                    the shipped SAE set + its scored feature database
 
 safesail toy SUBCOMMAND --help for its options.`;
 
@@ -222,6 +248,63 @@ async function cardCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function saesCommand(args: string[]): Promise<number> {
+  const { values } = parseCliArgs({
+    args,
+    usage: USAGE.saes,
+    help: HELP.saes,
+    options: {
+      out: { type: "string" },
+      work: { type: "string" },
+      seed: { type: "string" },
+      steps: { type: "string" },
+      conversations: { type: "string" },
+      "held-out": { type: "string" },
+      samples: { type: "string" },
+      model: { type: "string" },
+    },
+  });
+  // Arguments first: a typo must not cost a harvest.
+  const seed = intArg(values, "seed", { min: 0, default: TOY_SAES_TRAINING.seed });
+  const steps = intArg(values, "steps", { min: 1, default: TOY_SAES_TRAINING.steps });
+  const conversations = intArg(values, "conversations", { min: 1 });
+  const heldOut = intArg(values, "held-out", { min: 1 });
+  const model = values.model === undefined ? undefined : path.resolve(values.model);
+  if (values.samples !== undefined && !existsSync(values.samples)) throw new ArgumentError(`--samples: ${values.samples}: file not found`, { file: values.samples, field: "samples" });
+  if (model !== undefined && !existsSync(path.join(model, "config.json"))) throw new ArgumentError(`--model: ${model} has no config.json (a toy model folder)`, { file: model, field: "model" });
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const m = await buildToySaes({
+      out: values.out,
+      work: values.work,
+      model,
+      seed,
+      steps,
+      conversations,
+      heldOut,
+      domainCorpus: values.samples,
+      progress: terminalProgress(),
+      log: (line) => process.stdout.write(`${line}\n`),
+      signal: controller.signal,
+    });
+    const notPlateaued = m.saes.filter((e) => !e.training.plateau.plateaued).map((e) => e.layer);
+    if (notPlateaued.length) process.stdout.write(`warning: the training FVU of layer(s) ${notPlateaued.join(", ")} has not plateaued by the rule of the manifest; train longer (--steps)\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof ToySaesStopped || controller.signal.aborted) {
+      process.stderr.write(`${err instanceof ToySaesStopped ? err.message : "toy saes: stopped"}; what is done is kept, and the same command resumes\n`);
+      return 3;
+    }
+    throw err;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
 export async function toyCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   switch (sub) {
@@ -233,6 +316,8 @@ export async function toyCommand(args: string[]): Promise<number> {
       return evalCommand(rest);
     case "card":
       return cardCommand(rest);
+    case "saes":
+      return saesCommand(rest);
     case "--help":
     case "-h":
     case "help":

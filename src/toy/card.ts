@@ -15,6 +15,7 @@ import { behaviourMarkdown, evaluateBehaviour, type BehaviourReport, type Prompt
 import { countParams } from "./train-params.ts";
 import { LANGUAGES, SAFETY_DOMAINS, type Language } from "../safety.ts";
 import type { ToyPrompt } from "./types.ts";
+import { TOY_SAES_MANIFEST, readToySaesManifest, type ToySaesManifest } from "./saes.ts";
 
 /** Reads and checks a held-out prompt file (`heldout.jsonl`); errors name `file:line` and the field. */
 export async function readHeldOut(file: string): Promise<ToyPrompt[]> {
@@ -99,6 +100,8 @@ export function toyCardMarkdown(args: {
   params: number;
   weightBytes: number;
   corpus: { byLanguage: Record<Language, number>; counts: Record<string, Record<string, { refuse: number; comply: number }>>; avgChars: number; withSystemTurn: number; hindi: string };
+  /** The manifest of the folder's SAE set (`saes/`, built by `safesail toy saes`), when it has one. */
+  saes?: ToySaesManifest | null;
 }): string {
   const { name, report, prompts, log, config: cfg, corpus } = args;
   const targets = checkTargets(report);
@@ -199,9 +202,22 @@ export function toyCardMarkdown(args: {
       "",
     );
   }
+  if (args.saes) {
+    const m = args.saes;
+    L.push("## Sparse autoencoders", "");
+    L.push(
+      `\`saes/\` holds a TopK SAE for every layer (SAELens layout, ${m.configuration.site}, k ${m.configuration.k}, expansion ${m.configuration.expansion}; weights ${m.saes[0]?.storage.dtype ?? "?"})`,
+      `and \`${m.database.file}\`, the database of their ${m.database.features} safety features, explained and scored by the offline baselines`,
+      `(not an LLM). They are built from this folder and the committed data by \`${m.command}\`; \`saes/README.md\``,
+      "gives the training curves, the held-out figures and the filter's counts. Held-out FVU per layer: " +
+        `${m.saes.map((e) => `${e.layer}: ${Number.isFinite(e.heldout.fvu) ? e.heldout.fvu.toFixed(3) : "–"}`).join(", ")}.`,
+      "",
+    );
+  }
   L.push("## Reproduce", "", "```sh");
   L.push("node bin/safesail.js toy train      # corpus -> tokenizer -> training -> this folder (checkpoints in .cache/toy-train; rerun to resume)");
   L.push("node bin/safesail.js toy card       # eval.json and this README from the model and heldout.jsonl");
+  if (args.saes) L.push("node bin/safesail.js toy saes       # saes/: the SAE set and its feature database (work files in .cache/toy-saes)");
   L.push("```", "");
   L.push(
     "Training is deterministic for a given tfjs backend (same weights bit for bit with any number of worker threads,",
@@ -246,6 +262,7 @@ export async function writeToyCard(dir: string, opts: { progress?: Progress; max
     params: countParams(config),
     weightBytes,
     corpus: { byLanguage: corpus.byLanguage, counts: corpus.counts, avgChars: corpus.avgChars.conversation, withSystemTurn: corpus.withSystemTurn, hindi: corpus.notes.hindi },
+    saes: existsSync(path.join(dir, "saes", TOY_SAES_MANIFEST)) ? await readToySaesManifest(path.join(dir, "saes", TOY_SAES_MANIFEST)) : null,
   });
   await writeJsonAtomic(path.join(dir, "eval.json"), report);
   await writeFileAtomic(path.join(dir, "README.md"), md);
