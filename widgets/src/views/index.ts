@@ -1,8 +1,12 @@
 // The safesail-widgets module as widget managers load it: model and view classes by name. JupyterLab gets it
 // through the extension (src/lab/index.ts), published pages through the embed bundle (src/embed/).
+import { LayerTrajectoryModel, LayerTrajectoryView } from "./layer-trajectory.ts";
 import { MetricPlotModel, MetricPlotView } from "./metric-plot.ts";
+import { StarMapModel, StarMapView } from "./star-map.ts";
+import { TokenActivationsModel, TokenActivationsView } from "./token-activations.ts";
 
 export { MetricPlotModel, MetricPlotView };
+export { TokenActivationsModel, TokenActivationsView, StarMapModel, StarMapView, LayerTrajectoryModel, LayerTrajectoryView };
 export { loadPlotly, plotlyText, type PlotlyApi } from "./plotly.ts";
 export { markRoot, versionProblem } from "./dom.ts";
 
@@ -10,4 +14,10 @@ export { markRoot, versionProblem } from "./dom.ts";
 export const safesailWidgets: Record<string, unknown> = {
   MetricPlotModel,
   MetricPlotView,
+  TokenActivationsModel,
+  TokenActivationsView,
+  StarMapModel,
+  StarMapView,
+  LayerTrajectoryModel,
+  LayerTrajectoryView,
 };
