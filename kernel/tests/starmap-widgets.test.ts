@@ -74,10 +74,6 @@ function opened(id: string): Sent {
   return k.sent.find((s) => s.kind === "open" && s.commId === id)!;
 }
 
-function updates(id: string): Sent[] {
-  return k.on(id, "update");
-}
-
 /** Runs Debian's Python 3 on a script reading JSON on stdin; returns its JSON output. */
 function python(script: string, input: unknown): any {
   const r = spawnSync("/usr/bin/python3", ["-c", script], { input: JSON.stringify(input), encoding: "utf8" });
@@ -331,7 +327,7 @@ describe("TokenActivations", () => {
     // Kernel code is refused outright.
     expect(() => (w.selected = "nope")).toThrow(/"selected": "nope" is not a feature of the view/);
     // A new view: the strongest feature is selected, the click cleared, a filter without options reset.
-    w.show({ tokens: [{ text: "a" }, { text: "b" }], rows: [{ token: 1, layer: 2, feature: "2_5", normalised: 0.4, explanation: "x", score: 0.1, tags: [] }] });
+    w.setView({ tokens: [{ text: "a" }, { text: "b" }], rows: [{ token: 1, layer: 2, feature: "2_5", normalised: 0.4, explanation: "x", score: 0.1, tags: [] }] });
     expect(w).toMatchObject({ selected: "2_5", token: -1, filter_layer: -1, filter_domain: "", min_score: 0.5, layers: [2], revision: 2 });
   });
 

@@ -26,7 +26,6 @@ import {
   FIRST_PROMPT,
   HOSTILE_IMG,
   HOSTILE_LABEL,
-  HOSTILE_SCRIPT,
   LEXICON,
   lexiconKey,
   READ_CELL,
@@ -118,7 +117,12 @@ describe("StarMap widgets in the lab", () => {
   it("TokenActivations: type a prompt, the answer streams, the tokens show; click one and its feature table appears", async () => {
     const ta = view("TokenActivations").first();
     await ta.scrollIntoViewIfNeeded();
-    await ta.locator("textarea.safesail-ta-prompt").fill(SECOND_PROMPT);
+    // Typed key by key: the notebook's command-mode shortcuts (a, b, d d, ...) must not fire from the prompt box.
+    const cellCount = await page.locator(".jp-Cell").count();
+    await ta.locator("textarea.safesail-ta-prompt").fill("");
+    await ta.locator("textarea.safesail-ta-prompt").pressSequentially(SECOND_PROMPT);
+    expect(await ta.locator("textarea.safesail-ta-prompt").inputValue()).toBe(SECOND_PROMPT);
+    expect(await page.locator(".jp-Cell").count()).toBe(cellCount);
     await ta.locator("button.safesail-ta-generate").click();
     // The answer grows in the stream area while the kernel generates (one word per 150 ms).
     const stream = ta.locator(".safesail-ta-stream");
@@ -199,7 +203,8 @@ describe("StarMap widgets in the lab", () => {
     expect(await sm.locator("input.safesail-sm-search").inputValue()).toBe("campaign");
     expect(await sm.getAttribute("data-matches")).toBe(String(MAP.points.filter((p) => p.explanation.includes("campaign")).length));
     const typed = "CALENDAR TIMES, EXAMPLE 4";
-    await sm.locator("input.safesail-sm-search").fill(typed);
+    await sm.locator("input.safesail-sm-search").fill("");
+    await sm.locator("input.safesail-sm-search").pressSequentially(typed);
     const calendar = MAP.points.filter((p) => p.explanation.toLowerCase().includes(typed.toLowerCase()) || p.id.toLowerCase().includes(typed.toLowerCase())).map((p) => p.id);
     expect(calendar).toHaveLength(11); // example 4 and 40..49
     await expect.poll(() => sm.getAttribute("data-matches")).toBe(String(calendar.length));

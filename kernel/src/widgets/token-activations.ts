@@ -412,22 +412,7 @@ export class TokenActivations extends SafesailWidget<TokenActivationsState> {
         if (!current()) return;
         const { view, text } = unwrap(result, "analyse returned");
         // Checked before anything is set, so a bad view cannot leave half of itself on screen.
-        const { strongest, warnings, ...columns } = tokenViewState(view as unknown as TokenView, "analyse returned");
-        const answer = text ?? streamed;
-        this.holdSync(() => {
-          this.set({
-            ...columns,
-            answer,
-            selected: strongest,
-            token: -1,
-            status: "ready",
-            message: warnings.join("; "),
-            revision: this.get("revision") + 1,
-          });
-          // Filters that no longer have options fall back to "all".
-          if (!columns.layers.includes(this.get("filter_layer"))) this.set({ filter_layer: -1 });
-          if (this.get("filter_domain") !== "" && !columns.domains.includes(this.get("filter_domain"))) this.set({ filter_domain: "" });
-        });
+        this.#apply(tokenViewState(view as unknown as TokenView, "analyse returned"), text ?? streamed);
       } catch (err) {
         if (timer !== undefined) clearTimeout(timer);
         if (!current()) return;
@@ -443,16 +428,27 @@ export class TokenActivations extends SafesailWidget<TokenActivationsState> {
   }
 
   /** Shows a view computed elsewhere (no generation); `text` is the answer, when the view has one. */
-  show(analysis: TokenAnalysis, prompt?: string): void {
+  setView(analysis: TokenAnalysis, prompt?: string): void {
     ++this.#requested;
     this.#controller?.abort();
-    const { view, text } = unwrap(analysis, "TokenActivations.show");
-    const { strongest, warnings, ...columns } = tokenViewState(view as unknown as TokenView, "TokenActivations.show");
+    const { view, text } = unwrap(analysis, "TokenActivations.setView");
+    const data = tokenViewState(view as unknown as TokenView, "TokenActivations.setView");
     this.holdSync(() => {
+      if (prompt !== undefined) this.set({ prompt });
+      this.#apply(data, text ?? "");
+    });
+  }
+
+  /** A checked view on screen, in one update: its strongest feature selected, no token clicked. */
+  #apply(data: TokenViewData, answer: string): void {
+    const { strongest, warnings, ...columns } = data;
+    this.holdSync(() => {
+      // The columns first: `selected` and `token` are checked against them.
       this.set({
-        ...columns, answer: text ?? "", selected: strongest, token: -1, status: "ready", message: warnings.join("; "),
-        revision: this.get("revision") + 1, ...(prompt === undefined ? {} : { prompt }),
+        ...columns, answer, selected: strongest, token: -1, status: "ready", message: warnings.join("; "),
+        revision: this.get("revision") + 1,
       });
+      // Filters that no longer have options fall back to "all".
       if (!columns.layers.includes(this.get("filter_layer"))) this.set({ filter_layer: -1 });
       if (this.get("filter_domain") !== "" && !columns.domains.includes(this.get("filter_domain"))) this.set({ filter_domain: "" });
     });
