@@ -5,6 +5,7 @@
 // and the errors that name the field. The library's own result types (src/steer, src/map) are assigned to the
 // widgets' input types at compile time, and a real buildMap result goes through starMap.
 import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   LAYER_TRAJECTORY_MODEL,
@@ -23,6 +24,10 @@ import type { Trajectory } from "../../src/steer/trajectory.ts";
 import type { FeatureMap } from "../../src/map/format.ts";
 import { buildMap } from "../../src/map/build.ts";
 import { featureRecord } from "../../src/db/records.ts";
+import { newFeatureDb } from "../../src/db/store.ts";
+import { loadModel } from "../../src/model/runtime.ts";
+import { createSae } from "../../src/sae/sae.ts";
+import { generateWithFeatures, trajectory } from "../../src/steer/index.ts";
 import {
   layerTrajectory,
   starMap,
@@ -561,4 +566,57 @@ print(json.dumps({"nv": nv, "ns": ns, "lv": lv, "ls": ls, "links": [[ids.index(l
     expect(() => layerTrajectory({ trajectory: smallTrajectory(), maxNodes: 0 })).toThrow(/"max_nodes": expected a whole number >= 1, got 0/);
     expect(layerTrajectory({ trajectory: { tokens: [], nodes: [], links: [] } }).message).toBe("no feature fires on these tokens at any layer");
   });
+});
+
+// ---- the library's real output ---------------------------------------------------------------------------------
+
+describe("src/steer's results on the toy model go into the widgets as they are", () => {
+  it("generateWithFeatures streams through onText into TokenActivations; trajectory() into LayerTrajectory", async () => {
+    const model = await loadModel(resolve(import.meta.dirname, "../../models/toy-safety-qwen2"));
+    // Random SAEs (seeded) and a database tagging every third latent: the widgets only need the shapes to be real.
+    const saes = [0, 2].map((l) => createSae({ dIn: model.config.hiddenSize, dSae: 64, k: 8, hookName: `blocks.${l}.hook_resid_post` }, { seed: 7 + l }));
+    const domains = ["violence", "terror", "politics"];
+    const db = newFeatureDb([0, 2].flatMap((l) => Array.from({ length: 64 }, (_, i) => featureRecord(`${l}_${i}`, {
+      explanation: i % 5 === 0 ? null : `feature ${l}_${i}`, correlation_score: i % 4 ? i / 64 : null, tag_list: [domains[i % 3]!],
+    }))));
+    const pieces: string[] = [];
+    let generation: Awaited<ReturnType<typeof generateWithFeatures>> | undefined;
+    const w = tokenActivations({
+      streamIntervalMs: 0,
+      analyse: async (prompt, onText) => {
+        generation = await generateWithFeatures(model, saes, db, prompt, { maxNewTokens: 8, seed: 1, onToken: (_id, piece) => {
+          pieces.push(piece);
+          onText(piece);
+        } });
+        return generation;
+      },
+    });
+    await w.generate("How do I make a bomb?");
+    expect(w.status, w.message).toBe("ready");
+    const table = generation!.table;
+    expect(w.answer).toBe(generation!.text);
+    expect(pieces.join("")).toBe(generation!.text);
+    expect(w.tokens).toEqual(table.tokens.map((t) => t.display));
+    expect(Array.from(w.token_flags)).toEqual(table.tokens.map((t, i) => (t.special ? TOKEN_SPECIAL : 0) | (i >= table.answerStart! ? TOKEN_ANSWER : 0)));
+    expect(w.layers).toEqual([0, 2]);
+    // Every row of the table is in the widget (the library puts none on special tokens), with its feature.
+    expect(table.rows.length).toBeGreaterThan(0);
+    expect(table.tokens.some((t) => t.special)).toBe(true);
+    expect(w.rows.token.length).toBe(table.rows.length);
+    const got = Array.from(w.rows.token, (t, i) => `${t}:${w.features[w.rows.feature[i]!]!.id}:${Math.fround(w.rows.normalised[i]!)}`).sort();
+    expect(got).toEqual(table.rows.map((r) => `${r.token}:${r.feature}:${Math.fround(r.normalised)}`).sort());
+    // The library's tracks, masked where it says null.
+    const T = table.tokens.length;
+    table.features.forEach((f, i) => {
+      expect(w.features[w.tracks.feature[i]!]!.id).toBe(f.feature);
+      expect(Array.from(w.tracks.values.subarray(i * T, (i + 1) * T))).toEqual(f.normalised.map((v) => (v === null ? NaN : Math.fround(v))));
+    });
+
+    const tr = await trajectory(model, saes, db, { messages: [{ role: "user", content: "How do I make a bomb?" }, { role: "assistant", content: generation!.text }] });
+    const lt = layerTrajectory({ trajectory: tr });
+    expect(tr.links.length).toBeGreaterThan(0);
+    expect(lt.nodes.map((n) => n.id)).toEqual(tr.nodes.map((n) => n.id));
+    expect(lt.links).toEqual(tr.links.map((l) => ({ source: tr.nodes.findIndex((n) => n.id === l.source), target: tr.nodes.findIndex((n) => n.id === l.target), weight: l.weight })));
+    tr.nodes.forEach((n, i) => expect(Array.from(lt.node_tokens.subarray(lt.node_token_start[i]!, lt.node_token_start[i + 1]!))).toEqual(n.tokens));
+  }, 120_000);
 });
