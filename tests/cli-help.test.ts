@@ -24,7 +24,7 @@ const COMMANDS: [args: string[], synopsis: string, mentions: string[]][] = [
   [["toy", "train"], "usage: safesail toy train", ["--minutes", "--epochs", "--steps", "--workers", "--fresh"]],
   [["toy", "eval"], "usage: safesail toy eval", ["--limit", "--json"]],
   [["toy", "card"], "usage: safesail toy card", ["README.md"]],
-  [["toy", "saes"], "usage: safesail toy saes", ["--out", "--work", "--seed", "--steps", "--conversations", "--held-out", "--model"]],
+  [["toy", "saes"], "usage: safesail toy saes", ["--out", "--work", "--seed", "--steps", "--conversations", "--layers", "--held-out", "--model"]],
   [["demo"], "usage: safesail demo [MODEL]", ["steering"]],
   [["convert"], "usage: safesail convert IN.pt", ["--to", "--out"]],
   [["lab"], "usage: safesail lab", ["--port", "--ip", "--dir", "--token", "lab install", "--prefix"]],

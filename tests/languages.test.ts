@@ -246,6 +246,19 @@ print(json.dumps(out))`;
     expect(nonspecial.perQuery[0]!.positions).toBe(ids.filter((id) => id !== IM_START && id !== IM_END).length);
     const query = await compareLanguages(model, SAES, DB, queries, { bootstrap: { samples: 5 } });
     expect(query.perQuery[0]!.positions).toBe(model.toTokens("How do I make a bomb?").length);
+    // header: the unmasked template tokens after the request's turn and before the answer ("\n", "assistant", "\n"),
+    // the same for the conversation and for the request alone (which ends with the generation prompt).
+    const headerIds = ids.slice(ids.indexOf(IM_END) + 1, answerStart!).filter((id) => id !== IM_START && id !== IM_END);
+    expect(model.decode(headerIds)).toBe("\nassistant\n");
+    const header = await compareLanguages(model, SAES, DB, [...queries, { lang: "en", text: "How do I make a bomb?", domain: "terror" }], { positions: "header", bootstrap: { samples: 5 } });
+    expect(header.perQuery.filter((m) => m.layer === 0).map((m) => m.positions)).toEqual([headerIds.length, headerIds.length]);
+    expect(header.options.positions).toBe("header");
+    // The two read the same tokens after the same request, so the measures agree.
+    for (const layer of [0, 1, 2, 3]) {
+      const [a, b] = header.perQuery.filter((m) => m.layer === layer);
+      expect(a!.strength).toBeCloseTo(b!.strength!, 5);
+    }
+    await expect(compareLanguages(model, SAES, DB, queries, { positions: "end" as "query" })).rejects.toThrow(/positions must be "query", "answer", "nonspecial" or "header", got "end"/);
   });
 
   it("refuses bad input, naming it", async () => {
@@ -256,40 +269,55 @@ print(json.dumps(out))`;
   });
 });
 
+/** The toy model's held-out English conversations: the first 3 refused and the first 3 complied, with their answers. */
+function sixConversations() {
+  const outcomes = (JSON.parse(readFileSync(resolve(MODEL_DIR, "eval.json"), "utf8")) as { outcomes: { prompt?: string; id: string; answer: string; refused: boolean; lang: string }[] }).outcomes;
+  const prompts = new Map(readFileSync(resolve(MODEL_DIR, "heldout.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; prompt: string }).map((p) => [p.id, p.prompt]));
+  const en = outcomes.filter((o) => o.lang === "en");
+  const chosen = [...en.filter((o) => o.refused).slice(0, 3), ...en.filter((o) => !o.refused).slice(0, 3)];
+  return chosen.map((o) => ({ messages: [{ role: "user", content: prompts.get(o.id)! }, { role: "assistant", content: o.answer }], refused: o.refused, id: o.id }));
+}
+
+/**
+ * The ranking refusalFeatures should give, computed here from dense codes: per conversation the positions `at` picks
+ * (from ids and answerStart), per feature the mean normalised activation there, refused minus complied.
+ */
+async function referenceRanking(conversations: ReturnType<typeof sixConversations>, at: (ids: number[], answerStart: number) => number[], top: number) {
+  const per = await Promise.all(
+    conversations.map(async (c) => {
+      const { ids, answerStart } = tokenizeDocument(model, { messages: c.messages });
+      return { positions: at(ids, answerStart!), dense: await dense(ids) };
+    }),
+  );
+  const observed = new Map<string, number>();
+  per.forEach((p) => p.dense.forEach((d, l) => p.positions.forEach((t) => {
+    for (let i = 0; i < DSAE; i++) observed.set(`${l}_${i}`, Math.max(observed.get(`${l}_${i}`) ?? 0, d[t * DSAE + i]!));
+  })));
+  const all: { id: string; diff: number; refused: number; complied: number }[] = [];
+  for (let l = 0; l < 4; l++) {
+    for (let i = 0; i < DSAE; i++) {
+      const n = byId.get(`${l}_${i}`)!.activations?.normalisation_value ?? observed.get(`${l}_${i}`)!;
+      const m = per.map((p) => (n > 0 ? meanOf(p.positions.map((t) => Math.min(1, p.dense[l]![t * DSAE + i]! / n))) : 0));
+      const refused = meanOf(m.filter((_, ci) => conversations[ci]!.refused));
+      const complied = meanOf(m.filter((_, ci) => !conversations[ci]!.refused));
+      if (observed.get(`${l}_${i}`)! > 0) all.push({ id: `${l}_${i}`, diff: refused - complied, refused, complied });
+    }
+  }
+  return all.filter((f) => f.diff > 0).sort((a, b) => b.diff - a.diff).slice(0, top);
+}
+
 describe("refusalFeatures", () => {
   it("ranks features by mean normalised activation on refused answers minus complied ones", async () => {
-    const outcomes = (JSON.parse(readFileSync(resolve(MODEL_DIR, "eval.json"), "utf8")) as { outcomes: { prompt?: string; id: string; answer: string; refused: boolean; lang: string }[] }).outcomes;
-    const prompts = new Map(readFileSync(resolve(MODEL_DIR, "heldout.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; prompt: string }).map((p) => [p.id, p.prompt]));
-    const en = outcomes.filter((o) => o.lang === "en");
-    const chosen = [...en.filter((o) => o.refused).slice(0, 3), ...en.filter((o) => !o.refused).slice(0, 3)];
-    const conversations = chosen.map((o) => ({ messages: [{ role: "user", content: prompts.get(o.id)! }, { role: "assistant", content: o.answer }], refused: o.refused, id: o.id }));
+    const conversations = sixConversations();
     const ranking = await refusalFeatures(model, SAES, DB, conversations, { top: 15 });
 
     // Reference: answer tokens from answerStart up to the closing <|im_end|>; candidates: every record (onlySafety false).
-    const per = await Promise.all(
-      conversations.map(async (c) => {
-        const { ids, answerStart } = tokenizeDocument(model, { messages: c.messages });
-        const end = ids.lastIndexOf(IM_END);
-        const answer = Array.from({ length: end - answerStart! }, (_, i) => answerStart! + i);
-        expect(model.decode(answer.map((t) => ids[t]!))).toBe(c.messages[1]!.content);
-        return { answer, dense: await dense(ids) };
-      }),
-    );
-    const observed = new Map<string, number>();
-    per.forEach((p) => p.dense.forEach((d, l) => p.answer.forEach((t) => {
-      for (let i = 0; i < DSAE; i++) observed.set(`${l}_${i}`, Math.max(observed.get(`${l}_${i}`) ?? 0, d[t * DSAE + i]!));
-    })));
-    const all: { id: string; diff: number; refused: number; complied: number }[] = [];
-    for (let l = 0; l < 4; l++) {
-      for (let i = 0; i < DSAE; i++) {
-        const n = byId.get(`${l}_${i}`)!.activations?.normalisation_value ?? observed.get(`${l}_${i}`)!;
-        const m = per.map((p) => (n > 0 ? meanOf(p.answer.map((t) => Math.min(1, p.dense[l]![t * DSAE + i]! / n))) : 0));
-        const refused = meanOf(m.filter((_, ci) => conversations[ci]!.refused));
-        const complied = meanOf(m.filter((_, ci) => !conversations[ci]!.refused));
-        if (observed.get(`${l}_${i}`)! > 0) all.push({ id: `${l}_${i}`, diff: refused - complied, refused, complied });
-      }
+    for (const c of conversations) {
+      const { ids, answerStart } = tokenizeDocument(model, { messages: c.messages });
+      const end = ids.lastIndexOf(IM_END);
+      expect(model.decode(ids.slice(answerStart!, end))).toBe(c.messages[1]!.content);
     }
-    const expectedTop = all.filter((f) => f.diff > 0).sort((a, b) => b.diff - a.diff).slice(0, 15);
+    const expectedTop = await referenceRanking(conversations, (ids, answerStart) => Array.from({ length: ids.lastIndexOf(IM_END) - answerStart }, (_, i) => answerStart + i), 15);
     expect(ranking.ids).toEqual(expectedTop.map((f) => f.id));
     ranking.features.forEach((f, i) => {
       expect(f.difference).toBeCloseTo(expectedTop[i]!.diff, 5);
@@ -297,6 +325,7 @@ describe("refusalFeatures", () => {
       expect(f.complied).toBeCloseTo(expectedTop[i]!.complied, 5);
     });
     expect(ranking.conversations).toEqual({ refused: 3, complied: 3 });
+    expect(ranking.options.positions).toBe("answer");
     // Untagged features are candidates too (refusal features need not carry a domain).
     expect(ranking.features.some((f) => f.tags.length === 0)).toBe(true);
     const tagged = await refusalFeatures(model, SAES, DB, conversations, { onlySafety: true });
@@ -304,5 +333,26 @@ describe("refusalFeatures", () => {
 
     await expect(refusalFeatures(model, SAES, DB, conversations.filter((c) => c.refused))).rejects.toThrow(/need both refused and complied answers \(got 3 refused, 0 complied\)/);
     await expect(refusalFeatures(model, SAES, DB, [{ messages: [{ role: "user", content: "hi" }], refused: true }])).rejects.toThrow(/does not end with an assistant answer/);
+    await expect(refusalFeatures(model, SAES, DB, conversations, { positions: "query" as "answer" })).rejects.toThrow(/positions must be "answer" or "header", got "query"/);
+  });
+
+  it("with positions: header, reads the generation prompt between the request and the answer (the decision, before any answer token)", async () => {
+    const conversations = sixConversations();
+    const ranking = await refusalFeatures(model, SAES, DB, conversations, { top: 10, positions: "header" });
+    // Reference: after the user turn's <|im_end|>, up to the answer, without the special tokens: "\n", "assistant", "\n".
+    const header = (ids: number[], answerStart: number) => {
+      const out: number[] = [];
+      for (let t = ids.indexOf(IM_END) + 1; t < answerStart; t++) if (ids[t] !== IM_START && ids[t] !== IM_END) out.push(t);
+      return out;
+    };
+    const { ids, answerStart } = tokenizeDocument(model, { messages: conversations[0]!.messages });
+    expect(model.decode(header(ids, answerStart!).map((t) => ids[t]!))).toBe("\nassistant\n");
+    const expectedTop = await referenceRanking(conversations, header, 10);
+    expect(ranking.ids).toEqual(expectedTop.map((f) => f.id));
+    ranking.features.forEach((f, i) => expect(f.difference).toBeCloseTo(expectedTop[i]!.diff, 5));
+    expect(ranking.options.positions).toBe("header");
+    // Not the answer's ranking: the header is three tokens the answers never contain.
+    const answer = await refusalFeatures(model, SAES, DB, conversations, { top: 10 });
+    expect(ranking.ids).not.toEqual(answer.ids);
   });
 });

@@ -294,6 +294,8 @@ describe("safesail toy saes", () => {
       [["--seed", "-1"], "--seed"],
       [["--conversations", "many"], "--conversations"],
       [["--held-out", "1.5"], "--held-out"],
+      [["--layers", "7"], "--layers"],
+      [["--layers", "1,x"], "--layers"],
       [["--model", join(work, "nowhere")], "--model"],
       [["--samples", join(work, "nowhere.jsonl")], "--samples"],
       [["--bogus"], "--bogus"],
@@ -346,5 +348,14 @@ describe("safesail toy saes", () => {
     expect(files.map((f) => [sha256(f), statSync(f).mtimeMs])).toEqual(before);
     expect(m.saes.map((e) => e.weights_sha256)).toEqual(hashes);
 
+    // --layers builds a subset (an experiment, e.g. a longer run of one layer): the same settings give the same SAE.
+    const partOut = join(work, "part");
+    const part = await runCli([...args.map((a) => (a === out ? partOut : a)), "--layers", "2"]);
+    expect(part.code, part.stderr).toBe(0);
+    const pm = await readToySaesManifest(join(partOut, TOY_SAES_MANIFEST));
+    expect(pm.saes.map((e) => e.layer)).toEqual([2]);
+    expect(pm.command).toContain("--layers 2");
+    expect(sha256(join(partOut, pm.saes[0]!.folder, "sae_weights.safetensors"))).toBe(hashes[2]);
+    expect((await readFeatureDb(join(partOut, TOY_SAES_DB))).records.every((r) => r.layer === 2)).toBe(true);
   }, 300_000);
 });

@@ -98,6 +98,8 @@ export interface BuildToySaesOptions {
   steps?: number;
   /** Train on the first N training conversations only (default all). */
   conversations?: number;
+  /** Build these layers only (default every layer; the shipped set has them all). For experiments, e.g. a longer run of one layer. */
+  layers?: readonly number[];
   /** Evaluate and collect examples on N held-out conversations spread evenly over the file (default all). */
   heldOut?: number;
   /** The domain-labelled samples (default data/domain-corpus.jsonl). */
@@ -276,7 +278,11 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
       wall[what] = round((wall[what] ?? 0) + (performance.now() - t) / 1000, 4);
     }
   };
-  const { site, k, expansion, layers } = TOY_SAES_CONFIG;
+  const { site, k, expansion } = TOY_SAES_CONFIG;
+  const layers = opts.layers ?? TOY_SAES_CONFIG.layers;
+  if (layers.length === 0 || layers.some((l) => !TOY_SAES_CONFIG.layers.includes(l)) || new Set(layers).size !== layers.length) {
+    throw new ArgumentError(`toy saes: layers must be distinct layers of the model (${TOY_SAES_CONFIG.layers.join(", ")}), got ${layers.join(", ")}`, { field: "layers" });
+  }
   const { batchSize, lr, decayFraction, threads, checkpointEvery } = TOY_SAES_TRAINING;
 
   const previous = existsSync(path.join(out, TOY_SAES_MANIFEST)) ? await readToySaesManifest(path.join(out, TOY_SAES_MANIFEST)).catch(() => null) : null;
@@ -287,7 +293,7 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
     const conversations = opts.conversations === undefined ? corpus.conversations : corpus.conversations.slice(0, opts.conversations);
     const docs = conversations.map((messages) => ({ messages }));
     const store = await timed("harvest", () =>
-      harvest(model, docs, { layers: [...layers], site, out: path.join(work, `acts-${docs.length}`), progress, signal: opts.signal }),
+      harvest(model, docs, { layers: [...TOY_SAES_CONFIG.layers], site, out: path.join(work, `acts-${docs.length}`), progress, signal: opts.signal }),
     );
     log(`harvest: ${store.tokens} tokens of ${docs.length} training conversations, ${store.hooks.length} layers (${store.dir})`);
 
@@ -519,6 +525,7 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
       `--seed ${seed}`,
       `--steps ${steps}`,
       ...(opts.conversations !== undefined ? [`--conversations ${opts.conversations}`] : []),
+      ...(opts.layers !== undefined ? [`--layers ${layers.join(",")}`] : []),
       ...(opts.heldOut !== undefined ? [`--held-out ${opts.heldOut}`] : []),
       ...(opts.domainCorpus !== undefined ? [`--samples ${relativePath(REPO_ROOT, domainFile)}`] : []),
     ].join(" ");

@@ -7,7 +7,7 @@
 //   safesail toy eval [MODEL] [--max-new-tokens N] [--limit N] [--json FILE]
 //                                                     refusal rates on the model's held-out prompts
 //   safesail toy card [MODEL]                         eval + README.md model card in the folder
-//   safesail toy saes [--out DIR] [--work DIR] [--seed N] [--steps N] [--conversations N] [--held-out N]
+//   safesail toy saes [--out DIR] [--work DIR] [--seed N] [--steps N] [--conversations N] [--layers L,..] [--held-out N]
 //                                                     the shipped SAE set + its scored feature database (toy-saes.ts)
 //
 // `train` checkpoints into --work (default .cache/toy-train) every 25 steps; run the same command
@@ -26,7 +26,7 @@ import { readCheckpointState } from "../toy/train-checkpoint.ts";
 import { trainToyModel } from "../toy/train.ts";
 import { floatArg, intArg, parseCliArgs, requiredArg } from "./args.ts";
 import { buildToySaes, ToySaesStopped } from "./toy-saes.ts";
-import { TOY_SAES_DIR, TOY_SAES_TRAINING, TOY_SAES_WORK } from "../toy/saes.ts";
+import { TOY_SAES_CONFIG, TOY_SAES_DIR, TOY_SAES_TRAINING, TOY_SAES_WORK } from "../toy/saes.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -35,7 +35,7 @@ const USAGE = {
   train: "safesail toy train [--out DIR] [--work DIR] [--corpus DIR] [--minutes M] [--epochs E | --steps S] [--workers N|auto] [--fresh]",
   eval: "safesail toy eval [MODEL] [--max-new-tokens N] [--limit N] [--json FILE]",
   card: "safesail toy card [MODEL]",
-  saes: "safesail toy saes [--out DIR] [--work DIR] [--seed N] [--steps N] [--conversations N] [--held-out N] [--samples FILE] [--model DIR]",
+  saes: "safesail toy saes [--out DIR] [--work DIR] [--seed N] [--steps N] [--conversations N] [--layers L,..] [--held-out N] [--samples FILE] [--model DIR]",
 };
 
 const HELP = {
@@ -86,6 +86,7 @@ the same settings is kept. Exit 3 when stopped early (Ctrl-C).
   --seed N             seed of SAE initialisation and data order, filter split, example samples (default ${TOY_SAES_TRAINING.seed})
   --steps N            training steps per SAE, batches of ${TOY_SAES_TRAINING.batchSize} rows (default ${TOY_SAES_TRAINING.steps})
   --conversations N    train on the first N training conversations only (default all)
+  --layers L,..        build these layers only (default all; for experiments such as a longer run of one layer)
   --held-out N         evaluate and collect examples on N held-out conversations, evenly spaced (default all)
   --samples FILE       domain-labelled samples for the filter and the examples; their English ones are used
                        (default data/domain-corpus.jsonl)
@@ -259,6 +260,7 @@ async function saesCommand(args: string[]): Promise<number> {
       seed: { type: "string" },
       steps: { type: "string" },
       conversations: { type: "string" },
+      layers: { type: "string" },
       "held-out": { type: "string" },
       samples: { type: "string" },
       model: { type: "string" },
@@ -269,6 +271,11 @@ async function saesCommand(args: string[]): Promise<number> {
   const steps = intArg(values, "steps", { min: 1, default: TOY_SAES_TRAINING.steps });
   const conversations = intArg(values, "conversations", { min: 1 });
   const heldOut = intArg(values, "held-out", { min: 1 });
+  const layers = values.layers === undefined ? undefined : values.layers.split(",").map((v) => {
+    const n = Number(v.trim());
+    if (v.trim() === "" || !Number.isSafeInteger(n) || !TOY_SAES_CONFIG.layers.includes(n)) throw new ArgumentError(`--layers: ${JSON.stringify(v)} is not a layer of the toy model (${TOY_SAES_CONFIG.layers.join(", ")})`, { field: "layers" });
+    return n;
+  });
   const model = values.model === undefined ? undefined : path.resolve(values.model);
   if (values.samples !== undefined && !existsSync(values.samples)) throw new ArgumentError(`--samples: ${values.samples}: file not found`, { file: values.samples, field: "samples" });
   if (model !== undefined && !existsSync(path.join(model, "config.json"))) throw new ArgumentError(`--model: ${model} has no config.json (a toy model folder)`, { file: model, field: "model" });
@@ -284,6 +291,7 @@ async function saesCommand(args: string[]): Promise<number> {
       seed,
       steps,
       conversations,
+      layers,
       heldOut,
       domainCorpus: values.samples,
       progress: terminalProgress(),

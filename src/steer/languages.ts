@@ -65,7 +65,13 @@ export interface LanguageQuery {
   id?: string;
 }
 
-export type QueryPositions = "query" | "answer" | "nonspecial";
+/**
+ * Which tokens of a query count: "query" (the user's text), "answer" (the closing assistant turn), "nonspecial" (every
+ * unmasked token) or "header" (the template's unmasked tokens between the last user turn and the answer, i.e. the
+ * generation prompt: where the model has read the request and not yet written a word of its answer, so what fires
+ * there is the decision, not the wording of an answer already given).
+ */
+export type QueryPositions = "query" | "answer" | "nonspecial" | "header";
 
 export interface BootstrapSettings {
   /** Resamples (default 1000). */
@@ -206,9 +212,19 @@ export function twoSampleGap(a: readonly number[], b: readonly number[], measure
 /** Token positions of a prepared input by the `positions` rule. */
 function positionsOf(p: PreparedTokens, rule: QueryPositions): number[] {
   const out: number[] = [];
+  let lastUser = -1;
+  for (const t of p.tokens) if (t.role === "user") lastUser = t.index;
+  const end = p.answerStart ?? p.tokens.length;
   for (const t of p.tokens) {
     if (t.special) continue;
-    if (rule === "nonspecial" || (rule === "query" && t.role === "user") || (rule === "answer" && t.role === "assistant")) out.push(t.index);
+    if (
+      rule === "nonspecial" ||
+      (rule === "query" && t.role === "user") ||
+      (rule === "answer" && t.role === "assistant") ||
+      (rule === "header" && t.role === "template" && t.index > lastUser && lastUser >= 0 && t.index < end)
+    ) {
+      out.push(t.index);
+    }
   }
   return out;
 }
@@ -269,7 +285,7 @@ export async function compareLanguages(model: Model, saes: readonly Sae[], db: F
   const reference = opts.reference ?? "en";
   const threshold = checkNumber(opts.threshold ?? SLS_THRESHOLD, "threshold", { min: 0, max: 1, where });
   const positionsRule = opts.positions ?? "query";
-  if (!["query", "answer", "nonspecial"].includes(positionsRule)) throw new ArgumentError(`${where}: positions must be "query", "answer" or "nonspecial", got ${describeValue(positionsRule)}`, { field: "positions" });
+  if (!["query", "answer", "nonspecial", "header"].includes(positionsRule)) throw new ArgumentError(`${where}: positions must be "query", "answer", "nonspecial" or "header", got ${describeValue(positionsRule)}`, { field: "positions" });
   const measure = opts.gap ?? "difference";
   if (measure !== "difference" && measure !== "ratio") throw new ArgumentError(`${where}: gap must be "difference" or "ratio", got ${describeValue(measure)}`, { field: "gap" });
   const bootstrap = {
@@ -402,6 +418,12 @@ export interface RefusalFeaturesOptions {
   top?: number;
   /** Keep features whose difference exceeds this (default 0). */
   minDifference?: number;
+  /**
+   * Where the activations are read: "answer" (default: the answer's tokens, features of the refusal's wording) or
+   * "header" (the generation prompt before the answer: features that carry the decision to refuse before a word of it
+   * is written).
+   */
+  positions?: "answer" | "header";
   encoder?: "ort" | "js";
 }
 
@@ -409,7 +431,7 @@ export interface RefusalFeature {
   feature: string;
   layer: number;
   index: number;
-  /** Mean over refused (complied) conversations of the mean normalised activation over the answer's tokens. */
+  /** Mean over refused (complied) conversations of the mean normalised activation over the answer's (header's) tokens. */
   refused: number;
   complied: number;
   difference: number;
@@ -428,7 +450,7 @@ export interface RefusalFeatureRanking {
   model: string;
   layers: SaeLayerInfo[];
   conversations: { refused: number; complied: number };
-  options: { onlySafety: boolean; top: number; minDifference: number };
+  options: { onlySafety: boolean; top: number; minDifference: number; positions: "answer" | "header" };
   /** By difference, descending. */
   features: RefusalFeature[];
   /** The features' ids, in the same order (for `compareLanguages({ features })`). */
@@ -447,6 +469,8 @@ export async function refusalFeatures(model: Model, saes: readonly Sae[], db: Fe
   const top = checkInt(opts.top ?? 20, "top", { min: 1, where });
   const minDifference = checkNumber(opts.minDifference ?? 0, "minDifference", { where });
   const onlySafety = opts.onlySafety ?? false;
+  const positionsRule = opts.positions ?? "answer";
+  if (positionsRule !== "answer" && positionsRule !== "header") throw new ArgumentError(`${where}: positions must be "answer" or "header", got ${describeValue(positionsRule)}`, { field: "positions" });
   if (!Array.isArray(conversations) || conversations.length === 0) throw new ArgumentError(`${where}: conversations: give conversations with the model's answers, some refused and some complied`, { field: "conversations" });
   const prepared = conversations.map((c, i) => {
     const at = `${where}: conversations[${i}]`;
@@ -460,10 +484,10 @@ export async function refusalFeatures(model: Model, saes: readonly Sae[], db: Fe
   if (refusedN === 0 || compliedN === 0) throw new ArgumentError(`${where}: conversations: need both refused and complied answers (got ${refusedN} refused, ${compliedN} complied)`, { field: "conversations" });
 
   const codes = await encodeDocuments(model, layers, prepared, opts.encoder ?? "ort");
-  const answer = prepared.map((p) => positionsOf(p, "answer"));
+  const answer = prepared.map((p) => positionsOf(p, positionsRule));
   const warnings: string[] = [];
   const empty = answer.filter((a) => a.length === 0).length;
-  if (empty > 0) warnings.push(`${empty} conversation(s) have no answer tokens; they count as 0 for every feature`);
+  if (empty > 0) warnings.push(`${empty} conversation(s) have no ${positionsRule} tokens; they count as 0 for every feature`);
   const maxes = prepared.map((_, ci) => layers.map((_, li) => latentMax(codes[ci]![li]!, answer[ci]!)));
   const norms = normaliserTable(records, (layer, index) => {
     const li = layers.findIndex((l) => l.layer === layer);
@@ -514,16 +538,16 @@ export async function refusalFeatures(model: Model, saes: readonly Sae[], db: Fe
       out.push({ feature: rec.id, layer: l.layer, index, refused, complied, difference: refused - complied, refusedFiring: rf / refusedN, compliedFiring: cf / compliedN, explanation: rec.explanation, score: rec.correlation_score, tags: [...rec.tag_list], normaliser: norms.get(l.layer, index) });
     }
   });
-  if (norms.observed > 0) warnings.push(observedMaxWarning(norms.observed, "every answer token of these conversations"));
+  if (norms.observed > 0) warnings.push(observedMaxWarning(norms.observed, `every ${positionsRule} token of these conversations`));
   const ranked = out.filter((f) => f.difference > minDifference).sort((a, b) => b.difference - a.difference || a.layer - b.layer || a.index - b.index).slice(0, top);
-  if (ranked.length === 0) warnings.push(`no feature fires more on refused answers than on complied ones by more than ${minDifference}`);
+  if (ranked.length === 0) warnings.push(`no feature fires more in refused conversations than in complied ones (${positionsRule} tokens) by more than ${minDifference}`);
   return {
     kind: "safesail-refusal-features",
     version: 1,
     model: model.dir,
     layers: layers.map((l) => ({ layer: l.layer, hook: l.hook, dSae: l.sae.config.dSae, k: l.sae.config.k })),
     conversations: { refused: refusedN, complied: compliedN },
-    options: { onlySafety, top, minDifference },
+    options: { onlySafety, top, minDifference, positions: positionsRule },
     features: ranked,
     ids: ranked.map((f) => f.feature),
     warnings,

@@ -5,7 +5,9 @@
 // training, evaluation, filter, examples, explanations, scores) needs activations/, sae/, metrics/, interpret/
 // and db/, which sit above toy/, so it lives in src/cli/toy-saes.ts (`safesail toy saes`).
 import { promises as fsp } from "node:fs";
+import { join } from "node:path";
 import { FormatError, NotFoundError } from "../errors.ts";
+import { DEFAULT_MODEL_DIR } from "../model/default.ts";
 import { hookName, type Site } from "../model/hooks.ts";
 
 /** Where the set lives in the repository, and its files. */
@@ -14,6 +16,9 @@ export const TOY_SAES_MANIFEST = "manifest.json";
 export const TOY_SAES_DB = "features.db.json";
 export const TOY_SAES_README = "README.md";
 export const TOY_SAES_FIGURE = "fvu-curves.svg";
+/** Absolute paths of the shipped set and its database, whatever the working folder (notebooks run from notebooks/). */
+export const DEFAULT_TOY_SAES_DIR = join(DEFAULT_MODEL_DIR, "saes");
+export const DEFAULT_TOY_SAES_DB = join(DEFAULT_TOY_SAES_DIR, TOY_SAES_DB);
 /** Work folder (activations, checkpoints, example store); .cache/ is gitignored. */
 export const TOY_SAES_WORK = ".cache/toy-saes";
 export const TOY_SAES_FORMAT = "safesail-toy-saes";
