@@ -31,6 +31,7 @@ import { generateWithFeatures, trajectory } from "../../src/steer/index.ts";
 import {
   layerTrajectory,
   starMap,
+  starMapState,
   tokenActivations,
   type FeatureMapInput,
   type TokenAnalysis,
@@ -397,6 +398,9 @@ print(json.dumps({"sets": sets, "tag_set": tag_set, "domains": domains, "centres
     expect(s.domains).toEqual(expected.domains);
     expect((s.clusters as { x: number; y: number; size: number }[]).map((c) => [c.x, c.y, c.size])).toEqual(expected.centres);
     expect(s.message).toBe("3 features are not on the map (masked 1, null 2)");
+    // A map from src/map says it in its own warning: once, in its words.
+    const own = '3 of 8 features are not on the map: 1 masked ("***"), 2 without explanation (listed in "unplaced")';
+    expect(starMapState({ ...map, warnings: [own] }).message).toBe(own);
   });
 
   it("a lasso selection from the front end reaches the kernel: selection, onSelect, selectedPoints; unknown ids are sent back", () => {

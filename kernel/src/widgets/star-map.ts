@@ -137,7 +137,8 @@ export function starMapState(map: FeatureMapInput, where = "map"): StarMapData {
   const warnings = m.warnings === undefined ? [] : checkList(m.warnings, `${where}.warnings`).map((w, i) => checkString(w, `${where}.warnings[${i}]`));
   if (m.unplaced !== undefined) {
     const unplaced = checkList(m.unplaced, `${where}.unplaced`);
-    if (unplaced.length > 0) {
+    // A map from src/map already says it in its warnings (with the reasons in words); say it once.
+    if (unplaced.length > 0 && !warnings.some((w) => w.includes("not on the map"))) {
       const reasons = new Map<string, number>();
       for (const u of unplaced) {
         const r = isRecord(u) && typeof u.reason === "string" ? u.reason : "unknown";
