@@ -23,7 +23,7 @@ const COMMANDS: [args: string[], synopsis: string, mentions: string[]][] = [
   [["toy", "corpus"], "usage: safesail toy corpus", ["--out", "--seed", "--conversations"]],
   [["toy", "train"], "usage: safesail toy train", ["--minutes", "--epochs", "--steps", "--workers", "--fresh"]],
   [["toy", "eval"], "usage: safesail toy eval", ["--limit", "--json"]],
-  [["toy", "card"], "usage: safesail toy card", ["README.md"]],
+  [["toy", "card"], "usage: safesail toy card", ["README.md", "--reuse-eval"]],
   [["toy", "saes"], "usage: safesail toy saes", ["--out", "--work", "--seed", "--steps", "--conversations", "--layers", "--held-out", "--model"]],
   [["demo"], "usage: safesail demo [MODEL]", ["steering"]],
   [["convert"], "usage: safesail convert IN.pt", ["--to", "--out"]],

@@ -2,6 +2,7 @@
 // committed model, its held-out prompts and its training log (`safesail toy card`). Nothing in the
 // card is typed by hand: rerun the command after retraining and the card follows the model.
 import { existsSync, promises as fsp } from "node:fs";
+import { NotFoundError } from "../errors.ts";
 import * as path from "node:path";
 import { parseModelConfig } from "../model/config.ts";
 import type { ModelConfig } from "../model/types.ts";
@@ -238,16 +239,24 @@ export interface ToyCard {
 }
 
 /** Evaluates the model folder on its held-out prompts and writes eval.json and README.md into it. */
-export async function writeToyCard(dir: string, opts: { progress?: Progress; maxNewTokens?: number } = {}): Promise<ToyCard> {
+export async function writeToyCard(dir: string, opts: { progress?: Progress; maxNewTokens?: number; reuseEval?: boolean } = {}): Promise<ToyCard> {
   const prompts = await readHeldOut(path.join(dir, TOY_HELDOUT_FILE));
   const logFile = path.join(dir, "training_log.json");
   const log = existsSync(logFile) ? (JSON.parse(await fsp.readFile(logFile, "utf8")) as TrainingLog) : null;
-  const model = await loadModel(dir);
   let report: BehaviourReport;
-  try {
-    report = await evaluateBehaviour(model, prompts, { maxNewTokens: opts.maxNewTokens ?? 24, progress: opts.progress ?? silentProgress, modelName: path.basename(dir) });
-  } finally {
-    await model.dispose();
+  if (opts.reuseEval) {
+    // The card from the recorded evaluation: the SAE set's held-out figures were measured on these answers, so a
+    // card refreshed for a new saes/ must not regenerate them.
+    const evalFile = path.join(dir, "eval.json");
+    if (!existsSync(evalFile)) throw new NotFoundError(`${evalFile}: no recorded evaluation to reuse (run \`safesail toy card\` without --reuse-eval)`, { file: evalFile });
+    report = JSON.parse(await fsp.readFile(evalFile, "utf8")) as BehaviourReport;
+  } else {
+    const model = await loadModel(dir);
+    try {
+      report = await evaluateBehaviour(model, prompts, { maxNewTokens: opts.maxNewTokens ?? 24, progress: opts.progress ?? silentProgress, modelName: path.basename(dir) });
+    } finally {
+      await model.dispose();
+    }
   }
   const configFile = path.join(dir, "config.json");
   const config = parseModelConfig(JSON.parse(await fsp.readFile(configFile, "utf8")), configFile);
@@ -264,7 +273,7 @@ export async function writeToyCard(dir: string, opts: { progress?: Progress; max
     corpus: { byLanguage: corpus.byLanguage, counts: corpus.counts, avgChars: corpus.avgChars.conversation, withSystemTurn: corpus.withSystemTurn, hindi: corpus.notes.hindi },
     saes: existsSync(path.join(dir, "saes", TOY_SAES_MANIFEST)) ? await readToySaesManifest(path.join(dir, "saes", TOY_SAES_MANIFEST)) : null,
   });
-  await writeJsonAtomic(path.join(dir, "eval.json"), report);
+  if (!opts.reuseEval) await writeJsonAtomic(path.join(dir, "eval.json"), report);
   await writeFileAtomic(path.join(dir, "README.md"), md);
   return { report, targets: checkTargets(report), files: [path.join(dir, "eval.json"), path.join(dir, "README.md")] };
 }

@@ -38,7 +38,7 @@ export const TOY_SAES_CONFIG = {
     "notebook 02 (02-choose-configuration.ipynb), which picks the configuration with the highest I_CDF: in the runs recorded in its text, resid_post, k 64, expansion 10 (its sweep covers layers 1 and 2; the choice fell on layer 1). Applied here at every layer, taken as recorded, not re-derived at build time",
 } as const;
 
-/** Training settings (steps: the default of `safesail toy saes`, long enough to plateau: docs/toy-saes.md). */
+/** Training settings (steps: the default of `safesail toy saes`; how far from a plateau that is, measured: docs/toy-saes.md). */
 export const TOY_SAES_TRAINING = {
   steps: 8000,
   batchSize: 1024,

@@ -6,8 +6,8 @@
 // notebooks run` and published, is opened from file:// with every other request blocked: the views render from
 // the saved state alone. Hostile explanations, a hostile cluster label and hostile token text must show as text
 // and run nothing. Screenshots go to test-output/screenshots/starmap-*.png.
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -371,4 +371,55 @@ describe("StarMap widgets on a published page", () => {
       await o.context.close();
     }
   }, 300_000);
+
+  it("notebooks/05-starmap.ipynb, executed headless and published, draws all six of its views offline from the saved state", async () => {
+    const out = join(tmp, "executed");
+    // Asynchronous: a minute-long spawnSync would block this worker's event loop and time out vitest's own RPC.
+    const run = await new Promise<{ code: number; out: string }>((res) => {
+      execFile(process.execPath, [join(ROOT, "bin", "safesail.js"), "notebooks", "run", join(ROOT, "notebooks", "05-starmap.ipynb"), "--out", out], { env, cwd: ROOT, timeout: 400_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+        res({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, out: `${stdout}\n${stderr}` });
+      });
+    });
+    expect(run.code, run.out).toBe(0);
+    const executed = join(out, "05-starmap.ipynb");
+    // What the kernel made, from the widgets' text/plain summaries in the executed notebook.
+    const summaries = (JSON.parse(readFileSync(executed, "utf8")) as { cells: { outputs?: { data?: Record<string, string | string[]> }[] }[] }).cells
+      .flatMap((c) => c.outputs ?? [])
+      .filter((o) => o.data?.["application/vnd.jupyter.widget-view+json"])
+      .map((o) => [o.data!["text/plain"]].flat().join(""));
+    const count = (name: string) => summaries.filter((t) => t.startsWith(`${name}(`)).length;
+    expect([count("TokenActivations"), count("StarMap"), count("LayerTrajectory")]).toEqual([3, 2, 1]);
+    const numbers = (name: string, field: string) => summaries.filter((t) => t.startsWith(`${name}(`)).map((t) => new RegExp(`${field}=(\\d+)`).exec(t)![1]!);
+    const site = await publishNotebooks([executed], { out: join(tmp, "site-05"), embedJs: await loadEmbedJs(), title: "StarMap", trust: { env } });
+    const pageUrl = pathToFileURL(site.pages[0]!.path).href;
+    const o = await isolatedContext(browser, (u) => u === pageUrl);
+    try {
+      const p = await o.context.newPage();
+      const errors: string[] = [];
+      p.on("pageerror", (e) => errors.push(e.message));
+      await p.goto(pageUrl, { waitUntil: "load" });
+      await p.waitForFunction(() => document.documentElement.hasAttribute("data-safesail-rendered"), undefined, { timeout: 90_000 });
+      const result = await p.evaluate(() => (window as unknown as { safesailEmbed: { ready: Promise<{ rendered: number; failed: number; errors: string[] }> } }).safesailEmbed.ready);
+      expect(result.failed, result.errors.join("\n")).toBe(0);
+      const v = (name: string) => p.locator(`.safesail-widget[data-safesail-view="${name}"]`);
+      expect(await v("TokenActivations").count()).toBe(3);
+      for (let i = 0; i < 3; i++) {
+        const ta = v("TokenActivations").nth(i);
+        expect(await ta.getAttribute("data-tokens")).toBe(numbers("TokenActivations", "tokens")[i]);
+        expect(await ta.locator(".safesail-tok").count()).toBe(Number(numbers("TokenActivations", "tokens")[i]));
+      }
+      const maps = v("StarMap");
+      expect(await maps.count()).toBe(2);
+      for (let i = 0; i < 2; i++) await expect.poll(() => maps.nth(i).getAttribute("data-points"), { timeout: 60_000 }).toBe(numbers("StarMap", "points")[i]);
+      const lt = v("LayerTrajectory");
+      expect(await lt.locator(".safesail-lt-node").count()).toBeGreaterThan(0);
+      // The cross-language figure is a Plotly figure (mime renderer), drawn too.
+      expect(await p.locator(".js-plotly-plot").count()).toBeGreaterThanOrEqual(3);
+      expect(o.blocked).toEqual([]);
+      expect(errors).toEqual([]);
+      await screenshot(p, "starmap-notebook-05-published");
+    } finally {
+      await o.context.close();
+    }
+  }, 600_000);
 });
