@@ -28,6 +28,7 @@
 // everywhere, or the feature is constant on the test set). Such a score is null with a warning saying which side
 // was constant, never NaN and never a silent 0.
 import { ArgumentError, describeValue } from "../errors.ts";
+import { quantileSorted } from "../metrics/normalise.ts";
 import { mulberry32 } from "../util/prng.ts";
 import { checkFraction, checkInt, checkNumber } from "../util/validate.ts";
 
@@ -384,14 +385,6 @@ export interface BootstrapInterval {
   /** Resamples whose statistic was null (e.g. a resample with a constant side), left out. */
   dropped: number;
   warning?: string;
-}
-
-/** The `q` quantile of sorted `xs`, linear between order statistics (numpy's default, Python's "inclusive"). */
-function quantileSorted(xs: readonly number[], q: number): number {
-  const pos = q * (xs.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, xs.length - 1);
-  return xs[lo]! + (pos - lo) * (xs[hi]! - xs[lo]!);
 }
 
 /**

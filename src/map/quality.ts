@@ -13,6 +13,7 @@
 // exact expectation, the mean over scored features of (other placed features sharing a tag) / (placed - 1).
 // Per domain d: over features tagged d, the share of neighbours tagged d, and its chance (count_d - 1) / (placed - 1).
 import { ArgumentError } from "../errors.ts";
+import { quantileSorted } from "../metrics/normalise.ts";
 import { mulberry32, shuffleInPlace } from "../util/prng.ts";
 import { checkInt, checkNumber, checkPositiveInt } from "../util/validate.ts";
 import type { FeatureMap } from "./format.ts";
@@ -52,15 +53,6 @@ export interface NeighbourAgreement {
   chance: number | null;
   byDomain: DomainAgreement[];
   warnings: string[];
-}
-
-/** The q-quantile of sorted values, linear between order statistics (numpy's default). */
-export function quantileSorted(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) throw new ArgumentError("quantileSorted: no values");
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
 function tagCodes(tags: readonly (readonly string[])[]): { codes: number[][]; names: string[] } {

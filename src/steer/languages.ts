@@ -33,7 +33,8 @@
 //   difference; features ranked by the difference, those above `minDifference` (default 0) kept, at most `top`.
 import { ArgumentError, describeValue } from "../errors.ts";
 import type { FeatureDb, FeatureRecord } from "../db/records.ts";
-import { SLS_THRESHOLD } from "../interpret/scoring.ts";
+import { SLS_THRESHOLD, type BootstrapInterval } from "../interpret/scoring.ts";
+import { quantileSorted } from "../metrics/normalise.ts";
 import type { Model } from "../model/runtime.ts";
 import type { ChatMessage } from "../model/tokenizer.ts";
 import type { Sae, SparseCode } from "../sae/sae.ts";
@@ -132,16 +133,8 @@ export interface GroupLayerMeasure extends LanguageLayerMeasure {
   group: string;
 }
 
-export interface GapInterval {
-  estimate: number | null;
-  low: number | null;
-  high: number | null;
-  level: number;
-  /** Resamples with a defined statistic. */
-  samples: number;
-  dropped: number;
-  warning?: string;
-}
+/** A gap with its bootstrap interval: the same record as stage 2's score intervals. */
+export type GapInterval = BootstrapInterval;
 
 export interface LanguageGap {
   lang: string;
@@ -169,14 +162,6 @@ export interface LanguageComparison {
 }
 
 const mean = (xs: readonly number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
-
-/** The `q` quantile of sorted values, linear between order statistics (numpy's default). */
-function quantileSorted(xs: readonly number[], q: number): number {
-  const pos = q * (xs.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, xs.length - 1);
-  return xs[lo]! + (pos - lo) * (xs[hi]! - xs[lo]!);
-}
 
 /**
  * Two-sample percentile bootstrap of mean(a) - mean(b) or mean(a) / mean(b): per resample, a.length draws from `a`

@@ -318,6 +318,18 @@ describe("StarMap widgets in the lab", () => {
   });
 });
 
+/** Opens a published page (file://) and waits until its embed script has drawn every view; none may fail. */
+async function openPublished(context: BrowserContext, pageUrl: string, timeout: number) {
+  const p = await context.newPage();
+  const errors: string[] = [];
+  p.on("pageerror", (e) => errors.push(e.message));
+  await p.goto(pageUrl, { waitUntil: "load" });
+  await p.waitForFunction(() => document.documentElement.hasAttribute("data-safesail-rendered"), undefined, { timeout });
+  const result = await p.evaluate(() => (window as unknown as { safesailEmbed: { ready: Promise<{ rendered: number; failed: number; errors: string[] }> } }).safesailEmbed.ready);
+  expect(result.failed, result.errors.join("\n")).toBe(0);
+  return { p, errors, result };
+}
+
 describe("StarMap widgets on a published page", () => {
   const tmp = mkdtempSync(join(tmpdir(), "safesail-starmap-publish-"));
   const env = { ...process.env, JUPYTER_DATA_DIR: join(tmp, "jupyter-data") };
@@ -334,13 +346,7 @@ describe("StarMap widgets on a published page", () => {
     const pageUrl = pathToFileURL(site.pages[0]!.path).href;
     const o = await isolatedContext(browser, (u) => u === pageUrl);
     try {
-      const p = await o.context.newPage();
-      const errors: string[] = [];
-      p.on("pageerror", (e) => errors.push(e.message));
-      await p.goto(pageUrl, { waitUntil: "load" });
-      await p.waitForFunction(() => document.documentElement.hasAttribute("data-safesail-rendered"), undefined, { timeout: 60_000 });
-      const result = await p.evaluate(() => (window as unknown as { safesailEmbed: { ready: Promise<{ rendered: number; failed: number; errors: string[] }> } }).safesailEmbed.ready);
-      expect(result.failed, result.errors.join("\n")).toBe(0);
+      const { p, errors, result } = await openPublished(o.context, pageUrl, 60_000);
       expect(result.rendered).toBe(4);
       const v = (name: string) => p.locator(`.safesail-widget[data-safesail-view="${name}"]`);
       // TokenActivations: the generated view and the notebook's click, with its table; Generate is off (no kernel).
@@ -394,13 +400,7 @@ describe("StarMap widgets on a published page", () => {
     const pageUrl = pathToFileURL(site.pages[0]!.path).href;
     const o = await isolatedContext(browser, (u) => u === pageUrl);
     try {
-      const p = await o.context.newPage();
-      const errors: string[] = [];
-      p.on("pageerror", (e) => errors.push(e.message));
-      await p.goto(pageUrl, { waitUntil: "load" });
-      await p.waitForFunction(() => document.documentElement.hasAttribute("data-safesail-rendered"), undefined, { timeout: 90_000 });
-      const result = await p.evaluate(() => (window as unknown as { safesailEmbed: { ready: Promise<{ rendered: number; failed: number; errors: string[] }> } }).safesailEmbed.ready);
-      expect(result.failed, result.errors.join("\n")).toBe(0);
+      const { p, errors, result } = await openPublished(o.context, pageUrl, 90_000);
       const v = (name: string) => p.locator(`.safesail-widget[data-safesail-view="${name}"]`);
       expect(await v("TokenActivations").count()).toBe(3);
       for (let i = 0; i < 3; i++) {

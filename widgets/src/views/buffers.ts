@@ -14,3 +14,8 @@ export function toFloat32(value: unknown, field: string): Float32Array {
   if (value === null || value === undefined) return new Float32Array(0);
   throw new TypeError(`${field}: expected a Float32Array buffer, got ${typeof value}`);
 }
+
+/** Deserialisers that turn each of `columns` into a Float32Array (models whose numeric columns travel as buffers). */
+export function float32Columns(columns: readonly string[]): Record<string, { deserialize: (v: unknown) => Float32Array }> {
+  return Object.fromEntries(columns.map((k) => [k, { deserialize: (v: unknown) => toFloat32(v, k) }]));
+}

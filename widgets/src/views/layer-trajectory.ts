@@ -7,13 +7,12 @@ import { DOMWidgetModel, DOMWidgetView, type ISerializers } from "@jupyter-widge
 import {
   LAYER_TRAJECTORY_MODEL,
   LAYER_TRAJECTORY_VIEW,
-  MODULE_NAME,
-  MODULE_VERSION,
   TOKEN_ANSWER,
   TOKEN_SPECIAL,
   type LayerTrajectoryState,
 } from "../protocol.ts";
-import { toFloat32 } from "./buffers.ts";
+import { safesailNames } from "./model-names.ts";
+import { float32Columns } from "./buffers.ts";
 import { el, markRoot, versionProblem } from "./dom.ts";
 import { domainColour, saveChanges, withAlpha } from "./star-map.ts";
 
@@ -28,19 +27,14 @@ export class LayerTrajectoryModel extends DOMWidgetModel {
     };
     return {
       ...super.defaults(),
-      _model_name: LAYER_TRAJECTORY_MODEL,
-      _model_module: MODULE_NAME,
-      _model_module_version: MODULE_VERSION,
-      _view_name: LAYER_TRAJECTORY_VIEW,
-      _view_module: MODULE_NAME,
-      _view_module_version: MODULE_VERSION,
+      ...safesailNames(LAYER_TRAJECTORY_MODEL, LAYER_TRAJECTORY_VIEW),
       ...state,
     };
   }
 
   static override serializers: ISerializers = {
     ...DOMWidgetModel.serializers,
-    ...Object.fromEntries(FLOAT_COLUMNS.map((k) => [k, { deserialize: (v: unknown) => toFloat32(v, k) }])),
+    ...float32Columns(FLOAT_COLUMNS),
   };
 }
 

@@ -4,11 +4,10 @@ import { DOMWidgetModel, DOMWidgetView, type ISerializers } from "@jupyter-widge
 import {
   METRIC_PLOT_MODEL,
   METRIC_PLOT_VIEW,
-  MODULE_NAME,
-  MODULE_VERSION,
   type MetricPlotState,
   type PlotTrace,
 } from "../protocol.ts";
+import { safesailNames } from "./model-names.ts";
 import { toFloat32 } from "./buffers.ts";
 import { el, markRoot, versionProblem } from "./dom.ts";
 import { loadPlotly, plotlyText, type PlotlyApi } from "./plotly.ts";
@@ -40,12 +39,7 @@ export class MetricPlotModel extends DOMWidgetModel {
     };
     return {
       ...super.defaults(),
-      _model_name: METRIC_PLOT_MODEL,
-      _model_module: MODULE_NAME,
-      _model_module_version: MODULE_VERSION,
-      _view_name: METRIC_PLOT_VIEW,
-      _view_module: MODULE_NAME,
-      _view_module_version: MODULE_VERSION,
+      ...safesailNames(METRIC_PLOT_MODEL, METRIC_PLOT_VIEW),
       ...state,
     };
   }

@@ -9,8 +9,9 @@
 // (Checked: under such a policy Plotly's scattergl reports success and draws only a "WebGL is not supported"
 // notice, so the choice is made before drawing, not by catching an error.)
 import { DOMWidgetModel, DOMWidgetView, type ISerializers } from "@jupyter-widgets/base";
-import { MODULE_NAME, MODULE_VERSION, STAR_MAP_MODEL, STAR_MAP_VIEW, type StarMapState } from "../protocol.ts";
-import { toFloat32 } from "./buffers.ts";
+import { STAR_MAP_MODEL, STAR_MAP_VIEW, type StarMapState } from "../protocol.ts";
+import { safesailNames } from "./model-names.ts";
+import { float32Columns } from "./buffers.ts";
 import { el, markRoot, versionProblem } from "./dom.ts";
 import { loadPlotly, plotlyText, type PlotlyApi } from "./plotly.ts";
 
@@ -82,19 +83,14 @@ export class StarMapModel extends DOMWidgetModel {
     };
     return {
       ...super.defaults(),
-      _model_name: STAR_MAP_MODEL,
-      _model_module: MODULE_NAME,
-      _model_module_version: MODULE_VERSION,
-      _view_name: STAR_MAP_VIEW,
-      _view_module: MODULE_NAME,
-      _view_module_version: MODULE_VERSION,
+      ...safesailNames(STAR_MAP_MODEL, STAR_MAP_VIEW),
       ...state,
     };
   }
 
   static override serializers: ISerializers = {
     ...DOMWidgetModel.serializers,
-    ...Object.fromEntries(FLOAT_COLUMNS.map((k) => [k, { deserialize: (v: unknown) => toFloat32(v, k) }])),
+    ...float32Columns(FLOAT_COLUMNS),
   };
 }
 

@@ -5,8 +5,6 @@
 // score. Every string from the kernel goes in as text (dom.ts's `el`, textContent).
 import { DOMWidgetModel, DOMWidgetView, type ISerializers } from "@jupyter-widgets/base";
 import {
-  MODULE_NAME,
-  MODULE_VERSION,
   TOKEN_ACTIVATIONS_MODEL,
   TOKEN_ACTIVATIONS_VIEW,
   TOKEN_ANSWER,
@@ -15,6 +13,7 @@ import {
   type FeatureInfo,
   type TokenActivationsState,
 } from "../protocol.ts";
+import { safesailNames } from "./model-names.ts";
 import { toFloat32 } from "./buffers.ts";
 import { el, markRoot, versionProblem } from "./dom.ts";
 import { domainColour, saveChanges, withAlpha } from "./star-map.ts";
@@ -47,12 +46,7 @@ export class TokenActivationsModel extends DOMWidgetModel {
     };
     return {
       ...super.defaults(),
-      _model_name: TOKEN_ACTIVATIONS_MODEL,
-      _model_module: MODULE_NAME,
-      _model_module_version: MODULE_VERSION,
-      _view_name: TOKEN_ACTIVATIONS_VIEW,
-      _view_module: MODULE_NAME,
-      _view_module_version: MODULE_VERSION,
+      ...safesailNames(TOKEN_ACTIVATIONS_MODEL, TOKEN_ACTIVATIONS_VIEW),
       ...state,
     };
   }
