@@ -420,7 +420,7 @@ export interface RefusalFeature {
   refused: number;
   complied: number;
   difference: number;
-  /** Share of refused (complied) conversations where it fires on at least one answer token. */
+  /** Share of refused (complied) conversations where it fires on at least one of the tokens read (answer or header). */
   refusedFiring: number;
   compliedFiring: number;
   explanation: string | null;
@@ -469,11 +469,11 @@ export async function refusalFeatures(model: Model, saes: readonly Sae[], db: Fe
   if (refusedN === 0 || compliedN === 0) throw new ArgumentError(`${where}: conversations: need both refused and complied answers (got ${refusedN} refused, ${compliedN} complied)`, { field: "conversations" });
 
   const codes = await encodeDocuments(model, layers, prepared, opts.encoder ?? "ort");
-  const answer = prepared.map((p) => positionsOf(p, positionsRule));
+  const read = prepared.map((p) => positionsOf(p, positionsRule));
   const warnings: string[] = [];
-  const empty = answer.filter((a) => a.length === 0).length;
+  const empty = read.filter((a) => a.length === 0).length;
   if (empty > 0) warnings.push(`${empty} conversation(s) have no ${positionsRule} tokens; they count as 0 for every feature`);
-  const maxes = prepared.map((_, ci) => layers.map((_, li) => latentMax(codes[ci]![li]!, answer[ci]!)));
+  const maxes = prepared.map((_, ci) => layers.map((_, li) => latentMax(codes[ci]![li]!, read[ci]!)));
   const norms = normaliserTable(records, (layer, index) => {
     const li = layers.findIndex((l) => l.layer === layer);
     return maxes.reduce((m, perLayer) => Math.max(m, perLayer[li]!.get(index) ?? 0), 0);
@@ -485,7 +485,7 @@ export async function refusalFeatures(model: Model, saes: readonly Sae[], db: Fe
     const sums = prepared.map((_, ci) => {
       const code = codes[ci]![li]!;
       const s = new Map<number, number>();
-      for (const t of answer[ci]!) {
+      for (const t of read[ci]!) {
         for (let j = t * code.k; j < (t + 1) * code.k; j++) {
           const v = code.values[j]!;
           if (!(v > 0)) continue;
@@ -505,7 +505,7 @@ export async function refusalFeatures(model: Model, saes: readonly Sae[], db: Fe
       let rf = 0;
       let cf = 0;
       conversations.forEach((conv, ci) => {
-        const n = answer[ci]!.length;
+        const n = read[ci]!.length;
         const s = sums[ci]!.get(index);
         const m = n > 0 && s !== undefined ? s / n : 0;
         const fires = s !== undefined ? 1 : 0;
