@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ArgumentError } from "../src/errors.ts";
 import { conceptFillers, corpusJsonl, corpusTable, generateCorpus, heldOutJsonl, readCorpus, requestFrames, writeCorpus, type CorpusResult } from "../src/toy/corpus.ts";
-import { isRefusal } from "../src/toy/refusal.ts";
+import { isRefusal } from "../src/refusal.ts";
 import { LANGUAGES, SAFETY_DOMAINS } from "../src/safety.ts";
 import type { ToyConversation, ToyDomain } from "../src/toy/types.ts";
 

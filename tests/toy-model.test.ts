@@ -9,7 +9,7 @@ import { TfjsForward } from "../src/model/tfjs-forward.ts";
 import { TOY_HELDOUT_FILE, TOY_MODEL_DIR } from "../src/toy/build.ts";
 import { checkTargets, readHeldOut } from "../src/toy/card.ts";
 import { behaviourMarkdown, summarise, type BehaviourReport } from "../src/toy/eval.ts";
-import { detectRefusal } from "../src/toy/refusal.ts";
+import { detectRefusal } from "../src/refusal.ts";
 import type { Language } from "../src/safety.ts";
 import type { ToyPrompt } from "../src/toy/types.ts";
 

@@ -21,7 +21,7 @@
 // running it alone.
 import { parseHookName } from "../model/hooks.ts";
 import { ArgumentError, FormatError, describeValue } from "../errors.ts";
-import type { Model } from "../model/runtime.ts";
+import type { HookEdit, Model } from "../model/runtime.ts";
 import type { ChatMessage } from "../model/tokenizer.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { checkDocumentShape, openCorpus, type CorpusDoc, type CorpusEntry, type CorpusInput, type OpenCorpusOptions } from "./corpus.ts";
@@ -104,6 +104,8 @@ export interface DocumentActivationsOptions {
   /** Documents for which this returns true are not run (their rows come back empty), e.g. rows already stored. */
   skip?: (index: number) => boolean;
   signal?: AbortSignal;
+  /** Hook edits applied during the forward passes (steering); the hooks' values are read after the edits. */
+  edits?: Record<string, HookEdit>;
 }
 
 /**
@@ -127,7 +129,7 @@ export async function documentActivations(model: Model, docs: readonly { ids: re
     for (let g = 0; g < group.length; g += per) {
       opts.signal?.throwIfAborted();
       const batch = group.slice(g, g + per);
-      const { cache } = await model.forward(batch.map((i) => [...docs[i]!.ids]), { cache: [...hooks], logits: "none" });
+      const { cache } = await model.forward(batch.map((i) => [...docs[i]!.ids]), { cache: [...hooks], logits: "none", ...(opts.edits ? { hooks: opts.edits } : {}) });
       batch.forEach((i, b) => {
         out[i] = hooks.map((h) => cache[h]!.data.subarray(b * T * D, (b + 1) * T * D));
       });

@@ -12,7 +12,7 @@ import { loadModel, type Model } from "../model/runtime.ts";
 import { terminalProgress } from "../progress.ts";
 import { TOY_HELDOUT_FILE } from "../toy/build.ts";
 import { readHeldOut } from "../toy/card.ts";
-import { detectRefusal } from "../toy/refusal.ts";
+import { detectRefusal } from "../refusal.ts";
 import type { ToyPrompt } from "../toy/types.ts";
 import { parseCliArgs } from "./args.ts";
 

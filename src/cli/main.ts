@@ -15,6 +15,7 @@ import { generateCommand, infoCommand, logitsCommand } from "./model.ts";
 import { notebooksCommand } from "./notebooks.ts";
 import { publishCommand } from "./publish.ts";
 import { evalSaeCommand, trainSaeCommand } from "./sae.ts";
+import { steerCommand } from "./steer.ts";
 import { toyCommand } from "./toy.ts";
 
 const USAGE = `usage: safesail <command> [options]
@@ -47,6 +48,8 @@ commands:
                                            explanations into a feature database (OpenAI-compatible LLM, or the offline baseline)
   score DB --examples DIR --method sls|tls|detection|all [--segments 8] [--llm NAME] [--cache FILE] [--json]
                                            simulation scores of the explanations on held-out windows, SLS/TLS cost ratio
+  steer MODEL --saes DIR --set 3_120=clamp:8 [--set ...] (--prompt T [--chat] | --prompts FILE.jsonl) [--json]
+                                           steer SAE features: baseline and steered answers, or refusal rates before/after
   demo [MODEL]                             generation with a hook read-out on the embedded default model
   kernel run CONNECTION_FILE               the Jupyter kernel (started by Jupyter from the kernelspec)
   kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
@@ -81,6 +84,7 @@ const COMMANDS: Record<string, Command> = {
   examples: examplesCommand,
   explain: explainCommand,
   score: scoreCommand,
+  steer: steerCommand,
   demo: demoCommand,
   kernel: kernelCommand,
   lab: labCommand,

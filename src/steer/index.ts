@@ -46,3 +46,31 @@ export {
   type RefusalFeature,
   type RefusalFeatureRanking,
 } from "./languages.ts";
+export {
+  steer,
+  SteeredModel,
+  parseIntervention,
+  checkIntervention,
+  resolveInterventions,
+  steeringHooks,
+  STEERING_METHODS,
+  ENCODING_METHODS,
+  type Intervention,
+  type SteeringMethod,
+  type ResolvedIntervention,
+  type SteerGenerateOptions,
+  type SteeringAnswer,
+  type SteeredFeatureTrack,
+  type SteeringComparison,
+} from "./interventions.ts";
+export {
+  steeringEval,
+  steeringRows,
+  checkSteeringPrompts,
+  STEERING_EVAL_DEFAULTS,
+  type SteeringPrompt,
+  type SteeringOutcome,
+  type SteeringEvalRow,
+  type SteeringEvalReport,
+  type SteeringEvalOptions,
+} from "./refusal-eval.ts";

@@ -28,7 +28,7 @@
 //   same on every run and does not depend on the order of languages. The reference language's gap to itself is 0
 //   (ratio 1) exactly, interval [0, 0] ([1, 1]).
 // - refusalFeatures: conversations ending with an assistant answer, flagged refused or complied by the caller (the
-//   toy model's detector is src/toy/refusal.ts, for data/ and cli/ code to apply). Per feature: the mean over refused
+//   detector is src/refusal.ts). Per feature: the mean over refused
 //   conversations of its mean normalised activation over the answer's tokens, the same over complied ones, and the
 //   difference; features ranked by the difference, those above `minDifference` (default 0) kept, at most `top`.
 import { ArgumentError, describeValue } from "../errors.ts";

@@ -36,7 +36,7 @@ import { tokenizeDocument, documentActivations, TEXT_DEFAULTS } from "../activat
 import { ArgumentError, FormatError, describeValue } from "../errors.ts";
 import type { FeatureDb, FeatureRecord } from "../db/records.ts";
 import { parseHookName } from "../model/hooks.ts";
-import type { GenerateOptions, Model } from "../model/runtime.ts";
+import type { GenerateOptions, HookEdit, Model } from "../model/runtime.ts";
 import { specialTokenTest } from "../model/special-tokens.ts";
 import type { ChatMessage } from "../model/tokenizer.ts";
 import { encodeTopKOrt } from "../sae/encode-ort.ts";
@@ -309,9 +309,9 @@ export function prepareTokens(model: Model, input: TokenFeatureInput, opts: { ch
 }
 
 /** Per document, per SAE layer: the TopK code of every token. One batched forward, one encoder call per SAE. */
-export async function encodeDocuments(model: Model, layers: readonly SaeLayer[], docs: readonly { ids: readonly number[] }[], encoder: "ort" | "js" = "ort"): Promise<SparseCode[][]> {
+export async function encodeDocuments(model: Model, layers: readonly SaeLayer[], docs: readonly { ids: readonly number[] }[], encoder: "ort" | "js" = "ort", edits?: Record<string, HookEdit>): Promise<SparseCode[][]> {
   const hooks = layers.map((l) => l.hook);
-  const acts = await documentActivations(model, docs, hooks);
+  const acts = await documentActivations(model, docs, hooks, edits ? { edits } : {});
   const D = model.config.hiddenSize;
   const total = docs.reduce((n, d) => n + d.ids.length, 0);
   const out: SparseCode[][] = docs.map(() => []);
@@ -494,7 +494,7 @@ export async function tokenFeatures(model: Model, saes: readonly Sae[], db: Feat
   return buildTable(model, layers, db, prepared, codes!, options, where);
 }
 
-export interface GenerateWithFeaturesOptions extends TokenFeatureOptions, Pick<GenerateOptions, "maxNewTokens" | "temperature" | "topP" | "seed" | "stopTokenIds" | "onToken"> {}
+export interface GenerateWithFeaturesOptions extends TokenFeatureOptions, Pick<GenerateOptions, "maxNewTokens" | "temperature" | "topP" | "seed" | "stopTokenIds" | "onToken" | "hooks"> {}
 
 export interface GenerationWithFeatures {
   /** The generated answer (without the stop token). */
@@ -522,10 +522,11 @@ export async function generateWithFeatures(model: Model, saes: readonly Sae[], d
   if (messages.length === 0) throw new ArgumentError(`${where}: prompt must be text or { messages } with at least one message`, { field: "prompt" });
   if (messages[messages.length - 1]!.role === "assistant") throw new ArgumentError(`${where}: the conversation already ends with an assistant turn; give the messages up to the user's turn`, { field: "prompt" });
   const { ids: promptIds, roles } = chatTokens(model, messages, true, where);
-  const gen = await model.generate({ ids: promptIds, maxNewTokens: opts.maxNewTokens, temperature: opts.temperature, topP: opts.topP, seed: opts.seed, stopTokenIds: opts.stopTokenIds, onToken: opts.onToken });
+  const gen = await model.generate({ ids: promptIds, maxNewTokens: opts.maxNewTokens, temperature: opts.temperature, topP: opts.topP, seed: opts.seed, stopTokenIds: opts.stopTokenIds, onToken: opts.onToken, hooks: opts.hooks });
   const ids = [...promptIds, ...gen.ids];
   const prepared: PreparedTokens = { ids, tokens: tokenInfos(model, ids, [...roles, ...gen.ids.map(() => "assistant")]), answerStart: promptIds.length };
-  const [codes] = await encodeDocuments(model, layers, [prepared], options.encoder);
+  // With hooks (steering), the table reads the edited activations: what the steered model computed.
+  const [codes] = await encodeDocuments(model, layers, [prepared], options.encoder, opts.hooks);
   const table = buildTable(model, layers, db, prepared, codes!, options, where);
   return { text: gen.text, promptIds, ids: gen.ids, finishReason: gen.finishReason, table };
 }

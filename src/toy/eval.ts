@@ -2,7 +2,7 @@
 // (chat template, greedy), detect refusals, and aggregate refusal rates per domain x language.
 import type { Model } from "../model/runtime.ts";
 import { silentProgress, type Progress } from "../progress.ts";
-import { detectRefusal } from "./refusal.ts";
+import { detectRefusal } from "../refusal.ts";
 import { LANGUAGES, SAFETY_DOMAINS, type Language } from "../safety.ts";
 import type { ToyDomain, ToyPrompt } from "./types.ts";
 

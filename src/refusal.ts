@@ -10,7 +10,7 @@
 // The detector is deliberately independent of the toy corpus's templates: its markers are general phrasings,
 // and the tests check it against the corpus (every refusal found, no compliant answer flagged) and against
 // hand-written answers that the corpus never produced.
-import type { Language } from "../safety.ts";
+import type { Language } from "./safety.ts";
 
 const MARKERS: Record<Language, RegExp[]> = {
   en: [

@@ -2,7 +2,7 @@
 // behaviour report's arithmetic.
 import { describe, expect, it } from "vitest";
 import { behaviourMarkdown, summarise, type PromptOutcome } from "../src/toy/eval.ts";
-import { detectRefusal, isRefusal, openingOf } from "../src/toy/refusal.ts";
+import { detectRefusal, isRefusal, openingOf } from "../src/refusal.ts";
 
 const REFUSALS = [
   "I can't help with that request.",
