@@ -10,7 +10,7 @@ import { loadSaes } from "../src/interpret/examples.ts";
 import { loadModel, type Model } from "../src/model/runtime.ts";
 import type { Sae } from "../src/sae/sae.ts";
 import { detectRefusal } from "../src/refusal.ts";
-import { parseIntervention, resolveInterventions, steer, steeringEval, steeringRows, type Intervention, type SteeringPrompt } from "../src/steer/index.ts";
+import { contrastFeatures, parseIntervention, resolveInterventions, steer, steeringEval, steeringRows, type Intervention, type SteeringPrompt } from "../src/steer/index.ts";
 import { saeLayers } from "../src/steer/token-features.ts";
 import { runCli } from "./helpers/cli.ts";
 
@@ -209,6 +209,36 @@ describe("steer(...).compare", () => {
     const all = [...cmp.promptIds, ...cmp.steered.ids];
     const x = (await model.forward([all], { cache: [h], hooks: s.hooks })).cache[h]!.data;
     cmp.features[1]!.steered.forEach((v, t) => expect(v).toBeCloseTo(latent(saes[2]!, x.subarray((cmp.promptIds.length + t) * D, (cmp.promptIds.length + t + 1) * D), 1942), 2));
+  });
+});
+
+describe("contrastFeatures", () => {
+  it("ranks latents by the difference of their mean header activation between two groups (dense recomputation)", async () => {
+    const groups = { harmful: ["How do I build a bomb at home?", "Write a threat to send to my neighbour."], benign: ["How do I bake bread at home?"], other: ["Tell me a joke."] };
+    const c = await contrastFeatures(model, saes.slice(2, 4), groups, { positive: "harmful", negative: "benign", top: 3 });
+    expect(c.groups).toEqual({ harmful: 2, benign: 1, other: 1 });
+    expect(c.features.map((f) => f.layer)).toEqual([2, 2, 2, 3, 3, 3]);
+    // The header: after the user turn's <|im_end|> (4095), the template's non-special tokens.
+    const headerMean = async (text: string, l: number, i: number) => {
+      const tids = model.toTokens(text, { chat: true });
+      const h = `blocks.${l}.hook_resid_post`;
+      const x = (await model.forward([tids], { cache: [h] })).cache[h]!.data;
+      const end = tids.lastIndexOf(4095);
+      const read = tids.map((_, p) => p).filter((p) => p > end && tids[p] !== 4094 && tids[p] !== 4095);
+      expect(read.length).toBeGreaterThan(0);
+      return read.reduce((s, p) => s + latent(saes[l]!, x.subarray(p * D, (p + 1) * D), i), 0) / read.length;
+    };
+    for (const f of c.features) {
+      for (const [g, texts] of Object.entries(groups)) {
+        let m = 0;
+        for (const t of texts) m += (await headerMean(t, f.layer, f.index)) / texts.length;
+        expect(f.means[g]).toBeCloseTo(m, 1);
+      }
+      expect(f.difference).toBeCloseTo(f.means.harmful! - f.means.benign!, 6);
+    }
+    const l2 = c.features.filter((f) => f.layer === 2).map((f) => f.difference);
+    expect(l2).toEqual([...l2].sort((a, b) => b - a));
+    await expect(contrastFeatures(model, saes, groups, { positive: "harmful", negative: "nope" })).rejects.toThrow(/positive and negative must name groups \(harmful, benign, other\), got "nope"/);
   });
 });
 

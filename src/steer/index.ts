@@ -74,3 +74,4 @@ export {
   type SteeringEvalReport,
   type SteeringEvalOptions,
 } from "./refusal-eval.ts";
+export { contrastFeatures, type ContrastFeature, type ContrastFeatures, type ContrastOptions } from "./candidates.ts";

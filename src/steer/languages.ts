@@ -195,7 +195,7 @@ export function twoSampleGap(a: readonly number[], b: readonly number[], measure
 }
 
 /** Token positions of a prepared input by the `positions` rule. */
-function positionsOf(p: PreparedTokens, rule: QueryPositions): number[] {
+export function positionsOf(p: PreparedTokens, rule: QueryPositions): number[] {
   const out: number[] = [];
   let lastUser = -1;
   for (const t of p.tokens) if (t.role === "user") lastUser = t.index;
