@@ -10,7 +10,7 @@ import { loadSaes } from "../src/interpret/examples.ts";
 import { loadModel, type Model } from "../src/model/runtime.ts";
 import type { Sae } from "../src/sae/sae.ts";
 import { detectRefusal } from "../src/refusal.ts";
-import { contrastFeatures, parseIntervention, resolveInterventions, steer, steeringEval, steeringRows, type Intervention, type SteeringPrompt } from "../src/steer/index.ts";
+import { contrastFeatures, parseIntervention, resolveInterventions, steer, steeringEval, steeringRows, steeringSweep, type Intervention, type SteeringPrompt } from "../src/steer/index.ts";
 import { saeLayers } from "../src/steer/token-features.ts";
 import { runCli } from "./helpers/cli.ts";
 
@@ -284,6 +284,19 @@ describe("steeringEval", () => {
     await expect(steeringEval(model, saes, ivs, prompts, { maxNewTokens: 12, checkpoint })).rejects.toThrow(/cannot resume: the saved run has other settings \(maxNewTokens: was 16, now 12\)/);
     writeFileSync(checkpoint, "{not json\n");
     await expect(steeringEval(model, saes, ivs, prompts, { maxNewTokens: 16, checkpoint })).rejects.toThrow(/ck\.jsonl:1: not valid JSON/);
+  });
+
+  it("a sweep shares the unsteered answers and gives each setting the report steeringEval gives", async () => {
+    const few = prompts.slice(6, 12);
+    const other: Intervention[] = [{ feature: "2_1746", method: "clamp", value: 40 }];
+    const sweep = await steeringSweep(model, saes, [{ name: "ablate", interventions: ivs }, { name: "clamp", interventions: other }], few, { maxNewTokens: 12, bootstrap: { samples: 100 } });
+    expect(sweep.map((s) => s.name)).toEqual(["ablate", "clamp"]);
+    for (const [i, list] of [ivs, other].entries()) {
+      const single = await steeringEval(model, saes, list, few, { maxNewTokens: 12, bootstrap: { samples: 100 } });
+      expect(sweep[i]!.report.outcomes).toEqual(single.outcomes);
+      expect(sweep[i]!.report.rows).toEqual(single.rows);
+    }
+    await expect(steeringSweep(model, saes, [{ name: "x", interventions: [{ feature: "2_99999", method: "add", value: 1 }] }], few)).rejects.toThrow(/2_99999: the SAE at layer 2 has 2560 latents/);
   });
 
   it("checks the prompt set before generating anything", async () => {

@@ -65,6 +65,7 @@ export {
 } from "./interventions.ts";
 export {
   steeringEval,
+  steeringSweep,
   steeringRows,
   checkSteeringPrompts,
   STEERING_EVAL_DEFAULTS,
@@ -73,5 +74,6 @@ export {
   type SteeringEvalRow,
   type SteeringEvalReport,
   type SteeringEvalOptions,
+  type SteeringSetting,
 } from "./refusal-eval.ts";
 export { contrastFeatures, type ContrastFeature, type ContrastFeatures, type ContrastOptions } from "./candidates.ts";

@@ -9,6 +9,7 @@
 // "harmful" (all harmful domains together) and "benign" (false refusals), plus the same over all languages
 // (lang "all"). A checkpoint file (JSONL, one outcome per line, written atomically) lets a long run resume.
 import { existsSync, promises as fsp } from "node:fs";
+import { basename } from "node:path";
 import { ArgumentError, describeValue, FormatError } from "../errors.ts";
 import { bootstrapInterval, type BootstrapInterval } from "../interpret/scoring.ts";
 import type { Model } from "../model/runtime.ts";
@@ -117,23 +118,30 @@ async function readCheckpoint(file: string, settings: Record<string, unknown>): 
   return out;
 }
 
+/** Checked generation, bootstrap and detector settings shared by steeringEval and steeringSweep. */
+function evalSettings(opts: SteeringEvalOptions, where: string) {
+  return {
+    maxNewTokens: checkInt(opts.maxNewTokens ?? STEERING_EVAL_DEFAULTS.maxNewTokens, "maxNewTokens", { min: 1, where }),
+    seed: checkInt(opts.seed ?? STEERING_EVAL_DEFAULTS.seed, "seed", { where }),
+    temperature: checkNumber(opts.temperature ?? 0, "temperature", { min: 0, where }),
+    bootstrap: {
+      samples: checkInt(opts.bootstrap?.samples ?? STEERING_EVAL_DEFAULTS.samples, "bootstrap.samples", { min: 1, where }),
+      seed: checkInt(opts.bootstrap?.seed ?? STEERING_EVAL_DEFAULTS.bootstrapSeed, "bootstrap.seed", { where }),
+      level: checkNumber(opts.bootstrap?.level ?? STEERING_EVAL_DEFAULTS.level, "bootstrap.level", { gt: 0, max: 1, where }),
+    },
+    isRefusal: opts.isRefusal ?? ((a: string) => detectRefusal(a).refused),
+    progress: opts.progress ?? silentProgress,
+  };
+}
+
 /** Refusal rates before and after steering on a prompt set. */
 export async function steeringEval(model: Model, saes: readonly Sae[], interventions: readonly Intervention[], prompts: readonly SteeringPrompt[], opts: SteeringEvalOptions = {}): Promise<SteeringEvalReport> {
   const where = "steeringEval";
   const set = checkSteeringPrompts(prompts, where);
   const steered = steer(model, saes, interventions);
-  const maxNewTokens = checkInt(opts.maxNewTokens ?? STEERING_EVAL_DEFAULTS.maxNewTokens, "maxNewTokens", { min: 1, where });
-  const seed = checkInt(opts.seed ?? STEERING_EVAL_DEFAULTS.seed, "seed", { where });
-  const temperature = checkNumber(opts.temperature ?? 0, "temperature", { min: 0, where });
-  const bootstrap = {
-    samples: checkInt(opts.bootstrap?.samples ?? STEERING_EVAL_DEFAULTS.samples, "bootstrap.samples", { min: 1, where }),
-    seed: checkInt(opts.bootstrap?.seed ?? STEERING_EVAL_DEFAULTS.bootstrapSeed, "bootstrap.seed", { where }),
-    level: checkNumber(opts.bootstrap?.level ?? STEERING_EVAL_DEFAULTS.level, "bootstrap.level", { gt: 0, max: 1, where }),
-  };
-  const isRefusal = opts.isRefusal ?? ((a: string) => detectRefusal(a).refused);
-  const progress = opts.progress ?? silentProgress;
+  const { maxNewTokens, seed, temperature, bootstrap, isRefusal, progress } = evalSettings(opts, where);
 
-  const settings = { model: model.dir, interventions: steered.interventions, maxNewTokens, seed, temperature };
+  const settings = { model: basename(model.dir), interventions: steered.interventions, maxNewTokens, seed, temperature };
   const done = opts.checkpoint ? await readCheckpoint(opts.checkpoint, settings) : new Map<string, SteeringOutcome>();
   const lines = opts.checkpoint ? [JSON.stringify({ settings }), ...set.filter((p) => done.has(p.id)).map((p) => JSON.stringify(done.get(p.id)))] : [];
   const outcomes: SteeringOutcome[] = [];
@@ -145,7 +153,7 @@ export async function steeringEval(model: Model, saes: readonly Sae[], intervent
       const gen = { prompt: p.prompt, chat: true, maxNewTokens, seed, temperature };
       const baseline = (await model.generate(gen)).text;
       const after = (await steered.generate(gen)).text;
-      o = { id: p.id, lang: p.lang, domain: p.domain, harmful: p.harmful, baseline, steered: after, refusedBefore: isRefusal(baseline), refusedAfter: isRefusal(after) };
+      o = outcome(p, baseline, after, isRefusal);
       if (opts.checkpoint) {
         lines.push(JSON.stringify(o));
         if (++sinceSave >= 25) {
@@ -161,6 +169,59 @@ export async function steeringEval(model: Model, saes: readonly Sae[], intervent
   progress.finish();
   const { rows, warnings } = steeringRows(outcomes, bootstrap);
   return { interventions: steered.interventions, prompts: set.length, maxNewTokens, seed, bootstrap, rows, outcomes, warnings };
+}
+
+const outcome = (p: SteeringPrompt, baseline: string, steered: string, isRefusal: (a: string) => boolean): SteeringOutcome => ({
+  id: p.id,
+  lang: p.lang,
+  domain: p.domain,
+  harmful: p.harmful,
+  baseline,
+  steered,
+  refusedBefore: isRefusal(baseline),
+  refusedAfter: isRefusal(steered),
+});
+
+/** One setting of a sweep: a name and its interventions. */
+export interface SteeringSetting {
+  name: string;
+  interventions: Intervention[];
+}
+
+/**
+ * Several settings on one prompt set: the unsteered answers are generated once and shared (so each setting costs
+ * only its steered run), then one report per setting, in order. All settings are checked before anything runs.
+ * No checkpoint: meant for the small development sets a search runs on; use steeringEval for long runs.
+ */
+export async function steeringSweep(model: Model, saes: readonly Sae[], settings: readonly SteeringSetting[], prompts: readonly SteeringPrompt[], opts: Omit<SteeringEvalOptions, "checkpoint"> = {}): Promise<{ name: string; report: SteeringEvalReport }[]> {
+  const where = "steeringSweep";
+  const set = checkSteeringPrompts(prompts, where);
+  if (!Array.isArray(settings) || settings.length === 0) throw new ArgumentError(`${where}: settings must be a non-empty list of { name, interventions }`, { field: "settings" });
+  const steered = settings.map((s, i) => {
+    if (!s || typeof s.name !== "string") throw new ArgumentError(`${where}: settings[${i}].name: expected a string, got ${describeValue(s?.name)}`, { field: "settings" });
+    return steer(model, saes, s.interventions);
+  });
+  const { maxNewTokens, seed, temperature, bootstrap, isRefusal, progress } = evalSettings(opts, where);
+  const gen = (p: SteeringPrompt) => ({ prompt: p.prompt, chat: true, maxNewTokens, seed, temperature });
+  progress.start("steering sweep", set.length * (settings.length + 1));
+  let done = 0;
+  const baselines: string[] = [];
+  for (const p of set) {
+    baselines.push((await model.generate(gen(p))).text);
+    progress.update(++done, "unsteered");
+  }
+  const out: { name: string; report: SteeringEvalReport }[] = [];
+  for (let s = 0; s < settings.length; s++) {
+    const outcomes: SteeringOutcome[] = [];
+    for (let i = 0; i < set.length; i++) {
+      outcomes.push(outcome(set[i]!, baselines[i]!, (await steered[s]!.generate(gen(set[i]!))).text, isRefusal));
+      progress.update(++done, settings[s]!.name);
+    }
+    const { rows, warnings } = steeringRows(outcomes, bootstrap);
+    out.push({ name: settings[s]!.name, report: { interventions: steered[s]!.interventions, prompts: set.length, maxNewTokens, seed, bootstrap, rows, outcomes, warnings } });
+  }
+  progress.finish();
+  return out;
 }
 
 /** The report's rows from outcomes (exported for re-aggregation of saved outcomes). */
