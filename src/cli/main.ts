@@ -15,6 +15,7 @@ import { generateCommand, infoCommand, logitsCommand } from "./model.ts";
 import { notebooksCommand } from "./notebooks.ts";
 import { publishCommand } from "./publish.ts";
 import { evalSaeCommand, trainSaeCommand } from "./sae.ts";
+import { serveCommand } from "./serve.ts";
 import { steerCommand } from "./steer.ts";
 import { toyCommand } from "./toy.ts";
 
@@ -50,6 +51,8 @@ commands:
                                            simulation scores of the explanations on held-out windows, SLS/TLS cost ratio
   steer MODEL --saes DIR --set 3_120=clamp:8 [--set ...] (--prompt T [--chat] | --prompts FILE.jsonl) [--json]
                                            steer SAE features: baseline and steered answers, or refusal rates before/after
+  serve MODEL [--saes DIR] [--port P] [--host H] [--api-key KEY]
+                                           OpenAI-compatible /v1/chat/completions server, with SAE steering (docs/serve.md)
   demo [MODEL]                             generation with a hook read-out on the embedded default model
   kernel run CONNECTION_FILE               the Jupyter kernel (started by Jupyter from the kernelspec)
   kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
@@ -85,6 +88,7 @@ const COMMANDS: Record<string, Command> = {
   explain: explainCommand,
   score: scoreCommand,
   steer: steerCommand,
+  serve: serveCommand,
   demo: demoCommand,
   kernel: kernelCommand,
   lab: labCommand,
