@@ -94,14 +94,39 @@ export function createSae(o: CreateSaeOptions, init: { seed?: number; mean?: Flo
   return { config: cfg, params };
 }
 
-/** Pre-activations of one token: b_enc + W_encT (x - b_dec), into `out` [dSae]. */
+/**
+ * Pre-activations of one token: b_enc + W_encT (x - b_dec), into `out` [dSae]. Four latents per pass over x (four
+ * accumulators sharing each load of x): twice the speed of one at a time in V8, and the same sums in the same order.
+ */
 export function preActivations(p: SaeParams, x: Float32Array, offset: number, out: Float32Array, xc: Float32Array): void {
-  const { dIn: d, dSae: S } = p;
+  const { dIn: d, dSae: S, W_encT: W, b_enc } = p;
   for (let j = 0; j < d; j++) xc[j] = x[offset + j]! - p.b_dec[j]!;
-  for (let s = 0; s < S; s++) {
-    let acc = p.b_enc[s]!;
+  let s = 0;
+  for (; s + 4 <= S; s += 4) {
+    let a0 = b_enc[s]!;
+    let a1 = b_enc[s + 1]!;
+    let a2 = b_enc[s + 2]!;
+    let a3 = b_enc[s + 3]!;
+    const r0 = s * d;
+    const r1 = r0 + d;
+    const r2 = r1 + d;
+    const r3 = r2 + d;
+    for (let j = 0; j < d; j++) {
+      const v = xc[j]!;
+      a0 += W[r0 + j]! * v;
+      a1 += W[r1 + j]! * v;
+      a2 += W[r2 + j]! * v;
+      a3 += W[r3 + j]! * v;
+    }
+    out[s] = a0;
+    out[s + 1] = a1;
+    out[s + 2] = a2;
+    out[s + 3] = a3;
+  }
+  for (; s < S; s++) {
+    let acc = b_enc[s]!;
     const row = s * d;
-    for (let j = 0; j < d; j++) acc += p.W_encT[row + j]! * xc[j]!;
+    for (let j = 0; j < d; j++) acc += W[row + j]! * xc[j]!;
     out[s] = acc;
   }
 }
