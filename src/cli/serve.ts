@@ -105,9 +105,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     apiKey !== null ? `API key required (from ${source})` : "no API key",
     `queue ${maxQueue}`,
   ].filter((x) => x !== null);
-  process.stdout.write(`safesail serve: model "${server.name}" on ${server.url}/v1 (${extras.join("; ")})\n`);
-
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  // The handlers go in before the URL is printed: whoever reads it may signal at once.
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
     const on = (s: NodeJS.Signals) => {
       process.off("SIGINT", on);
       process.off("SIGTERM", on);
@@ -116,6 +115,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     process.on("SIGINT", on);
     process.on("SIGTERM", on);
   });
+  process.stdout.write(`safesail serve: model "${server.name}" on ${server.url}/v1 (${extras.join("; ")})\n`);
+  const signal = await stopped;
   process.stderr.write(`safesail serve: ${signal}: stopping\n`);
   await server.close();
   await model.dispose();
