@@ -55,6 +55,13 @@ export {
   LayerTrajectory, layerTrajectory, trajectoryState,
   type LayerTrajectoryData, type LayerTrajectoryInit, type LayerTrajectoryState, type TrajectoryInput, type TrajectoryLinkInput, type TrajectoryNodeInput,
 } from "./layer-trajectory.ts";
+// The SteeringPanel (issue 15): chips of features to steer, baseline and steered answers side by side.
+export {
+  SteeringPanel, steeringPanel, comparisonState, methodRange, DEFAULT_FEATURE_SCALE, STEERING_PANEL_METHODS,
+  type SteeringChip, type SteeringCompare, type SteeringComparisonInput, type SteeringAnswerInput, type SteeringFeatureInfo,
+  type SteeringFeatureSpec, type SteeringIntervention, type SteeringPanelComparison, type SteeringPanelInit, type SteeringPanelMethod,
+  type SteeringPanelOptions, type SteeringPanelState, type SteeringPanelStatus, type SteeringRequest,
+} from "./steering-panel.ts";
 export * from "./output.ts";
 export * from "./widget.ts";
 // The notebook Progress display (kernel/src/progress.ts), exported here so `safesail/kernel` (api.ts re-exports
