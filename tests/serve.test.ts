@@ -197,6 +197,11 @@ describe("serve: OpenAI responses", () => {
     const chunks = events(s.text).slice(0, -1);
     expect(chunks.map((c: any) => c.choices[0].delta.content ?? "").join("")).toBe(want.slice(0, at));
     expect(chunks.at(-1).choices[0].finish_reason).toBe("stop");
+    // Logprobs ride on the chunks of their tokens and add up to the non-streamed list.
+    const lp = await chat(main, { max_tokens: 20, temperature: 0, stop: " water", logprobs: true });
+    const slp = events((await chat(main, { max_tokens: 20, temperature: 0, stop: " water", logprobs: true, stream: true })).text).slice(0, -1);
+    expect(slp.flatMap((c: any) => c.choices[0].logprobs?.content ?? [])).toEqual(lp.json.choices[0].logprobs.content);
+    expect(lp.json.choices[0].logprobs.content.length).toBe(lp.json.usage.completion_tokens);
   });
 });
 
