@@ -270,6 +270,8 @@ describe("serve: bad requests", () => {
       [{ model: NAME, messages: BREAD, safesail: { top_features: 0 } }, "safesail.top_features"],
       [{ model: "bare", messages: BREAD, safesail: { interventions: [CLAMP] } }, "safesail.interventions", "unsupported_parameter", bare],
       [{ model: "bare", messages: BREAD, safesail: { return_features: true } }, "safesail.return_features", "unsupported_parameter", bare],
+      [{ model: NAME, messages: BREAD, safesail: { interventions: [{ feature: "0_8", method: "add", value: 1e308 }] } }, "safesail.interventions", "non_finite"],
+      [{ model: NAME, messages: BREAD, stream: true, safesail: { interventions: [{ feature: "0_8", method: "clamp", value: 1e308 }] } }, "safesail.interventions", "non_finite"],
       [[1, 2], null, "invalid_type"],
     ];
     for (const [body, param, code, server] of cases) {

@@ -192,6 +192,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     res.on("close", () => {
       if (!res.writableFinished) controller.abort();
     });
+    if (req.socket.destroyed) controller.abort(); // gone before the listener was in place
     const id = completionId();
     const now = Math.floor(Date.now() / 1000);
     const head = { id, created: now, model: name, system_fingerprint: null };
@@ -208,18 +209,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         });
         return `prompt ${r.promptTokens} completion ${r.ids.length} ${r.finishReason}`;
       }
-      // Streaming: the 200 and the SSE headers go out when the job starts, so a full queue can still answer 429.
-      const send = (chunk: unknown): void => {
-        if (!res.destroyed && !controller.signal.aborted) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
-      };
+      // Streaming: the 200 and the SSE headers go out with the first piece of the answer, so a full queue can still
+      // answer 429, and a request that fails at its first step (a steered forward gone non-finite) a 400.
       const chunk = (delta: Record<string, unknown>, logprobs: LogprobEntry[] | null, finish: string | null) => ({ ...head, object: "chat.completion.chunk", choices: [{ index: 0, delta, logprobs: logprobsBody(logprobs), finish_reason: finish }] });
-      try {
-        const r = await queue.submit(async (signal) => {
+      const send = (c: unknown): void => {
+        if (res.destroyed || controller.signal.aborted) return;
+        if (!res.headersSent) {
           res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
-          res.flushHeaders();
-          send(chunk({ role: "assistant", content: "" }, null, null));
-          return runCompletion(ctx, prep, { signal, onDelta: (d) => send(chunk({ content: d.text }, params.logprobs ? d.logprobs : null, null)) });
-        }, controller.signal);
+          res.write(`data: ${JSON.stringify(chunk({ role: "assistant", content: "" }, null, null))}\n\n`);
+        }
+        res.write(`data: ${JSON.stringify(c)}\n\n`);
+      };
+      try {
+        const r = await queue.submit((signal) => runCompletion(ctx, prep, { signal, onDelta: (d) => send(chunk({ content: d.text }, params.logprobs ? d.logprobs : null, null)) }), controller.signal);
         send({ ...chunk({}, null, r.finishReason), ...extension(r, wantExt) });
         if (params.includeUsage) send({ ...head, object: "chat.completion.chunk", choices: [], usage: usage(r) });
         if (!res.destroyed) res.end("data: [DONE]\n\n");
