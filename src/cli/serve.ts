@@ -26,7 +26,7 @@ GET /v1/models. Any OpenAI client works with base URL http://HOST:PORT/v1 and th
                     API key
   --api-key KEY     require "Authorization: Bearer KEY" on every request (at least 8 characters). Prefer the
                     ${API_KEY_ENV} environment variable: a flag is visible to other users in the process list
-  --name NAME       the model name clients send (default: the model folder's name)
+  --name NAME       the model name clients send (default: the model folder's name, or the hub id)
   --queue N         requests that may wait while one runs (default ${SERVE_DEFAULTS.maxQueue}); beyond: 429 with Retry-After
   --max-tokens N    most new tokens per answer (default: up to the model's context)
   --quiet           no request log on stderr
@@ -83,7 +83,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   try {
     server = await startServer({
       model,
-      name: values.name,
+      // A hub id is served under its own name (its folder in the cache is a snapshot hash).
+      name: values.name ?? (existsSync(modelPath) ? undefined : modelPath),
       saes,
       db,
       host,
