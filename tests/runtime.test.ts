@@ -197,6 +197,30 @@ describe("hooks, edits and generation", () => {
     expect(g.cache["blocks.0.hook_mlp_out"]![0]!.shape).toEqual([1, 3, D]);
   });
 
+  it("generate: onStep sees each token with the logits it came from and can stop; an aborted signal stops it", async () => {
+    const full = await model.generate({ ids: [20, 21, 22], maxNewTokens: 6, stopTokenIds: [] });
+    const steps: { step: number; id: number; ids: number[]; argmax: number }[] = [];
+    const cut = await model.generate({
+      ids: [20, 21, 22],
+      maxNewTokens: 6,
+      stopTokenIds: [],
+      onStep: ({ step, id, ids, logits }) => {
+        steps.push({ step, id, ids: [...ids], argmax: logits.indexOf(Math.max(...logits)) });
+        return step === 2 ? "stop" : undefined;
+      },
+    });
+    expect(cut.ids).toEqual(full.ids.slice(0, 3));
+    expect(cut.finishReason).toBe("stop");
+    expect(steps.map((s) => s.step)).toEqual([0, 1, 2]);
+    for (const s of steps) {
+      expect(s.argmax).toBe(s.id); // greedy: the token is the argmax of the logits handed over
+      expect(s.ids).toEqual(full.ids.slice(0, s.step + 1));
+    }
+    const ctrl = new AbortController();
+    const why = new Error("client went away");
+    await expect(model.generate({ ids: [20, 21, 22], maxNewTokens: 6, stopTokenIds: [], onStep: ({ step }) => void (step === 1 && ctrl.abort(why)), signal: ctrl.signal })).rejects.toBe(why);
+  });
+
   it("chat template and text round trip through the tokenizer", async () => {
     const ids = model.promptIds({ prompt: "hi there", chat: true });
     const text = model.decode(ids);

@@ -82,6 +82,13 @@ export interface GenerateOptions {
   cache?: string[];
   /** Called per token with the text it completes (possibly empty while a multi-byte character is pending). */
   onToken?: (id: number, text: string) => void;
+  /**
+   * Called per generated (non-stop) token with the logits it was sampled from (valid during the call only);
+   * returning "stop" ends the answer there with finish reason "stop" (e.g. a stop string was completed).
+   */
+  onStep?: (step: { step: number; id: number; ids: readonly number[]; logits: Float32Array }) => "stop" | void;
+  /** Checked before every step: an aborted signal ends the generation with its reason (thrown). */
+  signal?: AbortSignal;
 }
 
 export interface GenerateOutput {
@@ -434,6 +441,7 @@ export class Model {
     let input = promptIds;
     let streamed = 0;
     for (let step = 0; step < maxNew; step++) {
+      opts.signal?.throwIfAborted();
       const r = await this.forward([input], { past, returnPast: true, logits: "last", hooks: opts.hooks, cache: cacheNames, step });
       past = r.past;
       for (const n of cacheNames) cache[n]!.push(r.cache[n]!);
@@ -449,6 +457,10 @@ export class Model {
         const complete = text.endsWith("\uFFFD") ? text.slice(0, text.lastIndexOf("\uFFFD")) : text;
         if (complete.length > streamed) opts.onToken(next, complete.slice(streamed));
         streamed = Math.max(streamed, complete.length);
+      }
+      if (opts.onStep?.({ step, id: next, ids: out, logits: r.logits.data }) === "stop") {
+        finish = "stop";
+        break;
       }
       input = [next];
     }

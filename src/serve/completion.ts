@@ -2,20 +2,16 @@
 // the decoding loop (runCompletion) with the steering hooks, per-token logprobs from the logits, stop strings,
 // cancellation, and the answer's top safety features.
 //
-// The loop is Model.generate's, step for step (same prompt ids, KV cache, hooks at every step, `sampleNext` with a
-// mulberry32 stream from the seed, the model's and tokenizer's eos ids), so a request answers exactly what
+// The loop is Model.generate's own (its onStep hands over each step's logits for logprobs and lets a completed stop
+// string end the answer; its signal stops between steps when a client goes away), so a request answers exactly what
 // `steer(model, saes, interventions).generate({messages, maxNewTokens, temperature, topP, seed})` gives in process
-// (tests/serve.test.ts checks it); it runs here rather than through generate because the server needs what
-// generate does not hand out: the logits of each step (logprobs), a stop between steps (a client that went away,
-// a stop string), and each step's text as it comes (streaming).
+// (tests/serve.test.ts checks it).
 import { ArgumentError, NonFiniteError, SafesailError } from "../errors.ts";
 import type { FeatureDb } from "../db/records.ts";
-import type { HookEdit, KvCache, Model } from "../model/runtime.ts";
-import { sampleNext } from "../model/runtime.ts";
+import type { GenerateOutput, HookEdit, Model } from "../model/runtime.ts";
 import { bytesToUnicode } from "../model/byte-level.ts";
 import { resolveInterventions, steeringHooks, type Intervention } from "../steer/interventions.ts";
 import { buildTable, chatTokens, checkTokenFeatureOptions, encodeDocuments, tokenInfos, type SaeLayer, type TokenRole } from "../steer/token-features.ts";
-import { mulberry32 } from "../util/prng.ts";
 import { ApiError, badRequest } from "./errors.ts";
 import type { ChatCompletionParams } from "./request.ts";
 
@@ -209,15 +205,9 @@ export async function runCompletion(ctx: ServeContext, prep: PreparedCompletion,
   const { model } = ctx;
   const { params, promptIds, hooks } = prep;
   const tok = model.tokenizer!;
-  const stops = new Set([...model.config.eosTokenIds, ...tok.eosTokenIds]);
-  const rng = mulberry32(prep.seed);
   const piece = (id: number) => tok.decode([id]);
   const bytes = params.logprobs ? tokenBytes(model) : null;
   const logprobs: LogprobEntry[] | null = params.logprobs ? [] : null;
-  const ids: number[] = [];
-  let finish: "stop" | "length" = "length";
-  let past: KvCache | undefined;
-  let input = promptIds;
   let sent = ""; // text handed to onDelta so far
   let pendingLogprobs: LogprobEntry[] = [];
   let stoppedAt: string | null = null; // the final text when a stop string ended the answer
@@ -230,49 +220,45 @@ export async function runCompletion(ctx: ServeContext, prep: PreparedCompletion,
   };
   const maxStop = Math.max(0, ...params.stop.map((s) => s.length));
 
-  try {
-    for (let step = 0; step < prep.maxNewTokens; step++) {
-      if (opts.signal?.aborted) throw new CompletionAborted();
-      const r = await model.forward([input], { past, returnPast: true, logits: "last", hooks, step });
-      past = r.past;
-      const next = sampleNext(r.logits.data, params.temperature, params.topP, rng);
-      if (stops.has(next)) {
-        finish = "stop";
-        break;
-      }
-      ids.push(next);
-      input = [next];
-      if (logprobs) {
-        const e = logprobEntry(r.logits.data, next, params.topLogprobs, piece, bytes!);
-        logprobs.push(e);
-        pendingLogprobs.push(e);
-      }
-      // The whole answer decoded again (a byte-level token can be half a character), less a trailing partial one.
-      const complete = tok.decode(ids).replace(/\uFFFD+$/, "");
-      if (!complete.startsWith(sent)) continue; // (a re-decode changed earlier text: wait for it to settle)
-      if (maxStop > 0) {
-        let at = -1;
-        for (const s of params.stop) {
-          const i = complete.indexOf(s, Math.max(0, sent.length - maxStop));
-          if (i >= 0 && (at < 0 || i < at)) at = i;
-        }
-        if (at >= 0) {
-          stoppedAt = complete.slice(0, Math.max(at, sent.length));
-          emit(stoppedAt.slice(sent.length));
-          finish = "stop";
-          break;
-        }
-        emit(complete.slice(sent.length, complete.length - partialStop(complete, params.stop)));
-      } else {
-        emit(complete.slice(sent.length));
-      }
+  // Model.generate's loop (prompt ids, KV cache, hooks at every step, seeded sampling); per step, the logprobs, the
+  // stop strings and the text decided so far.
+  const onStep = ({ id, ids, logits }: { id: number; ids: readonly number[]; logits: Float32Array }): "stop" | void => {
+    if (logprobs) {
+      const e = logprobEntry(logits, id, params.topLogprobs, piece, bytes!);
+      logprobs.push(e);
+      pendingLogprobs.push(e);
     }
+    // The whole answer decoded again (a byte-level token can be half a character), less a trailing partial one.
+    const complete = tok.decode([...ids]).replace(/\uFFFD+$/, "");
+    if (!complete.startsWith(sent)) return; // (a re-decode changed earlier text: wait for it to settle)
+    if (maxStop > 0) {
+      let at = -1;
+      for (const s of params.stop) {
+        const i = complete.indexOf(s, Math.max(0, sent.length - maxStop));
+        if (i >= 0 && (at < 0 || i < at)) at = i;
+      }
+      if (at >= 0) {
+        stoppedAt = complete.slice(0, Math.max(at, sent.length));
+        emit(stoppedAt.slice(sent.length));
+        return "stop";
+      }
+      emit(complete.slice(sent.length, complete.length - partialStop(complete, params.stop)));
+    } else {
+      emit(complete.slice(sent.length));
+    }
+  };
+
+  let out: GenerateOutput;
+  try {
+    out = await model.generate({ ids: promptIds, maxNewTokens: prep.maxNewTokens, temperature: params.temperature, topP: params.topP, seed: prep.seed, hooks, onStep, signal: opts.signal });
   } catch (err) {
+    if (opts.signal?.aborted) throw new CompletionAborted();
     if (err instanceof NonFiniteError && prep.interventions.length > 0) {
       throw badRequest("safesail.interventions", "the steered forward pass produced non-finite values (NaN or infinity); use smaller intervention values", "non_finite");
     }
     throw err;
   }
+  const { ids, finishReason: finish } = out;
   let text: string;
   if (stoppedAt !== null) text = stoppedAt;
   else {
