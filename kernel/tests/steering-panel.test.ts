@@ -196,6 +196,11 @@ describe("SteeringPanel on the toy model", () => {
     fe.receive({ method: "custom", content: { event: "add" } });
     expect(errors.join("\n")).toMatch(/an "add" message without a features string/);
     expect(p.chips).toHaveLength(3);
+    // A chip edit makes the note stale: it goes (and an error status with it).
+    fe.receive({ method: "custom", content: { event: "add", features: "9_9" } });
+    expect(p.status).toBe("error");
+    fe.receive({ method: "update", state: { chips: p.chips.map((c, i) => (i === 0 ? { ...c, value: 5 } : c)) }, buffer_paths: [] });
+    expect(p).toMatchObject({ status: "ready", message: "" });
   });
 
   it("errors show in the panel: the library's own (a chip at a layer without an SAE), a throwing compare, a malformed result, no prompt", async () => {

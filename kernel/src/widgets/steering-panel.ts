@@ -340,6 +340,11 @@ export class SteeringPanel extends SafesailWidget<SteeringPanelState> {
         this.#addTyped(content.features);
       }
     });
+    // A chip edit makes the last note (an added id, an error) stale: it goes, unless a request is running.
+    this.on("change:chips", () => {
+      const status = this.get("status");
+      if (status !== "generating" && this.get("message") !== "") this.set({ status: status === "error" ? "ready" : status, message: "" });
+    });
     this.on("close", () => this.unlink());
     if (generate ?? (prompt !== undefined && prompt.trim() !== "")) void this.generate();
   }

@@ -3,10 +3,12 @@
 import { LayerTrajectoryModel, LayerTrajectoryView } from "./layer-trajectory.ts";
 import { MetricPlotModel, MetricPlotView } from "./metric-plot.ts";
 import { StarMapModel, StarMapView } from "./star-map.ts";
+import { SteeringPanelModel, SteeringPanelView } from "./steering-panel.ts";
 import { TokenActivationsModel, TokenActivationsView } from "./token-activations.ts";
 
 export { MetricPlotModel, MetricPlotView };
 export { TokenActivationsModel, TokenActivationsView, StarMapModel, StarMapView, LayerTrajectoryModel, LayerTrajectoryView };
+export { SteeringPanelModel, SteeringPanelView };
 export { loadPlotly, plotlyText, type PlotlyApi } from "./plotly.ts";
 export { markRoot, versionProblem } from "./dom.ts";
 
@@ -20,4 +22,6 @@ export const safesailWidgets: Record<string, unknown> = {
   StarMapView,
   LayerTrajectoryModel,
   LayerTrajectoryView,
+  SteeringPanelModel,
+  SteeringPanelView,
 };
