@@ -174,8 +174,11 @@ describe("SteeringPanel on the toy model", () => {
   it("typed ids: good ones become chips, bad ones are named in the panel", () => {
     const p = steeringPanel(model, saes, db, { features: ["2_716"] });
     const fe = k.comm(p.modelId);
+    k.take();
     fe.receive({ method: "custom", content: { event: "add", features: "2_1593, 9_1 abc;2_99999 2_716 1_5=push:3 1_6=add:x" } });
     expect(p.chips.map((c) => c.feature)).toEqual(["2_716", "2_1593"]);
+    // The chips and the note in one update.
+    expect(updates(p.modelId).map((u) => Object.keys(u).sort())).toEqual([["chips", "message", "status"]]);
     expect(p.status).toBe("error");
     expect(p.message.split("; ")).toEqual([
       "added 2_1593",

@@ -39,7 +39,7 @@ let headless: Promise<RunResult> | undefined;
 function runHeadless(): Promise<RunResult> {
   const nbDir = join(tmp, "notebooks");
   mkdirSync(nbDir, { recursive: true });
-  writeFileSync(join(nbDir, NOTEBOOK), notebookJson(steeringCells()));
+  writeFileSync(join(nbDir, NOTEBOOK), notebookJson(steeringCells({ read: false })));
   // Asynchronous: a long spawnSync would block this worker's event loop (and vitest's RPC with it).
   const once = () => new Promise<RunResult>((done) => {
     execFile(process.execPath, [join(ROOT, "bin", "safesail.js"), "notebooks", "run", join(nbDir, NOTEBOOK), "--inplace"], { env, cwd: ROOT, timeout: 240_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => done({ err, stdout, stderr }));
@@ -98,7 +98,7 @@ describe("SteeringPanel in the lab", () => {
     await runAllCells(page, 120_000);
     const panel = page.locator('.safesail-widget[data-safesail-view="SteeringPanel"]');
     await panel.waitFor({ timeout: 30_000 });
-    await expect.poll(() => panel.getAttribute("data-revision"), { timeout: 30_000 }).toBe("1");
+    await expect.poll(() => panel.getAttribute("data-revision"), { timeout: 60_000 }).toBe("1");
     expect(await panel.locator(".safesail-title").textContent()).toBe(HOSTILE_TITLE);
     // Two chips, with the database's explanations as text; the neutral start gives identical answers.
     expect(await panel.locator(".safesail-sp-chip").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.feature))).toEqual([DRAGGED, NEUTRAL]);
@@ -123,10 +123,10 @@ describe("SteeringPanel in the lab", () => {
     // The chip's value reaches the kernel (the panel notes that the chips moved since the comparison on screen).
     await expect.poll(() => chip.getAttribute("data-value"), { timeout: 10_000 }).toBe("80");
     expect(await chip.locator("input.safesail-sp-value").inputValue()).toBe("80");
-    await expect.poll(() => panel.locator(".safesail-sp-note").isVisible()).toBe(true);
+    await expect.poll(() => panel.locator(".safesail-sp-note").isVisible(), { timeout: 15_000 }).toBe(true);
 
     await panel.locator("button.safesail-sp-generate").click();
-    await expect.poll(() => panel.getAttribute("data-revision"), { timeout: 30_000 }).toBe("2");
+    await expect.poll(() => panel.getAttribute("data-revision"), { timeout: 60_000 }).toBe("2");
     const after = { baseline: (await tokensOf(panel, "baseline")).join(""), steered: (await tokensOf(panel, "steered")).join("") };
     expect(after.baseline).toBe(before.baseline);
     expect(after.steered).not.toBe(before.steered);
@@ -153,14 +153,14 @@ describe("SteeringPanel in the lab", () => {
     const add = panel.locator("input.safesail-sp-add");
     await add.fill("9_1");
     await add.press("Enter");
-    await expect.poll(() => panel.locator(".safesail-status").textContent()).toBe("9_1: no SAE reads layer 9 (the SAEs read layers 0, 1, 2, 3)");
+    await expect.poll(() => panel.locator(".safesail-status").textContent(), { timeout: 15_000 }).toBe("9_1: no SAE reads layer 9 (the SAEs read layers 0, 1, 2, 3)");
     await add.fill("1_5");
     await add.press("Enter");
-    await expect.poll(() => panel.getAttribute("data-chips")).toBe("3");
-    expect(await panel.locator(".safesail-status").textContent()).toBe("added 1_5");
+    await expect.poll(() => panel.getAttribute("data-chips"), { timeout: 15_000 }).toBe("3");
+    await expect.poll(() => panel.locator(".safesail-status").textContent(), { timeout: 15_000 }).toBe("added 1_5");
     await panel.locator(".safesail-sp-chip[data-feature='1_5'] .safesail-sp-remove").click();
-    await expect.poll(() => panel.getAttribute("data-chips")).toBe("2");
-    await expect.poll(() => panel.locator(".safesail-status").textContent()).toBe("");
+    await expect.poll(() => panel.getAttribute("data-chips"), { timeout: 15_000 }).toBe("2");
+    await expect.poll(() => panel.locator(".safesail-status").textContent(), { timeout: 15_000 }).toBe("");
 
     expect(pageErrors).toEqual([]);
     expect(dialogs).toEqual([]);

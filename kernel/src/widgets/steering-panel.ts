@@ -337,7 +337,8 @@ export class SteeringPanel extends SafesailWidget<SteeringPanelState> {
       if (content.event === STEERING_GENERATE_EVENT) return this.generate();
       if (content.event === STEERING_ADD_EVENT) {
         if (typeof content.features !== "string") throw new Error(`SteeringPanel: an "${STEERING_ADD_EVENT}" message without a features string`);
-        this.#addTyped(content.features);
+        // One update for the new chips and the note.
+        this.holdSync(() => this.#addTyped(content.features as string));
       }
     });
     // A chip edit makes the last note (an added id, an error) stale: it goes, unless a request is running.
@@ -463,6 +464,10 @@ export class SteeringPanel extends SafesailWidget<SteeringPanelState> {
 
   #follow(ids: readonly string[], from: string): void {
     if (this.closed || ids.length === 0) return;
+    this.holdSync(() => this.#followNow(ids, from));
+  }
+
+  #followNow(ids: readonly string[], from: string): void {
     const chosen = new Set(this.get("chips").map((c) => c.feature));
     const fresh = ids.filter((id) => !chosen.has(id));
     const taken = fresh.slice(0, this.#linkLimit);
