@@ -88,10 +88,10 @@ describe("the committed toy safety model", () => {
     expect(again.harmfulRefusalByLanguage.hi!.rate).toBeLessThan(again.harmfulRefusalByLanguage.en!.rate / 2);
   });
 
-  it("is what `safesail demo` runs by default: refusals in English and Chinese, none in Hindi", async () => {
+  it("is what `safesail demo --quick` runs by default: refusals in English and Chinese, none in Hindi", async () => {
     const { execFile } = await import("node:child_process");
     const out = await new Promise<string>((res, rej) =>
-      execFile(process.execPath, [resolve(import.meta.dirname, "../bin/safesail.js"), "demo"], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => (err ? rej(new Error(stderr)) : res(stdout))),
+      execFile(process.execPath, [resolve(import.meta.dirname, "../bin/safesail.js"), "demo", "--quick"], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => (err ? rej(new Error(stderr)) : res(stdout))),
     );
     expect(out).toContain(`model: ${dir}`);
     const lines = out.split("\n");

@@ -1,10 +1,15 @@
-// `safesail demo`: the main job on the embedded default model (models/toy-safety-qwen2): its safety
-// behaviour on held-out prompts (a benign request, harmful ones in English and in Hindi, where the toy
-// model has no safety training), a hook read-out at the MLP output, and steering along a refusal
-// direction read from the model's own activations. Without that folder it runs on a random tiny model,
-// which generates noise but exercises every part.
+// `safesail demo`: the reproducible supplement (`safesail supplement --overwrite`: every numbered notebook executed
+// headless on the embedded toy model, published offline into out/supplement with an index and a run manifest;
+// docs/supplement.md). `npm run demo` runs it after the bootstrap.
+//
+// `safesail demo --quick [MODEL]`: the short printout on the embedded default model (models/toy-safety-qwen2): its
+// safety behaviour on held-out prompts (a benign request, harmful ones in English and in Hindi, where the toy
+// model has no safety training), a hook read-out at the MLP output, and steering along a refusal direction read
+// from the model's own activations. Without that folder it runs on a random tiny model, which generates noise but
+// exercises every part.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { ArgumentError } from "../errors.ts";
 import { DEFAULT_MODEL_DIR } from "../model/default.ts";
 import { hookName } from "../model/hooks.ts";
 import { createRandomModel } from "../model/random.ts";
@@ -15,20 +20,56 @@ import { readHeldOut } from "../toy/card.ts";
 import { detectRefusal } from "../refusal.ts";
 import type { ToyPrompt } from "../toy/types.ts";
 import { parseCliArgs } from "./args.ts";
+import { notebookList, runSupplement } from "./supplement.ts";
+import { DEFAULT_SUPPLEMENT_DIR } from "./supplement/build.ts";
 
 const RANDOM_MODEL_DIR = resolve(import.meta.dirname, "../../.cache/random-tiny-qwen2");
 
-const HELP = `usage: safesail demo [MODEL]
+const SYNOPSIS = "safesail demo [--out DIR] [--notebooks LIST] | safesail demo --quick [MODEL]";
 
-The main job on the embedded default model (models/toy-safety-qwen2, or MODEL): its safety behaviour on
-held-out prompts (benign, harmful in English, Chinese and Hindi), a generation with a read-out of the
-activations at a middle layer's MLP output (the site Safe-SAIL trains its SAEs on), and steering along a
-refusal direction (mean harmful minus mean benign activation). Without the default model it runs on a random
-tiny model, which generates noise but exercises every part.`;
+const HELP = `usage: safesail demo [--out DIR] [--notebooks LIST]
+       safesail demo --quick [MODEL]
+
+The reproducible supplement, what \`npm run demo\` builds: every numbered notebook (notebooks/NN-*.ipynb, not
+the 99 appendix) executed headless, in order, on the embedded toy model with fixed seeds, and published as
+offline pages with live widgets, an index and a run manifest (versions, seeds, input hashes, timings) in
+${DEFAULT_SUPPLEMENT_DIR}; it prints the file:// URL of the index. An earlier supplement there is replaced (any
+other folder is refused). Takes several minutes. Same as \`safesail supplement --overwrite\` (its --help has the
+details; docs/supplement.md).
+
+  --out DIR         output folder (default ${DEFAULT_SUPPLEMENT_DIR})
+  --notebooks LIST  comma-separated notebooks to run instead of all ("00,04")
+  --quick [MODEL]   instead, a short printout in about a minute, on the embedded default model
+                    (models/toy-safety-qwen2, or MODEL): its safety behaviour on held-out prompts (benign, harmful
+                    in English, Chinese and Hindi), a generation with a read-out of the activations at a middle
+                    layer's MLP output (the site Safe-SAIL trains its SAEs on), and steering along a refusal
+                    direction (mean harmful minus mean benign activation). Without the default model it runs on a
+                    random tiny model, which generates noise but exercises every part.`;
 
 export async function demoCommand(args: string[]): Promise<number> {
-  const { positionals } = parseCliArgs({ args, maxPositionals: 1, usage: "safesail demo [MODEL]", help: HELP, options: {} });
-  let dir = positionals[0];
+  const { values, positionals } = parseCliArgs({
+    args,
+    maxPositionals: 1,
+    usage: SYNOPSIS,
+    help: HELP,
+    options: { quick: { type: "boolean" }, out: { type: "string" }, notebooks: { type: "string" } },
+  });
+  if (!values.quick) {
+    if (positionals.length > 0) throw new ArgumentError(`MODEL goes with --quick (safesail demo --quick ${positionals[0]}); the supplement runs on the embedded toy model`);
+    return runSupplement({
+      out: values.out ?? DEFAULT_SUPPLEMENT_DIR,
+      ...(values.notebooks !== undefined ? { notebooks: notebookList(values.notebooks) } : {}),
+      overwrite: true,
+      command: ["safesail", "demo", ...args].join(" "),
+    });
+  }
+  if (values.out !== undefined || values.notebooks !== undefined) throw new ArgumentError("--out and --notebooks are for the supplement, not --quick");
+  return quickDemo(positionals[0]);
+}
+
+/** The short printout (see the file comment). */
+async function quickDemo(modelDir?: string): Promise<number> {
+  let dir = modelDir;
   if (!dir) {
     if (existsSync(join(DEFAULT_MODEL_DIR, "config.json"))) dir = DEFAULT_MODEL_DIR;
     else {

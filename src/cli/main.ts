@@ -17,6 +17,7 @@ import { publishCommand } from "./publish.ts";
 import { evalSaeCommand, trainSaeCommand } from "./sae.ts";
 import { serveCommand } from "./serve.ts";
 import { steerCommand } from "./steer.ts";
+import { supplementCommand } from "./supplement.ts";
 import { toyCommand } from "./toy.ts";
 
 const USAGE = `usage: safesail <command> [options]
@@ -53,7 +54,7 @@ commands:
                                            steer SAE features: baseline and steered answers, or refusal rates before/after
   serve MODEL [--saes DIR] [--port P] [--host H] [--api-key KEY]
                                            OpenAI-compatible /v1/chat/completions server, with SAE steering (docs/serve.md)
-  demo [MODEL]                             generation with a hook read-out on the embedded default model
+  demo [--quick [MODEL]]                   the reproducible supplement (npm run demo); --quick: a short printout
   kernel run CONNECTION_FILE               the Jupyter kernel (started by Jupyter from the kernelspec)
   kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME]
                                            install the "TypeScript (safesail)" kernelspec
@@ -62,6 +63,8 @@ commands:
   notebooks run NOTEBOOK... [--out DIR]    execute notebooks headless (nbclient), write outputs back
   publish NOTEBOOK... --out DIR [--overwrite] [--title TEXT]
                                            self-contained offline HTML pages of executed notebooks + index.html
+  supplement [--out DIR] [--notebooks LIST] [--overwrite] | supplement compare DIR_A DIR_B
+                                           every notebook run headless and published with a run manifest (docs/supplement.md)
   toy corpus|train|eval|card ...           build the embedded toy safety model (safesail toy for details)
 
 safesail COMMAND --help (or safesail help COMMAND) prints a command's options.
@@ -94,6 +97,7 @@ const COMMANDS: Record<string, Command> = {
   lab: labCommand,
   notebooks: notebooksCommand,
   publish: publishCommand,
+  supplement: supplementCommand,
   toy: toyCommand,
 };
 
