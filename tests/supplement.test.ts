@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkOutFolder, defaultNotebooks, resolveNotebooks } from "../src/cli/supplement/build.ts";
+import { checkOutFolder, defaultNotebooks, formatSeconds, resolveNotebooks } from "../src/cli/supplement/build.ts";
 import { discoverSeeds, type Manifest } from "../src/cli/supplement/manifest.ts";
 import { compareOutputs, compareSupplements, normaliseText, notebookOutputsOf, numbersIn } from "../src/cli/supplement/outputs.ts";
 import { runCli } from "./helpers/cli.ts";
@@ -60,6 +60,10 @@ describe("supplement helpers", () => {
     // Numbers that are not timings stay: scales, layers, counts, words that start with s.
     expect(normaliseText("s = 0.3: refused 4/10, 4 layers, 2 sentences, k 64")).toBe("s = 0.3: refused 4/10, 4 layers, 2 sentences, k 64");
     expect(numbersIn("FVU 0.25 at k 32 in 3.1 s")).toEqual(["0.25", "32"]);
+  });
+
+  it("writes run times as seconds, then minutes", () => {
+    expect([formatSeconds(5.84), formatSeconds(59.96), formatSeconds(119.7), formatSeconds(371)]).toEqual(["5.8 s", "1 min 00 s", "2 min 00 s", "6 min 11 s"]);
   });
 
   it("finds the seeds a notebook passes", () => {

@@ -143,9 +143,9 @@ const rel = (root: string, p: string) => {
 };
 
 export function formatSeconds(s: number): string {
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  return `${m} min ${String(Math.round(s - m * 60)).padStart(2, "0")} s`;
+  if (s < 59.95) return `${s.toFixed(1)} s`;
+  const whole = Math.round(s);
+  return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, "0")} s`;
 }
 
 /** The index page: title, how it was made, the manifest, one entry per notebook with its run time and result. */

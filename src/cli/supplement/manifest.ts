@@ -18,8 +18,10 @@ export const SEED_POLICY =
   "cells) or the library default, which is 0 (SAE initialisation and batch order in trainSae, the activation readers' " +
   "shuffles, buildMap, steering sweeps). Generation is greedy unless a temperature is given, and sampling then takes a " +
   "seed too. The embedded toy model, its corpus and its shipped SAEs were built with fixed seeds (toy corpus seed 2509; " +
-  "models/toy-safety-qwen2/README.md) and are inputs here, hashed below. Runs on one machine repeat their numbers; " +
-  "onnxruntime may sum in another order on another CPU or thread count, so the last digits can differ between machines.";
+  "models/toy-safety-qwen2/README.md) and are inputs here, hashed below. Seeds fix the data, but not the order in which " +
+  "onnxruntime's threads sum: SAE training without threads: 1 can differ in its last digits from run to run, and any " +
+  "computation can on another CPU or thread count (docs/supplement.md lists which notebooks repeat exactly; " +
+  "`safesail supplement compare` checks two builds).";
 
 /** npm packages whose versions go into the manifest (those that compute, tokenise, execute or draw). */
 export const KEY_PACKAGES = [
