@@ -26,6 +26,8 @@ const COMMANDS: [args: string[], synopsis: string, mentions: string[]][] = [
   [["toy", "card"], "usage: safesail toy card", ["README.md", "--reuse-eval"]],
   [["toy", "saes"], "usage: safesail toy saes", ["--out", "--work", "--seed", "--steps", "--conversations", "--layers", "--held-out", "--model"]],
   [["demo"], "usage: safesail demo", ["--quick", "--out", "--notebooks", "supplement", "steering"]],
+  [["steer"], "usage: safesail steer MODEL", ["--saes", "--set", "clamp", "scale", "add", "orthogonal", "cap", "--prompt", "--prompts", "--checkpoint", "--json"]],
+  [["serve"], "usage: safesail serve MODEL", ["--saes", "--port", "--host", "--api-key", "--queue"]],
   [["supplement"], "usage: safesail supplement", ["--out", "--notebooks", "--overwrite", "--title", "--timeout", "compare DIR_A DIR_B"]],
   [["convert"], "usage: safesail convert IN.pt", ["--to", "--out"]],
   [["lab"], "usage: safesail lab", ["--port", "--ip", "--dir", "--token", "lab install", "--prefix"]],
@@ -41,9 +43,19 @@ const COMMANDS: [args: string[], synopsis: string, mentions: string[]][] = [
 
 describe("--help and -h through the real safesail binary", () => {
   it("every command prints its usage on stdout and exits 0, without its required arguments", async () => {
-    for (const [args, synopsis, mentions] of COMMANDS) {
-      for (const flag of ["--help", "-h"]) {
-        const r = await runCli([...args, flag]);
+    // Three processes at a time: each is mostly the binary's start-up, so the cores overlap them.
+    const runs = COMMANDS.flatMap(([args, synopsis, mentions]) => ["--help", "-h"].map((flag) => ({ args, synopsis, mentions, flag })));
+    const results: Awaited<ReturnType<typeof runCli>>[] = new Array(runs.length);
+    let next = 0;
+    await Promise.all([0, 1, 2].map(async () => {
+      while (next < runs.length) {
+        const i = next++;
+        results[i] = await runCli([...runs[i]!.args, runs[i]!.flag]);
+      }
+    }));
+    for (const [i, { args, synopsis, mentions, flag }] of runs.entries()) {
+      {
+        const r = results[i]!;
         const what = [...args, flag].join(" ");
         expect(r.code, `${what}: ${r.stderr}`).toBe(0);
         expect(r.stderr, what).toBe("");
