@@ -659,10 +659,10 @@ function describeFromDb(db: FeatureDb | null | undefined): (id: string) => Steer
 export function steeringPanel(model: Model, saes: readonly Sae[], db: FeatureDb | null | undefined, opts: SteeringPanelOptions = {}, widgetOpts: WidgetOptions = {}): SteeringPanel {
   const { chat = true, temperature, topP, ...init } = opts;
   const layers = saeLayerWidths(model, saes);
-  const compare: SteeringCompare = async ({ interventions, prompt, maxNewTokens, seed }) => {
+  const compare: SteeringCompare = async ({ interventions, prompt, maxNewTokens, seed, signal }) => {
     // Loaded here, on the first Generate: the kernel imports this module at start-up, the model runtime it needs not.
     const [{ steer }, { tokenInfos }] = await Promise.all([import("../../../src/steer/interventions.ts"), import("../../../src/steer/token-features.ts")]);
-    const c = await steer(model, saes, interventions).compare({ prompt, chat, maxNewTokens, seed, temperature, topP });
+    const c = await steer(model, saes, interventions).compare({ prompt, chat, maxNewTokens, seed, temperature, topP, signal });
     const display = (ids: number[]) => (model.tokenizer ? tokenInfos(model, ids, ids.map(() => "assistant")).map((t) => t.display) : undefined);
     return { ...c, baseline: { ...c.baseline, display: display(c.baseline.ids) }, steered: { ...c.steered, display: display(c.steered.ids) } };
   };
