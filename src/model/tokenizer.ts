@@ -3,7 +3,8 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ArgumentError, FormatError, NotFoundError, describeValue } from "../errors.ts";
+import { FormatError, NotFoundError, describeValue } from "../errors.ts";
+import { wrapTokenizer, type RawTokenizer } from "./tokenizer-json.ts";
 
 export interface ChatMessage {
   role: string;
@@ -51,24 +52,6 @@ export interface Tokenizer {
   idToToken(id: number): string | null;
 }
 
-/** The transformers.js tokenizer surface we use (kept narrow so its types do not leak). */
-interface RawTokenizer {
-  encode(text: string, opts: { add_special_tokens: boolean }): number[];
-  decode(ids: number[], opts: { skip_special_tokens: boolean }): string;
-  apply_chat_template(messages: ChatMessage[], opts: Record<string, unknown>): unknown;
-  convert_tokens_to_ids(token: string): number | undefined | null;
-  get_vocab(): Map<string, number> | Record<string, number>;
-  eos_token_id?: number | null;
-  bos_token_id?: number | null;
-  pad_token_id?: number | null;
-  unk_token_id?: number | null;
-  eos_token?: string | null;
-  bos_token?: string | null;
-  pad_token?: string | null;
-  unk_token?: string | null;
-  chat_template: unknown;
-}
-
 function readJson(file: string): Record<string, unknown> {
   let text: string;
   try {
@@ -86,7 +69,6 @@ function readJson(file: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-const isId = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
 /**
  * The model folder has no `tokenizer.json`: the one case in which a model still loads without a tokenizer (it runs
@@ -136,75 +118,8 @@ export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
     throw new FormatError(`${tokenizerFile}: cannot build the tokenizer: ${(err as Error).message}`, { file: tokenizerFile, cause: err });
   }
   if (!raw.chat_template && chatTemplate !== null) raw.chat_template = chatTemplate;
-  return wrapTokenizer(raw, dir, tokenizerJson);
-}
-
-function wrapTokenizer(raw: RawTokenizer, dir: string, tokenizerJson: Record<string, unknown>): Tokenizer {
-  const vocab = raw.get_vocab();
-  const entries: [string, number][] = vocab instanceof Map ? [...vocab.entries()] : Object.entries(vocab);
-  const byId = new Map<number, string>();
-  for (const [tok, id] of entries) byId.set(id, tok);
-  const added = Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as { id?: unknown; content?: unknown }[]) : [];
-  for (const t of added) if (isId(t.id) && typeof t.content === "string") byId.set(t.id, t.content);
-  const size = Math.max(-1, ...byId.keys()) + 1;
-
-  const tokenToId = (token: string): number | null => {
-    const id = raw.convert_tokens_to_ids(token);
-    return isId(id) ? id : null;
-  };
-  const eos = new Set<number>();
-  if (isId(raw.eos_token_id)) eos.add(raw.eos_token_id);
   const genFile = path.join(dir, "generation_config.json");
-  if (fs.existsSync(genFile)) {
-    const e = readJson(genFile).eos_token_id;
-    for (const id of Array.isArray(e) ? e : [e]) if (isId(id) && id < size) eos.add(id);
-  }
-  const roles: Record<string, () => number | null | undefined> = {
-    eos: () => raw.eos_token_id,
-    bos: () => raw.bos_token_id,
-    pad: () => raw.pad_token_id,
-    unk: () => raw.unk_token_id,
-  };
-  return {
-    dir,
-    size,
-    eosTokenIds: [...eos],
-    bosTokenId: isId(raw.bos_token_id) ? raw.bos_token_id : null,
-    padTokenId: isId(raw.pad_token_id) ? raw.pad_token_id : null,
-    hasChatTemplate: raw.chat_template !== null && raw.chat_template !== undefined,
-    encode(text, opts = {}) {
-      if (typeof text !== "string") throw new ArgumentError(`encode: text must be a string`, { field: "text" });
-      return raw.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true });
-    },
-    decode(ids, opts = {}) {
-      for (const id of ids) {
-        if (!isId(id)) throw new ArgumentError(`decode: token ids must be non-negative integers, got ${id}`, { field: "ids" });
-      }
-      // Ids past the tokenizer (the embedding matrix is usually padded beyond it) decode to nothing,
-      // as in Hugging Face's fast tokenizers.
-      const known = ids.filter((id) => byId.has(id));
-      // transformers.js rejects an empty list; nothing decodes to the empty string.
-      if (known.length === 0) return "";
-      return raw.decode(known, { skip_special_tokens: opts.skipSpecialTokens ?? false });
-    },
-    applyChatTemplate(messages, opts = {}) {
-      if (raw.chat_template === null || raw.chat_template === undefined) {
-        throw new NotFoundError(`${dir}: the tokenizer has no chat_template (tokenizer_config.json, chat_template.jinja)`, { file: dir, field: "chat_template" });
-      }
-      const out = raw.apply_chat_template(
-        messages.map((m) => ({ ...m })),
-        { tokenize: false, add_generation_prompt: opts.addGenerationPrompt ?? false },
-      );
-      if (typeof out !== "string") throw new FormatError(`${dir}: chat template did not render to a string`, { file: dir, field: "chat_template" });
-      return out;
-    },
-    specialTokenId(name) {
-      const role = roles[name.replace(/_token$/, "")];
-      const id = role ? role() : tokenToId(name);
-      if (!isId(id)) throw new NotFoundError(`${dir}: the tokenizer has no token "${name}"`, { file: dir, field: name });
-      return id;
-    },
-    tokenToId,
-    idToToken: (id) => byId.get(id) ?? null,
-  };
+  const generationConfig = fs.existsSync(genFile) ? readJson(genFile) : {};
+  return wrapTokenizer(raw, dir, tokenizerJson, generationConfig);
 }
+
