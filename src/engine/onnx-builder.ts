@@ -80,7 +80,8 @@ export class GraphBuilder {
   }
 
   private inlineConst(type: DataTypeCode, dims: number[], raw: Uint8Array): string {
-    const key = `${type}|${dims.join(",")}|${Buffer.from(raw).toString("base64")}`;
+    // Plain JavaScript (no Node Buffer): the graph builder also runs in published pages.
+    const key = `${type}|${dims.join(",")}|${raw.join(",")}`;
     const hit = this.constCache.get(key);
     if (hit) return hit;
     const name = this.fresh("const");

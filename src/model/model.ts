@@ -137,6 +137,11 @@ export class Model {
     private readonly sessionConfig: SessionConfig = {},
   ) {}
 
+  /** The model's name: the last component of its folder (`models/toy-safety-qwen2` -> `toy-safety-qwen2`). */
+  get name(): string {
+    return this.dir.split(/[\\/]/).filter(Boolean).pop() ?? this.dir;
+  }
+
   /**
    * All hook names, in forward order: per block hook_resid_pre, the attention points
    * (`attn.hook_q|k|v|rot_q|rot_k|attn_scores|pattern|z`), hook_attn_out, hook_resid_mid, hook_mlp_out,

@@ -78,11 +78,11 @@ function readJson(file: string): Record<string, unknown> {
 export class MissingTokenizerError extends NotFoundError {}
 
 /**
- * Loads the tokenizer of a model folder offline. Throws MissingTokenizerError naming the folder when
- * `tokenizer.json` is missing, FormatError naming the file when `tokenizer.json`, `tokenizer_config.json`,
- * `generation_config.json` or `chat_template.json` is not valid JSON or does not build a tokenizer.
+ * The JSON of a model folder's tokenizer: tokenizer.json, tokenizer_config.json (with `chat_template` filled in from
+ * chat_template.jinja or chat_template.json when it has none, as newer Hugging Face layouts store it) and
+ * generation_config.json ({} when absent). Errors as loadTokenizer's.
  */
-export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
+export function readTokenizerFiles(modelDir: string): { tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown>; generationConfig: Record<string, unknown>; chatTemplate: string | null } {
   const dir = path.resolve(modelDir);
   const tokenizerFile = path.join(dir, "tokenizer.json");
   const configFile = path.join(dir, "tokenizer_config.json");
@@ -92,8 +92,6 @@ export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
   }
   const tokenizerJson = readJson(tokenizerFile);
   const tokenizerConfig = fs.existsSync(configFile) ? readJson(configFile) : {};
-
-  // Chat templates may also live in chat_template.jinja or chat_template.json (newer Hugging Face layouts).
   let chatTemplate: string | null = typeof tokenizerConfig.chat_template === "string" ? tokenizerConfig.chat_template : null;
   if (tokenizerConfig.chat_template === undefined || tokenizerConfig.chat_template === null) {
     const jinja = path.join(dir, "chat_template.jinja");
@@ -105,6 +103,20 @@ export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
     }
     if (chatTemplate !== null) tokenizerConfig.chat_template = chatTemplate;
   }
+  const genFile = path.join(dir, "generation_config.json");
+  const generationConfig = fs.existsSync(genFile) ? readJson(genFile) : {};
+  return { tokenizerJson, tokenizerConfig, generationConfig, chatTemplate };
+}
+
+/**
+ * Loads the tokenizer of a model folder offline. Throws MissingTokenizerError naming the folder when
+ * `tokenizer.json` is missing, FormatError naming the file when `tokenizer.json`, `tokenizer_config.json`,
+ * `generation_config.json` or `chat_template.json` is not valid JSON or does not build a tokenizer.
+ */
+export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
+  const dir = path.resolve(modelDir);
+  const tokenizerFile = path.join(dir, "tokenizer.json");
+  const { tokenizerJson, chatTemplate, generationConfig } = readTokenizerFiles(modelDir);
 
   // Real models and ours load through the same AutoTokenizer path, offline: no hub, local files only.
   const { AutoTokenizer, env } = await import("@huggingface/transformers");
@@ -118,8 +130,6 @@ export async function loadTokenizer(modelDir: string): Promise<Tokenizer> {
     throw new FormatError(`${tokenizerFile}: cannot build the tokenizer: ${(err as Error).message}`, { file: tokenizerFile, cause: err });
   }
   if (!raw.chat_template && chatTemplate !== null) raw.chat_template = chatTemplate;
-  const genFile = path.join(dir, "generation_config.json");
-  const generationConfig = fs.existsSync(genFile) ? readJson(genFile) : {};
   return wrapTokenizer(raw, dir, tokenizerJson, generationConfig);
 }
 

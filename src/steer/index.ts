@@ -4,6 +4,8 @@
 export {
   tokenFeatures,
   generateWithFeatures,
+  featureAnalyser,
+  type FeatureAnalyserOptions,
   filterRows,
   tokenRows,
   featureTrack,

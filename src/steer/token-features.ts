@@ -531,6 +531,30 @@ export async function generateWithFeatures(model: Model, saes: readonly Sae[], d
   return { text: gen.text, promptIds, ids: gen.ids, finishReason: gen.finishReason, table };
 }
 
+/** The JSON part of GenerateWithFeaturesOptions: what a published page needs to repeat the call. */
+export type FeatureAnalyserOptions = Omit<GenerateWithFeaturesOptions, "onToken" | "hooks">;
+
+/**
+ * The `analyse` of a TokenActivations view on generateWithFeatures: `(prompt, onText) =>` the answer streamed through
+ * `onText`, then the table. It carries `inPage` (the model's name, the SAEs' hooks and `opts`), so that a notebook
+ * published with the model's in-page pack answers Generate in the reader's browser with the same call.
+ *
+ *   tokenActivations({ analyse: featureAnalyser(model, saes, db, { maxNewTokens: 48 }), prompt })
+ */
+export function featureAnalyser(model: Model, saes: readonly Sae[], db: FeatureDb, opts: FeatureAnalyserOptions = {}) {
+  const where = "featureAnalyser";
+  checkTokenFeatureOptions(opts, where);
+  saeLayers(model, saes, where);
+  const options: Record<string, string | number | boolean | null | string[] | number[]> = {};
+  for (const [k, v] of Object.entries(opts)) {
+    if (v === undefined) continue;
+    if (typeof v === "function") throw new ArgumentError(`${where}: opts.${k} is a function; give JSON options only (the view streams the answer itself)`, { field: k });
+    options[k] = v as string | number | boolean | string[] | number[];
+  }
+  const analyse = (prompt: string, onText: (piece: string) => void) => generateWithFeatures(model, saes, db, prompt, { ...opts, onToken: (_id, piece) => onText(piece) });
+  return Object.assign(analyse, { inPage: { model: model.name, saes: saes.map((s) => s.config.hookName ?? ""), options } });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Verbs over a finished table (plain arrays in, plain data out)
 

@@ -105,6 +105,18 @@ export type TokenActivationsStatus = "ready" | "generating" | "error";
  * sends the per-token table (`tokens` ... `tracks`) with `status` "ready" and `revision` + 1 in one update. The
  * front end writes `selected` (the feature colouring the tokens), `token` (the clicked token) and the table filters.
  */
+/**
+ * How a published page can run a widget's model itself (widgets/src/inpage): the model's name (the last component of
+ * its folder), the hook names of the SAEs it reads, and the JSON options of the library call the kernel made
+ * (generateWithFeatures' for TokenActivations, steeringPanel's for SteeringPanel). A page published with that model's
+ * in-page pack (`safesail publish --in-page MODEL`) answers Generate in the reader's browser; null: the kernel only.
+ */
+export interface InPageSpec {
+  model: string;
+  saes: string[];
+  options: Record<string, string | number | boolean | null | string[] | number[]>;
+}
+
 export interface TokenActivationsState {
   title: string;
   /** The prompt of the view on screen (or being generated). */
@@ -142,6 +154,8 @@ export interface TokenActivationsState {
   filter_layer: number;
   filter_domain: string;
   min_score: number | null;
+  /** What a published page needs to answer Generate itself (null: only a kernel can). */
+  in_page: InPageSpec | null;
 }
 
 export const TOKEN_GENERATE_EVENT = "generate";

@@ -1,6 +1,7 @@
 // The SteeringPanel's part of the kernel/front-end contract (protocol.ts has the others; this one sits beside it
 // while other work edits protocol.ts, and protocol.ts may re-export it). No DOM and no Node imports: the kernel
 // (kernel/src/widgets/steering-panel.ts) and the browser bundles (widgets/src/views/steering-panel.ts) both load it.
+import type { InPageSpec } from "./protocol.ts";
 
 /** The steering methods of src/steer (`STEERING_METHODS`), in the method menu's order. */
 export const STEERING_PANEL_METHODS = ["clamp", "scale", "add", "orthogonal", "cap"] as const;
@@ -80,6 +81,8 @@ export interface SteeringPanelState {
   revision: number;
   /** null until the first comparison. */
   comparison: SteeringPanelComparison | null;
+  /** What a published page needs to answer Generate itself (protocol.ts InPageSpec; null: only a kernel can). */
+  in_page: InPageSpec | null;
 }
 
 export const STEERING_GENERATE_EVENT = "generate";

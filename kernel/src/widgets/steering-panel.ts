@@ -44,7 +44,8 @@ import {
 } from "../../../widgets/src/steering-protocol.ts";
 import { SafesailWidget, type SafesailDomProps, type SafesailState } from "./custom.ts";
 import { StarMap } from "./star-map.ts";
-import { checkFinite, checkList, checkRecord, checkScore, checkString, checkTags, TokenActivations } from "./token-activations.ts";
+import type { InPageSpec } from "../../../widgets/src/protocol.ts";
+import { checkFinite, checkInPageSpec, checkList, checkRecord, checkScore, checkString, checkTags, TokenActivations } from "./token-activations.ts";
 import { defineStateAccessors, type WidgetOptions } from "./widget.ts";
 
 export type { SteeringChip, SteeringPanelAnswer, SteeringPanelComparison, SteeringPanelMethod, SteeringPanelState, SteeringPanelStatus };
@@ -118,6 +119,8 @@ export interface SteeringPanelInit extends Partial<SafesailDomProps> {
   title?: string;
   /** Chips a link adds per selection change at most (default 8). */
   linkLimit?: number;
+  /** How a published page runs `compare` itself (protocol.ts InPageSpec; steeringPanel sets it); default null. */
+  inPage?: InPageSpec | null;
 }
 
 const show = (v: unknown): string => {
@@ -310,7 +313,7 @@ export class SteeringPanel extends SafesailWidget<SteeringPanelState> {
   #links: (() => void)[] = [];
 
   constructor(init: SteeringPanelInit, opts: WidgetOptions = {}) {
-    const { compare, layers, describe, features, prompt, generate, maxNewTokens, seed, linkLimit, ...rest } = init;
+    const { compare, layers, describe, features, prompt, generate, maxNewTokens, seed, linkLimit, inPage, ...rest } = init;
     if (typeof compare !== "function") throw new Error("SteeringPanel: compare must be a function (request) => SteeringComparison");
     if (describe !== undefined && typeof describe !== "function") throw new Error("SteeringPanel: describe must be a function (id) => { explanation, score, tags, scale }");
     const checkedLayers = layers === undefined ? undefined : checkList(layers, "SteeringPanel: layers").map((l, i) => {
@@ -327,8 +330,8 @@ export class SteeringPanel extends SafesailWidget<SteeringPanelState> {
       chips.push(chip);
     });
     super({ model: STEERING_PANEL_MODEL, view: STEERING_PANEL_VIEW }, {
-      title: "", chips: [], prompt: "", max_new_tokens: 32, seed: 0, status: "ready", message: "", revision: 0, comparison: null,
-    }, { ...rest, chips, prompt: prompt ?? "", max_new_tokens: maxNewTokens, seed }, opts);
+      title: "", chips: [], prompt: "", max_new_tokens: 32, seed: 0, status: "ready", message: "", revision: 0, comparison: null, in_page: null,
+    }, { ...rest, chips, prompt: prompt ?? "", max_new_tokens: maxNewTokens, seed, in_page: inPage ?? null }, opts);
     this.#compare = compare;
     this.#layers = checkedLayers;
     this.#describe = describe;
@@ -581,12 +584,14 @@ export class SteeringPanel extends SafesailWidget<SteeringPanelState> {
       case "comparison":
         if (value !== null) checkRecord(value, where);
         return value;
+      case "in_page":
+        return checkInPageSpec(value, where);
       default:
         return value;
     }
   }
 }
-defineStateAccessors(SteeringPanel, ["title", "chips", "prompt", "max_new_tokens", "seed", "status", "message", "revision", "comparison"]);
+defineStateAccessors(SteeringPanel, ["in_page", "title", "chips", "prompt", "max_new_tokens", "seed", "status", "message", "revision", "comparison"]);
 
 /** A chip for a spec, checked against the layers (when known); errors name `where`. */
 function buildChip(
@@ -666,5 +671,10 @@ export function steeringPanel(model: Model, saes: readonly Sae[], db: FeatureDb 
     const display = (ids: number[]) => (model.tokenizer ? tokenInfos(model, ids, ids.map(() => "assistant")).map((t) => t.display) : undefined);
     return { ...c, baseline: { ...c.baseline, display: display(c.baseline.ids) }, steered: { ...c.steered, display: display(c.steered.ids) } };
   };
-  return new SteeringPanel({ ...init, compare, layers, describe: describeFromDb(db) }, widgetOpts);
+  // A published page with this model's in-page pack can run the same compare (widgets/src/inpage).
+  const options: InPageSpec["options"] = { chat };
+  if (temperature !== undefined) options.temperature = temperature;
+  if (topP !== undefined) options.topP = topP;
+  const inPage: InPageSpec = { model: model.name, saes: saes.map((s) => s.config.hookName!), options };
+  return new SteeringPanel({ inPage, ...init, compare, layers, describe: describeFromDb(db) }, widgetOpts);
 }

@@ -28,6 +28,7 @@ import {
   TOKEN_GENERATE_EVENT,
   TOKEN_SPECIAL,
   type FeatureInfo,
+  type InPageSpec,
   type TokenActivationsState,
   type TokenActivationsStatus,
 } from "../../../widgets/src/protocol.ts";
@@ -99,6 +100,11 @@ export interface TokenActivationsInit extends Partial<SafesailDomProps> {
   title?: string;
   /** Least time between two streamed-text updates (default 50 ms; 0: every piece). */
   streamIntervalMs?: number;
+  /**
+   * How a published page runs `analyse` itself (protocol.ts InPageSpec); default: `analyse.inPage` when it has one
+   * (src/steer's featureAnalyser sets it), else null (a published page shows the saved view only).
+   */
+  inPage?: InPageSpec | null;
 }
 
 /** The part of the state a view fills in, plus what the widget reports about it. */
@@ -161,6 +167,21 @@ export function checkTags(value: unknown, where: string): string[] {
 }
 
 /** A feature's id, layer, explanation, score and tags from any object that has them (a row, a track, a node). */
+/** An InPageSpec (or null): the model's name, the SAE hook names and JSON options; errors name the field. */
+export function checkInPageSpec(value: unknown, where: string): InPageSpec | null {
+  if (value === null) return null;
+  const o = checkRecord(value, where);
+  const model = checkString(o.model, `${where}.model`);
+  if (model === "") throw new Error(`${where}.model: the model's name is empty`);
+  const saes = checkList(o.saes, `${where}.saes`).map((h, i) => checkString(h, `${where}.saes[${i}]`));
+  const options = checkRecord(o.options ?? {}, `${where}.options`);
+  for (const [k, v] of Object.entries(options)) {
+    const plain = (x: unknown) => x === null || ["string", "number", "boolean"].includes(typeof x);
+    if (!(plain(v) || (Array.isArray(v) && v.every(plain)))) throw new Error(`${where}.options.${k}: expected JSON (a string, number, boolean, null or a list of them), got ${show(v)}`);
+  }
+  return { model, saes, options: options as InPageSpec["options"] };
+}
+
 export function featureInfo(o: Record<string, unknown>, idKey: string, where: string): FeatureInfo {
   const id = checkString(o[idKey], `${where}.${idKey}`);
   if (id === "") throw new Error(`${where}.${idKey}: empty feature id`);
@@ -348,7 +369,7 @@ export class TokenActivations extends SafesailWidget<TokenActivationsState> {
   #pending: Promise<void> = Promise.resolve();
 
   constructor(init: TokenActivationsInit, opts: WidgetOptions = {}) {
-    const { analyse, initial, streamIntervalMs, prompt, ...rest } = init;
+    const { analyse, initial, streamIntervalMs, prompt, inPage, ...rest } = init;
     if (typeof analyse !== "function") throw new Error("TokenActivations: analyse must be a function (prompt, onText) => TokenView");
     const interval = streamIntervalMs ?? 50;
     if (typeof interval !== "number" || !(interval >= 0)) throw new Error(`TokenActivations: streamIntervalMs must be a number >= 0, got ${show(interval)}`);
@@ -362,8 +383,8 @@ export class TokenActivations extends SafesailWidget<TokenActivationsState> {
     super({ model: TOKEN_ACTIVATIONS_MODEL, view: TOKEN_ACTIVATIONS_VIEW }, {
       title: "", prompt: "", status: "ready", message: "", answer: "", revision: 0,
       ...emptyData(),
-      selected: "", token: -1, filter_layer: -1, filter_domain: "", min_score: null,
-    }, { ...rest, ...start, prompt: prompt ?? "" }, opts);
+      selected: "", token: -1, filter_layer: -1, filter_domain: "", min_score: null, in_page: null,
+    }, { ...rest, ...start, prompt: prompt ?? "", in_page: inPage ?? (analyse as { inPage?: InPageSpec }).inPage ?? null }, opts);
     this.#analyse = analyse;
     this.#interval = interval;
     this.on("msg:custom", (content) => {
@@ -512,12 +533,14 @@ export class TokenActivations extends SafesailWidget<TokenActivationsState> {
         return value;
       case "min_score":
         return value === null ? null : checkFinite(value, where);
+      case "in_page":
+        return checkInPageSpec(value, where);
       default:
         return value;
     }
   }
 }
-defineStateAccessors(TokenActivations, [
+defineStateAccessors(TokenActivations, ["in_page",
   "title", "prompt", "status", "message", "answer", "revision", "tokens", "token_flags", "layers", "domains", "features",
   "rows", "tracks", "selected", "token", "filter_layer", "filter_domain", "min_score",
 ]);

@@ -89,6 +89,16 @@ async function renderWidgets(doc: Document, config: PageConfig, safesailWidgets:
     for (const tag of views) failed(tag, "this widget", err, result);
     return;
   }
+  // A page published with an in-page model (inpage/runtime.js, loaded before this bundle) connects the widgets it
+  // can run before their views are drawn, so that the views come up with their controls enabled.
+  const inPage = (window as { safesailInPage?: { attach(manager: unknown, models: WidgetModel[]): number } }).safesailInPage;
+  if (inPage) {
+    try {
+      inPage.attach(manager, models);
+    } catch (err) {
+      console.error("safesail in-page runtime:", err);
+    }
+  }
   const byId = new Map(models.map((m) => [m.model_id, m]));
   for (const tag of views) {
     try {

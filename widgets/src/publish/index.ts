@@ -9,7 +9,8 @@ import { basename, dirname, join, resolve } from "node:path";
 import { ArgumentError, SafesailError } from "../../../src/errors.ts";
 import { writeFileAtomic } from "../../../src/util/atomic.ts";
 import { loadEmbedJs } from "./embed.ts";
-import { PLOTLY_MIME, readNotebook, WIDGET_VIEW_MIME, widgetState, type Notebook } from "./notebook.ts";
+import { IN_PAGE_DIR, writeInPage, type InPageFiles, type InPageSource } from "./inpage.ts";
+import { PLOTLY_MIME, readNotebook, WIDGET_VIEW_MIME, widgetState, type Notebook, type WidgetState } from "./notebook.ts";
 import { escapeHtml, firstHeading, pageFrame, renderNotebookPage } from "./page.ts";
 import { checkTrust, type TrustOptions } from "./trust.ts";
 
@@ -17,6 +18,7 @@ export { renderNotebookPage, firstHeading, pickMime, renderMarkdown, contentSecu
 export { readNotebook, validateNotebook, widgetState } from "./notebook.ts";
 export { checkTrust } from "./trust.ts";
 export { loadEmbedJs } from "./embed.ts";
+export { writeInPage, buildInPagePack, IN_PAGE_DIR, type InPageSource, type InPageFiles } from "./inpage.ts";
 
 export interface PublishOptions {
   /** Output folder (created if missing). */
@@ -31,6 +33,11 @@ export interface PublishOptions {
   log?: (message: string) => void;
   /** Where the signature check runs (python, environment); see trust.ts. */
   trust?: TrustOptions;
+  /**
+   * A model to run in the pages (inpage.ts): its pack is written to `<out>/inpage/` (or, given as InPageFiles, was
+   * written there already), and the pages with widgets that name it (`in_page.model`, every SAE in the pack) load it.
+   */
+  inPage?: InPageSource | InPageFiles;
 }
 
 export interface PublishedPage {
@@ -41,6 +48,8 @@ export interface PublishedPage {
   bytes: number;
   /** Whether the page carries the embed bundle (it has widget views or Plotly figures). */
   embed: boolean;
+  /** Widgets of the page that run on the in-page model (0 without one). */
+  inPage: number;
 }
 
 export interface PublishResult {
@@ -52,6 +61,18 @@ export interface PublishResult {
 /** Whether a notebook has outputs that need the embed bundle. */
 function needsEmbed(nb: Notebook): boolean {
   return nb.cells.some((c) => c.cell_type === "code" && c.outputs.some((o) => (o.output_type === "display_data" || o.output_type === "execute_result") && (WIDGET_VIEW_MIME in o.data || PLOTLY_MIME in o.data)));
+}
+
+/** The widgets of a saved state that can run on an in-page pack: `in_page` names its model and only SAEs it holds. */
+export function inPageWidgets(state: WidgetState | null, pack: { name: string; saes: string[] }): string[] {
+  if (!state) return [];
+  const hooks = new Set(pack.saes);
+  return Object.entries(state.state)
+    .filter(([, m]) => {
+      const spec = (m.state as { in_page?: { model?: unknown; saes?: unknown } }).in_page;
+      return spec?.model === pack.name && Array.isArray(spec.saes) && spec.saes.every((h) => hooks.has(h as string));
+    })
+    .map(([id]) => id);
 }
 
 /** The index page: the title and one link per page, titled by the notebook's first heading. */
@@ -99,6 +120,14 @@ export async function publishNotebooks(paths: string[], opts: PublishOptions): P
   }
 
   const embedJs = notebooks.some(needsEmbed) ? (opts.embedJs ?? (await loadEmbedJs(log))) : null;
+  let inPage: InPageFiles | null = null;
+  if (opts.inPage) {
+    if ("scripts" in opts.inPage) inPage = opts.inPage;
+    else {
+      log(`writing the in-page model ${opts.inPage.model} -> ${join(out, IN_PAGE_DIR)}`);
+      inPage = await writeInPage(out, opts.inPage, log);
+    }
+  }
   const pages: PublishedPage[] = [];
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
@@ -107,7 +136,9 @@ export async function publishNotebooks(paths: string[], opts: PublishOptions): P
     if (trust.warning) warn(trust.warning);
     const title = firstHeading(nb) ?? basename(job.file);
     const state = widgetState(nb, job.file, warn);
+    const runnable = inPage ? inPageWidgets(state, inPage).length : 0;
     const html = renderNotebookPage(nb, {
+      inPageScripts: runnable > 0 ? inPage!.scripts : [],
       trusted: trust.trusted,
       embedJs,
       title,
@@ -119,7 +150,7 @@ export async function publishNotebooks(paths: string[], opts: PublishOptions): P
     });
     await writeFileAtomic(job.path, html);
     const bytes = Buffer.byteLength(html);
-    pages.push({ notebook: job.file, path: job.path, title, trusted: trust.trusted, bytes, embed: html.includes(`id="safesail-page"`) });
+    pages.push({ notebook: job.file, path: job.path, title, trusted: trust.trusted, bytes, embed: html.includes(`id="safesail-page"`), inPage: runnable });
     log(`${job.file} -> ${job.path} (${(bytes / 1e6).toFixed(2)} MB, ${trust.trusted ? "trusted" : "untrusted"})`);
   }
   await writeFileAtomic(indexPath, renderIndexPage(indexTitle, pages.map((p) => ({ href: basename(p.path), title: p.title, notebook: basename(p.notebook) }))));

@@ -51,6 +51,12 @@ export interface PageOptions {
   file?: string;
   /** Non-fatal problems (an image that could not be inlined, a widget whose state was not saved, ...). */
   warn?: (message: string) => void;
+  /**
+   * The in-page model's scripts (inpage.ts: paths relative to the page, in load order), loaded before the embed
+   * bundle so that the page's runnable widgets answer Generate in the browser; the CSP then allows scripts from the
+   * page's own folder and WebAssembly.
+   */
+  inPageScripts?: string[];
 }
 
 // ---- escaping ---------------------------------------------------------------------------------------------------
@@ -391,10 +397,12 @@ function renderCell(cell: Cell, i: number, ctx: RenderContext, lang: string): st
 // ---- the page ---------------------------------------------------------------------------------------------------
 
 /** The Content-Security-Policy of a page: no fetch of any kind; inline scripts only where the page needs them. */
-export function contentSecurityPolicy(scripts: boolean): string {
+export function contentSecurityPolicy(scripts: boolean, inPage = false): string {
   return [
     "default-src 'none'",
-    `script-src ${scripts ? "'unsafe-inline'" : "'none'"}`,
+    // An in-page model loads its scripts from the page's own folder ('self'; file:// included) and compiles
+    // onnxruntime-web's WebAssembly ('wasm-unsafe-eval': compiling only, no JavaScript eval).
+    `script-src ${scripts ? "'unsafe-inline'" : "'none'"}${scripts && inPage ? " 'self' 'wasm-unsafe-eval'" : ""}`,
     "style-src 'unsafe-inline'",
     // blob: is in-memory (the Image widget shows its bytes through a blob: URL); nothing is fetched.
     "img-src data: blob:",
@@ -445,10 +453,10 @@ pre.ss-text, pre.ss-traceback, pre.ss-raw { margin: 0; font: 0.85rem/1.4 var(--s
 `;
 
 /** Shared page frame: doctype, CSP, title, styles. */
-export function pageFrame(title: string, body: string, opts: { scripts: boolean; head?: string }): string {
+export function pageFrame(title: string, body: string, opts: { scripts: boolean; inPage?: boolean; head?: string }): string {
   return (
     `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n` +
-    `<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(opts.scripts)}">\n` +
+    `<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(opts.scripts, opts.inPage)}">\n` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">\n` +
     `<meta name="generator" content="safesail publish">\n` +
     `<title>${escapeHtml(title)}</title>\n<style>${PAGE_CSS}</style>\n${opts.head ?? ""}</head>\n<body>\n${body}\n</body>\n</html>\n`
@@ -466,6 +474,7 @@ export function renderNotebookPage(nb: Notebook, opts: PageOptions): string {
     opts.warn?.(`${ctx.where}trusted HTML refers to ${ctx.external.size} external URL${ctx.external.size === 1 ? "" : "s"} (${list}${ctx.external.size > 3 ? ", ..." : ""}); the page's Content-Security-Policy blocks them, so they will not show`);
   }
   const embed = ctx.needsEmbed.value && opts.embedJs !== null;
+  const inPage = embed && opts.widgetState ? (opts.inPageScripts ?? []) : [];
   if (ctx.needsEmbed.value && opts.embedJs === null) opts.warn?.(`${ctx.where}no embed bundle given: widgets and figures are shown as text`);
   const back = opts.back ? `<nav class="ss-nav"><a href="${escapeHtml(opts.back.href)}">&larr; ${escapeHtml(opts.back.text)}</a></nav>\n` : "";
   const trustNote = opts.trusted ? "trusted notebook: HTML outputs as written" : "untrusted notebook: HTML outputs sanitised";
@@ -474,8 +483,9 @@ export function renderNotebookPage(nb: Notebook, opts: PageOptions): string {
     body +=
       `\n<script type="application/json" id="safesail-page">${scriptSafeJson({ trusted: opts.trusted })}</script>` +
       (opts.widgetState ? `\n<script type="${WIDGET_STATE_MIME}">${scriptSafeJson(opts.widgetState)}</script>` : "") +
+      inPage.map((src) => `\n<script src="${escapeHtml(encodeURI(src))}"></script>`).join("") +
       `\n<script>${scriptSafeText(opts.embedJs!)}</script>`;
   }
   // Scripts run only where the page has the bundle, or trusted HTML that may carry its own.
-  return pageFrame(title, body, { scripts: embed || opts.trusted });
+  return pageFrame(title, body, { scripts: embed || opts.trusted, inPage: embed && inPage.length > 0 });
 }

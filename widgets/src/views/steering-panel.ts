@@ -38,7 +38,7 @@ function deserializeComparison(value: unknown): SteeringPanelComparison | null {
 export class SteeringPanelModel extends DOMWidgetModel {
   override defaults(): Backbone.ObjectHash {
     const state: SteeringPanelState = {
-      title: "", chips: [], prompt: "", max_new_tokens: 32, seed: 0, status: "ready", message: "", revision: 0, comparison: null,
+      title: "", chips: [], prompt: "", max_new_tokens: 32, seed: 0, status: "ready", message: "", revision: 0, comparison: null, in_page: null,
     };
     return { ...super.defaults(), ...safesailNames(STEERING_PANEL_MODEL, STEERING_PANEL_VIEW), ...state };
   }

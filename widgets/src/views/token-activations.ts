@@ -42,7 +42,7 @@ export class TokenActivationsModel extends DOMWidgetModel {
       title: "", prompt: "", status: "ready", message: "", answer: "", revision: 0,
       tokens: [], token_flags: new Float32Array(0), layers: [], domains: [], features: [],
       rows: deserializeRows({}), tracks: deserializeTracks({}),
-      selected: "", token: -1, filter_layer: -1, filter_domain: "", min_score: null,
+      selected: "", token: -1, filter_layer: -1, filter_domain: "", min_score: null, in_page: null,
     };
     return {
       ...super.defaults(),
