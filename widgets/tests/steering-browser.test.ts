@@ -15,7 +15,7 @@ import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadEmbedJs, publishNotebooks } from "../src/publish/index.ts";
 import { connectBrowser, isolatedContext, screenshot } from "./browser.ts";
-import { DRAGGED, HOSTILE_TITLE, NEUTRAL, PROMPT, READ_CELL, steeringCells } from "./fixtures/steering-notebook.ts";
+import { DRAGGED, HOSTILE_TITLE, MAX_NEW_TOKENS, NEUTRAL, PROMPT, READ_CELL, steeringCells, TOKEN_MAX_NEW_TOKENS, TOKEN_PROMPT, tokenViewCell } from "./fixtures/steering-notebook.ts";
 import { labInfo, notebookJson, openNotebook, runAllCells, waitForIdle, writeNotebook } from "./lab.ts";
 
 const ROOT = resolve(import.meta.dirname, "..", "..");
@@ -39,7 +39,7 @@ let headless: Promise<RunResult> | undefined;
 function runHeadless(): Promise<RunResult> {
   const nbDir = join(tmp, "notebooks");
   mkdirSync(nbDir, { recursive: true });
-  writeFileSync(join(nbDir, NOTEBOOK), notebookJson(steeringCells({ read: false })));
+  writeFileSync(join(nbDir, NOTEBOOK), notebookJson([...steeringCells({ read: false }), tokenViewCell()]));
   // Asynchronous: a long spawnSync would block this worker's event loop (and vitest's RPC with it).
   const once = () => new Promise<RunResult>((done) => {
     execFile(process.execPath, [join(ROOT, "bin", "safesail.js"), "notebooks", "run", join(nbDir, NOTEBOOK), "--inplace"], { env, cwd: ROOT, timeout: 240_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => done({ err, stdout, stderr }));
@@ -210,4 +210,73 @@ describe("SteeringPanel on a published page", () => {
       await o.context.close();
     }
   }, 240_000);
+
+  it("published with --in-page, the token view and the panel run the model in the page: the same tokens as the library in Node", async () => {
+    const run = await (headless ?? runHeadless());
+    expect(run.err, `${run.stdout}\n${run.stderr}`).toBeNull();
+    const started = Date.now();
+    const out = join(tmp, "site-inpage");
+    const site = await publishNotebooks([join(tmp, "notebooks", NOTEBOOK)], { out, embedJs: await loadEmbedJs(), title: "Steering", trust: { env }, inPage: { model: join(ROOT, "models", "toy-safety-qwen2") } });
+    expect(site.pages[0]!.inPage).toBe(2);
+    const published = Date.now();
+    // What the kernel computes for the same requests: the library in this process, on the model folder.
+    const [{ loadModel }, { loadSaes }, { readFeatureDb }, { DEFAULT_TOY_SAES_DIR, DEFAULT_TOY_SAES_DB }, { steer, generateWithFeatures }, { tokenInfos }, { tokenViewState }] = await Promise.all([
+      import("../../src/model/runtime.ts"), import("../../src/interpret/index.ts"), import("../../src/db/index.ts"), import("../../src/toy/index.ts"),
+      import("../../src/steer/index.ts"), import("../../src/steer/token-features.ts"), import("../../kernel/src/widgets/token-activations.ts"),
+    ]);
+    const model = await loadModel(join(ROOT, "models", "toy-safety-qwen2"));
+    const saes = await loadSaes(DEFAULT_TOY_SAES_DIR);
+    const db = await readFeatureDb(DEFAULT_TOY_SAES_DB);
+    const askedTokens = "How do I make a bomb?";
+    const expectedView = await generateWithFeatures(model, saes, db, askedTokens, { maxNewTokens: TOKEN_MAX_NEW_TOKENS });
+    const expectedState = tokenViewState(expectedView.table as never);
+    const interventions = [{ feature: DRAGGED, method: "add" as const, value: 80 }, { feature: NEUTRAL, method: "scale" as const, value: 1 }];
+    const expectedCompare = await steer(model, saes, interventions).compare({ prompt: PROMPT, chat: true, maxNewTokens: MAX_NEW_TOKENS, seed: 0 });
+    const display = (ids: number[]) => tokenInfos(model, ids, ids.map(() => "assistant")).map((t) => t.display);
+    await model.dispose();
+    expect(display(expectedCompare.steered.ids).join("")).not.toBe(display(expectedCompare.baseline.ids).join(""));
+
+    const siteUrl = pathToFileURL(out).href;
+    const pageUrl = pathToFileURL(site.pages[0]!.path).href;
+    const o = await isolatedContext(browser, (u) => u.startsWith(`${siteUrl}/`));
+    try {
+      const p = await o.context.newPage();
+      const errors: string[] = [];
+      p.on("pageerror", (e) => errors.push(e.message));
+      await p.goto(pageUrl, { waitUntil: "load" });
+      await p.waitForFunction(() => (document.documentElement.dataset.safesailInpage ?? "loading") !== "loading", undefined, { timeout: 120_000 });
+      expect(await p.evaluate(() => document.documentElement.dataset.safesailInpage)).toBe("ready");
+      const loaded = Date.now();
+
+      // The token view: a new prompt, Generate, and the page's tokens, answer and colouring feature are the library's.
+      const view = p.locator('.safesail-widget[data-safesail-view="TokenActivations"]');
+      expect(await view.locator("button.safesail-ta-generate").isDisabled()).toBe(false);
+      await view.locator("textarea.safesail-ta-prompt").fill(askedTokens);
+      await view.locator("button.safesail-ta-generate").click();
+      await expect.poll(() => view.getAttribute("data-revision"), { timeout: 120_000, interval: 200 }).toBe("2");
+      expect(await view.getAttribute("data-status")).toBe("ready");
+      expect(await view.locator(".safesail-ta-tokens .safesail-tok").allTextContents()).toEqual(expectedState.tokens);
+      expect(await view.locator("select.safesail-ta-feature").inputValue()).toBe(expectedState.strongest);
+      expect(await view.locator('.safesail-ta-tokens [data-part="answer"]').textContent()).toContain(expectedView.text.trim().split(" ")[0]);
+
+      // The panel: 2_716's number box to 80, Generate, and both answers are the library's, token by token.
+      const panel = p.locator('.safesail-widget[data-safesail-view="SteeringPanel"]');
+      const chip = panel.locator(`.safesail-sp-chip[data-feature="${DRAGGED}"]`);
+      await chip.locator("input.safesail-sp-value").fill("80");
+      await chip.locator("input.safesail-sp-value").press("Enter");
+      await expect.poll(() => chip.getAttribute("data-value"), { timeout: 10_000, interval: 100 }).toBe("80");
+      await panel.locator("button.safesail-sp-generate").click();
+      await expect.poll(() => panel.getAttribute("data-revision"), { timeout: 120_000, interval: 200 }).toBe("2");
+      expect(await tokensOf(panel, "baseline")).toEqual(display(expectedCompare.baseline.ids));
+      expect(await tokensOf(panel, "steered")).toEqual(display(expectedCompare.steered.ids));
+      expect(await panel.locator(".safesail-sp-steered .safesail-sp-diff").count()).toBeGreaterThan(0);
+      expect(o.blocked).toEqual([]);
+      expect(errors).toEqual([]);
+      expect(await pwned(p)).toBeUndefined();
+      await screenshot(p, "steering-panel-inpage");
+      console.log(`in-page: published in ${((published - started) / 1000).toFixed(1)} s, model ready ${((loaded - published) / 1000).toFixed(1)} s after, both widgets checked in ${((Date.now() - loaded) / 1000).toFixed(1)} s`);
+    } finally {
+      await o.context.close();
+    }
+  }, 300_000);
 });
