@@ -17,6 +17,7 @@
 //   NN-name.html               one self-contained page per notebook (no network; widgets and Plotly from the page)
 //   notebooks/NN-name.ipynb    the executed notebooks (outputs, saved widget state; signed, so Jupyter trusts them)
 //   manifest.json              versions, seeds, input hashes, timings (manifest.ts)
+//   inpage/                    the toy model, its SAEs and onnxruntime-web, for the widgets that run in the page
 //   logs/kernel.log            the kernels' own log lines
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -25,7 +26,9 @@ import { ArgumentError, NotFoundError, SafesailError } from "../../errors.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../../util/atomic.ts";
 import { loadEmbedJs } from "../../../widgets/src/publish/embed.ts";
 import { publishNotebooks } from "../../../widgets/src/publish/index.ts";
-import { readNotebook } from "../../../widgets/src/publish/notebook.ts";
+import { writeInPage, type InPageFiles, type InPageSource } from "../../../widgets/src/publish/inpage.ts";
+import { readNotebook, widgetState } from "../../../widgets/src/publish/notebook.ts";
+import { DEFAULT_MODEL_DIR } from "../../model/default.ts";
 import { escapeHtml, firstHeading, pageFrame } from "../../../widgets/src/publish/page.ts";
 import { findKernelSpecs, runNotebooks, type NotebookResult } from "../notebooks.ts";
 import {
@@ -73,6 +76,12 @@ export interface SupplementOptions {
   /** The command line, for the manifest. */
   command?: string;
   events?: SupplementEvents;
+  /**
+   * The model the pages run in the reader's browser (widgets/src/publish/inpage.ts): default the embedded toy model
+   * with its shipped SAEs; null: none (every widget is a saved view). Its pack is written once, into `inpage/`,
+   * and only when a page has a widget that names it.
+   */
+  inPage?: InPageSource | null;
 }
 
 export interface SupplementResult {
@@ -158,9 +167,10 @@ export function renderSupplementIndex(manifest: Manifest): string {
     const title = n.page ? `<a href="${escapeHtml(encodeURI(n.page))}">${escapeHtml(n.title)}</a>` : `<span class="ss-title">${escapeHtml(n.title)}</span>`;
     const status = n.ok ? `<span class="ss-status ss-passed">passed</span>` : `<span class="ss-status ss-failed">failed</span>`;
     const nb = n.executed ? ` · <a class="ss-ipynb" href="${escapeHtml(encodeURI(n.executed))}">executed .ipynb</a>` : "";
+    const live = n.in_page ? ` · <span class="ss-live">${n.in_page} widget${n.in_page === 1 ? "" : "s"} run the model in your browser</span>` : "";
     const err = n.error ? `<div class="ss-error-line">${n.error.cell !== null ? `cell ${n.error.cell}: ` : ""}${escapeHtml(n.error.ename)}${n.error.evalue ? `: ${escapeHtml(n.error.evalue)}` : ""}</div>` : "";
     const pubErr = n.publish_error ? `<div class="ss-error-line">not published: ${escapeHtml(n.publish_error)}</div>` : "";
-    return `<li class="${n.ok ? "ss-ok" : "ss-bad"}">${title}<div class="ss-row"><span class="ss-file">${escapeHtml(name)}</span> · ${status} · <span class="ss-time">${formatSeconds(n.seconds)}</span>${nb}</div>${err}${pubErr}</li>`;
+    return `<li class="${n.ok ? "ss-ok" : "ss-bad"}">${title}<div class="ss-row"><span class="ss-file">${escapeHtml(name)}</span> · ${status} · <span class="ss-time">${formatSeconds(n.seconds)}</span>${nb}${live}</div>${err}${pubErr}</li>`;
   });
   const env = manifest.environment;
   const summary = failed > 0
@@ -172,7 +182,8 @@ export function renderSupplementIndex(manifest: Manifest): string {
     `<p class="ss-meta">Every notebook executed headless, in order, on the embedded toy model (<code>models/toy-safety-qwen2</code>) with fixed seeds; ` +
       `built ${escapeHtml(manifest.created.replace("T", " ").replace(/\.\d+Z$/, " UTC"))}, safesail ${escapeHtml(env.safesail)}, ${git}node ${escapeHtml(env.node)}, ` +
       `onnxruntime ${escapeHtml(env.onnxruntime.version ?? "?")} (${escapeHtml(env.onnxruntime.execution_provider)}), ${env.cpu.count} CPUs; ` +
-      `${formatSeconds(manifest.timings.total_s)} in all. Pages work offline: widgets are restored from their saved state, figures drawn in the page.</p>`,
+      `${formatSeconds(manifest.timings.total_s)} in all. Pages work offline: widgets are restored from their saved state, figures drawn in the page` +
+      (manifest.notebooks.some((n) => n.in_page) ? "; token views and steering panels run the toy model and its SAEs in your browser (onnxruntime-web, <code>inpage/</code>): type a prompt, move a slider, press Generate.</p>" : ".</p>"),
     `<p class="ss-manifest"><a href="manifest.json">manifest.json</a>: package versions, seeds, sha256 of the model, SAE and data files, per-notebook timings.</p>`,
     summary,
     `<ul>`,
@@ -304,13 +315,39 @@ export async function buildSupplement(opts: SupplementOptions = {}): Promise<Sup
     // ---- publish: one page per executed notebook, then the index and the manifest ----
     let bytes = 0;
     let pages = 0;
+    // The in-page model, written once, when some page has a widget that runs on it.
+    const inPageSource = opts.inPage === undefined ? { model: DEFAULT_MODEL_DIR } : opts.inPage;
+    let inPage: InPageFiles | null = null;
+    if (inPageSource) {
+      const name = basename(resolve(inPageSource.model));
+      const wanted = entries.some((e) => {
+        if (!e.executed) return false;
+        try {
+          const state = widgetState(JSON.parse(readFileSync(join(staging, e.executed), "utf8")), e.executed, () => {});
+          return Object.values(state?.state ?? {}).some((m) => (m.state as { in_page?: { model?: unknown } }).in_page?.model === name);
+        } catch {
+          return false;
+        }
+      });
+      if (wanted) {
+        try {
+          inPage = await writeInPage(staging, inPageSource, log);
+          const total = Object.values(inPage.bytes).reduce((a, b) => a + b, 0);
+          log(`in-page model ${inPage.name} (${inPage.saes.length} SAEs): ${(total / 1e6).toFixed(1)} MB in ${join(basename(out), "inpage")}/`);
+          bytes += total;
+        } catch (err) {
+          log(`warning: the in-page model could not be written, so the pages show saved views only: ${(err as Error).message}`);
+        }
+      }
+    }
     for (const e of entries) {
       if (!e.executed) continue;
       try {
-        const r = await publishNotebooks([join(staging, e.executed)], { out: staging, overwrite: true, title, embedJs, log: () => {} });
+        const r = await publishNotebooks([join(staging, e.executed)], { out: staging, overwrite: true, title, embedJs, log: () => {}, ...(inPage ? { inPage } : {}) });
         for (const w of r.warnings) log(`warning: ${w}`);
         const page = r.pages[0]!;
         e.page = basename(page.path);
+        e.in_page = page.inPage;
         bytes += page.bytes;
         pages++;
       } catch (err) {

@@ -106,6 +106,8 @@ export interface NotebookEntry {
   page: string | null;
   publish_error?: string;
   widgets: number;
+  /** Widgets of its page that run on the in-page model (Generate works with no kernel). */
+  in_page?: number;
   signed: boolean;
   /** Seeds passed in its code cells (`seed: N`, `seed = N`), in order of first appearance. */
   seeds: number[];
