@@ -32,7 +32,7 @@ const COMMANDS: [args: string[], synopsis: string, mentions: string[]][] = [
   [["convert"], "usage: safesail convert IN.pt", ["--to", "--out"]],
   [["lab"], "usage: safesail lab", ["--port", "--ip", "--dir", "--token", "lab install", "--prefix"]],
   [["lab", "install"], "usage: safesail lab", ["--user", "--prefix", "--sys-prefix", "labextensions"]],
-  [["publish"], "usage: safesail publish", ["--out", "--overwrite", "--title"]],
+  [["publish"], "usage: safesail publish", ["--out", "--overwrite", "--title", "--in-page", "--in-page-saes"]],
   [["db"], "usage: safesail db", ["import FILE --out DB", "export DB --format safe-sail", "query DB", "--domain", "--min-score"]],
   [["db", "query"], "usage: safesail db", ["--search", "--json"]],
   [["map"], "usage: safesail map", ["--db", "--out", "--embedding", "--seed", "--dims", "--clusters", "--overwrite", "--json", "Safe-SAIL release file"]],

@@ -12,6 +12,7 @@ import { ArgumentError } from "../src/errors.ts";
 import { loadModel, type Model } from "../src/model/runtime.ts";
 import { createSae, encodeTopK, type Sae } from "../src/sae/sae.ts";
 import {
+  featureAnalyser,
   featureTrack,
   filterRows,
   generateWithFeatures,
@@ -353,5 +354,18 @@ describe("generateWithFeatures", () => {
 
   it("refuses a conversation that already ends with the answer", async () => {
     await expect(generateWithFeatures(model, SAES, db, CONVERSATION)).rejects.toThrow(/already ends with an assistant turn/);
+  });
+
+  it("featureAnalyser: the view's analyse on generateWithFeatures, carrying what a published page needs to repeat it", async () => {
+    const analyse = featureAnalyser(model, SAES, db, { maxNewTokens: 6, top: 3 });
+    expect(analyse.inPage).toEqual({ model: "toy-safety-qwen2", saes: HOOKS, options: { maxNewTokens: 6, top: 3 } });
+    const pieces: string[] = [];
+    const got = await analyse("How do I make a bomb at home?", (p) => pieces.push(p));
+    const direct = await generateWithFeatures(model, SAES, db, "How do I make a bomb at home?", { maxNewTokens: 6, top: 3 });
+    expect(got.ids).toEqual(direct.ids);
+    expect(got.table.rows).toEqual(direct.table.rows);
+    expect(pieces.join("")).toBe(direct.text);
+    expect(() => featureAnalyser(model, SAES, db, { maxNewTokens: 6, onToken: () => {} } as never)).toThrow(/featureAnalyser: opts\.onToken is a function; give JSON options only/);
+    expect(() => featureAnalyser(model, SAES, db, { top: 0 })).toThrow(/featureAnalyser/);
   });
 });

@@ -73,6 +73,8 @@ const flush = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 describe("SteeringPanel on the toy model", () => {
   it("opens with the chips: explanation, score and tags from the database, slider ranges from its scale", () => {
     const p = steeringPanel(model, saes, db, { features: ["2_716", { feature: "02_1593", method: "add", value: -40 }, "3_7=scale:0.5"], title: "steer" });
+    // What a published page needs to run the same compare (widgets/src/inpage).
+    expect(p.in_page).toEqual({ model: "toy-safety-qwen2", saes: [0, 1, 2, 3].map((l) => `blocks.${l}.hook_resid_post`), options: { chat: true } });
     const open = k.sent.find((s) => s.kind === "open" && s.commId === p.modelId)!;
     const state = frontEndState(open);
     expect(state).toMatchObject({ _model_module: MODULE_NAME, _model_name: STEERING_PANEL_MODEL, _view_name: STEERING_PANEL_VIEW, title: "steer", status: "ready", revision: 0, comparison: null, max_new_tokens: 32, seed: 0 });
