@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh || exit 1
 # node_modules/.bin/tsc is tslab's TypeScript 5.0; the project's own (package.json) is typescript/bin/tsc.
 node node_modules/typescript/bin/tsc -p tsconfig.json --noEmit || { echo "typecheck: 0 passed, 1 failed"; exit 1; }
+# The in-page runtime of published pages (browser code over src/ and the kernel's widget classes).
+node node_modules/typescript/bin/tsc -p widgets/tsconfig.inpage.json --noEmit || { echo "typecheck: 0 passed, 1 failed"; exit 1; }
 # The lab front end, the safesail-widgets extension and the offline embed bundle (each skipped when up to date).
 node widgets/lab/build.mjs || { echo "build: 0 passed, 1 failed"; exit 1; }
 node widgets/scripts/build-embed.mjs --if-stale || { echo "build: 0 passed, 1 failed"; exit 1; }

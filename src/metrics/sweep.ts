@@ -45,6 +45,8 @@ export interface SweepOptions {
   trainTokens?: number;
   batchSize?: number;
   lr?: number;
+  /** SAE training's onnxruntime threads (default its choice; 1 makes a rerun repeat every digit, at some cost in time). */
+  threads?: number;
   maxTokens?: number;
   /**
    * Threshold grid of L0,t and I_CDF on the normalised scale (default DEFAULT_THRESHOLDS, 0 to 0.9 by 0.1), and the
@@ -157,6 +159,7 @@ export async function sweepConfigurations(model: Model, opts: SweepOptions): Pro
           batchSize: opts.batchSize ?? 512,
           lr: opts.lr,
           seed: opts.seed,
+          threads: opts.threads,
           out: saeDir,
           resume: !opts.overwrite,
           progress,
