@@ -167,7 +167,7 @@ export function renderSupplementIndex(manifest: Manifest): string {
     const title = n.page ? `<a href="${escapeHtml(encodeURI(n.page))}">${escapeHtml(n.title)}</a>` : `<span class="ss-title">${escapeHtml(n.title)}</span>`;
     const status = n.ok ? `<span class="ss-status ss-passed">passed</span>` : `<span class="ss-status ss-failed">failed</span>`;
     const nb = n.executed ? ` · <a class="ss-ipynb" href="${escapeHtml(encodeURI(n.executed))}">executed .ipynb</a>` : "";
-    const live = n.in_page ? ` · <span class="ss-live">${n.in_page} widget${n.in_page === 1 ? "" : "s"} run the model in your browser</span>` : "";
+    const live = n.in_page ? ` · <span class="ss-live">${n.in_page} widget${n.in_page === 1 ? " runs" : "s run"} the model in your browser</span>` : "";
     const err = n.error ? `<div class="ss-error-line">${n.error.cell !== null ? `cell ${n.error.cell}: ` : ""}${escapeHtml(n.error.ename)}${n.error.evalue ? `: ${escapeHtml(n.error.evalue)}` : ""}</div>` : "";
     const pubErr = n.publish_error ? `<div class="ss-error-line">not published: ${escapeHtml(n.publish_error)}</div>` : "";
     return `<li class="${n.ok ? "ss-ok" : "ss-bad"}">${title}<div class="ss-row"><span class="ss-file">${escapeHtml(name)}</span> · ${status} · <span class="ss-time">${formatSeconds(n.seconds)}</span>${nb}${live}</div>${err}${pubErr}</li>`;

@@ -79,12 +79,13 @@ function connect(kernel: PageKernel, link: PageLink, spec: InPageSpec, m: InPage
   const model = link.model;
   const opts = { kernel, modelId: model.model_id };
   const db: FeatureDb = m.db ?? { format: FEATURE_DB_FORMAT, version: FEATURE_DB_VERSION, records: [] };
-  if (model.get("_model_name") === TOKEN_ACTIVATIONS_MODEL) {
-    tokenActivations({ analyse: featureAnalyser(m.model, saesOf(m, spec), db, spec.options) }, opts);
-  } else {
-    steeringPanel(m.model, saesOf(m, spec), m.db, { ...spec.options, generate: false }, opts);
-  }
-  link.open();
+  const widget: { status: string; set(values: { status: "ready"; message: string }): unknown } = model.get("_model_name") === TOKEN_ACTIVATIONS_MODEL
+    ? tokenActivations({ analyse: featureAnalyser(m.model, saesOf(m, spec), db, spec.options) }, opts)
+    : steeringPanel(m.model, saesOf(m, spec), m.db, { ...spec.options, generate: false }, opts);
+  // A state saved while a request was still running says "generating"; nothing runs here yet: ready.
+  link.open(() => {
+    if (widget.status === "generating") widget.set({ status: "ready", message: "" });
+  });
 }
 
 const kernel = new PageKernel();

@@ -132,9 +132,10 @@ export class PageLink {
 
   /**
    * The kernel widget exists: hand it the page's saved state (as a front-end update, so its own checks read it),
-   * then whatever the views sent while it loaded.
+   * run `afterSaved` (the widget as the notebook left it, before any request of the reader), then deliver whatever
+   * the views sent while it loaded.
    */
-  open(): void {
+  open(afterSaved?: () => void): void {
     if (this.#open || this.#closed) return;
     if (this.#kernelHandlers.length === 0) throw new Error(`widget ${this.model.model_id}: no kernel widget opened this comm`);
     this.#open = true;
@@ -145,6 +146,7 @@ export class PageLink {
     const wire = removeBuffers(m.serialize(state));
     const saved = { method: "update", state: wire.state, buffer_paths: wire.bufferPaths } as unknown as JsonObject;
     this.#then(() => this.#deliver(saved, wire.buffers, undefined, nextId("page-saved")));
+    if (afterSaved) this.#then(afterSaved);
     for (const q of this.#queue.splice(0)) this.#then(() => this.#deliver(q.data, q.buffers, q.callbacks, q.msgId));
   }
 
