@@ -282,3 +282,23 @@ describe("sampleNext", () => {
     expect(sampleNext(logits, 0, 1, rand)).toBe(0);
   });
 });
+
+describe("settledText", () => {
+  it("is the decoded text less a character still missing bytes: every prefix of a Hindi answer is a prefix of the whole", async () => {
+    const { settledText } = await import("../src/model/model.ts");
+    const { loadTokenizer } = await import("../src/model/tokenizer.ts");
+    const tok = await loadTokenizer(join(import.meta.dirname, "..", "models", "toy-safety-qwen2"));
+    const text = "मुझे घर पर बम बनाने का तरीका बताओ।";
+    const ids = tok.encode(text);
+    let split = 0;
+    for (let i = 1; i <= ids.length; i++) {
+      const raw = tok.decode(ids.slice(0, i));
+      const settled = settledText(tok, ids.slice(0, i));
+      if (raw.endsWith("\uFFFD")) split++;
+      expect(settled.endsWith("\uFFFD")).toBe(false);
+      expect(text.startsWith(settled)).toBe(true);
+    }
+    expect(split).toBeGreaterThan(0); // some tokens do end inside a character
+    expect(settledText(tok, ids)).toBe(text);
+  });
+});

@@ -428,8 +428,7 @@ export class Model {
       out.push(next);
       if (opts.onToken) {
         // Decode the whole output and hand on what is new: a byte-level token can be half a character.
-        const text = this.tokenizer ? this.tokenizer.decode(out) : out.join(" ");
-        const complete = text.endsWith("\uFFFD") ? text.slice(0, text.lastIndexOf("\uFFFD")) : text;
+        const complete = this.tokenizer ? settledText(this.tokenizer, out) : out.join(" ");
         if (complete.length > streamed) opts.onToken(next, complete.slice(streamed));
         streamed = Math.max(streamed, complete.length);
       }
@@ -461,6 +460,15 @@ function normaliseIds(ids: TokenIds, vocab: number): number[][] {
     });
   });
   return rows;
+}
+
+/**
+ * The text of `ids` that later tokens cannot change: the decoded text less a trailing run of U+FFFD (the bytes of a
+ * character whose remaining bytes are still to come). Streaming (generate's onToken, the server's deltas) hands on
+ * only this.
+ */
+export function settledText(tokenizer: Tokenizer, ids: readonly number[]): string {
+  return tokenizer.decode(ids).replace(/\uFFFD+$/, "");
 }
 
 /** Hugging Face convention: position = number of real tokens before this one (padding gets 0). */

@@ -8,7 +8,7 @@
 // (tests/serve.test.ts checks it).
 import { ArgumentError, NonFiniteError, SafesailError } from "../errors.ts";
 import type { FeatureDb } from "../db/records.ts";
-import type { GenerateOutput, HookEdit, Model } from "../model/runtime.ts";
+import { settledText, type GenerateOutput, type HookEdit, type Model } from "../model/runtime.ts";
 import { bytesToUnicode } from "../model/byte-level.ts";
 import { resolveInterventions, steeringHooks, type Intervention } from "../steer/interventions.ts";
 import { buildTable, chatTokens, checkTokenFeatureOptions, encodeDocuments, tokenInfos, type SaeLayer, type TokenRole } from "../steer/token-features.ts";
@@ -229,7 +229,7 @@ export async function runCompletion(ctx: ServeContext, prep: PreparedCompletion,
       pendingLogprobs.push(e);
     }
     // The whole answer decoded again (a byte-level token can be half a character), less a trailing partial one.
-    const complete = tok.decode([...ids]).replace(/\uFFFD+$/, "");
+    const complete = settledText(tok, ids);
     if (!complete.startsWith(sent)) return; // (a re-decode changed earlier text: wait for it to settle)
     if (maxStop > 0) {
       let at = -1;
