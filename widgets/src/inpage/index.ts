@@ -34,6 +34,8 @@ export interface SafesailInPage {
   attach(manager: unknown, models: WidgetModel[]): number;
   /** Settles when every attached widget is connected (or has failed, with its message shown). */
   ready: Promise<void>;
+  /** The page's model, SAEs and database by model name (loaded on first use): for the console and bench/inpage.ts. */
+  model(name: string): Promise<InPageModel>;
 }
 
 const RUNNABLE = new Set([TOKEN_ACTIVATIONS_MODEL, STEERING_PANEL_MODEL]);
@@ -120,4 +122,4 @@ function attach(_manager: unknown, models: WidgetModel[]): number {
   return jobs.length;
 }
 
-window.safesailInPage = { attach, ready };
+window.safesailInPage = { attach, ready, model: loadPack };
