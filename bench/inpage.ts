@@ -50,6 +50,8 @@ async function page() {
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
       const p = await browser.newPage();
+      // tsx names the functions it compiles with a __name helper; the page needs it for the function evaluated below.
+      await p.addInitScript("globalThis.__name = (f) => f;");
       await p.goto(pathToFileURL(join(dir, "bench.html")).href);
       return await p.evaluate(async ({ runs, prompt }) => {
         const w = window as unknown as { safesailInPage: { model(name: string): Promise<{ model: any; saes: Map<string, unknown>; db: unknown }> } };
