@@ -7,15 +7,11 @@
 // thread (several need cross-origin isolation, which a static page does not have).
 import * as ort from "onnxruntime-web/wasm";
 import type { ExternalBlob } from "./onnx-builder.ts";
+// The types are Node's (a type-only import: nothing of onnxruntime-node reaches the bundle). `threads` and
+// `spinning` are ignored here: the page runs one WebAssembly thread.
+import type { Device, SessionConfig } from "./ort.ts";
 
-export type Device = "cpu" | "cuda";
-
-export interface SessionConfig {
-  device?: Device;
-  /** Ignored here: the page runs one WebAssembly thread. */
-  threads?: number;
-  spinning?: boolean;
-}
+export type { Device, SessionConfig };
 
 export function defaultDevice(): Device {
   return "cpu";

@@ -195,14 +195,18 @@ export function isStale() {
   } catch {
     return "dist/embed.meta.json is missing or unreadable";
   }
-  const builtAt = statSync(EMBED_JS).mtimeMs;
   const viewsNow = existsSync(VIEWS_ENTRY) ? relative(ROOT_DIR, VIEWS_ENTRY) : null;
   if ((meta.views ?? null) !== viewsNow) return viewsNow ? `${viewsNow} appeared` : "widgets/src/views/index.ts disappeared";
-  for (const rel of [...meta.inputs, relative(ROOT_DIR, SELF)]) {
-    const p = resolve(ROOT_DIR, rel);
+  return changedInput(EMBED_JS, [...meta.inputs, relative(ROOT_DIR, SELF)]);
+}
+
+/** The first input (repository-relative) that is gone or newer than `built`, as a reason; null when none. */
+export function changedInput(built, inputs) {
+  const builtAt = statSync(built).mtimeMs;
+  for (const rel of inputs) {
     let m;
     try {
-      m = statSync(p).mtimeMs;
+      m = statSync(resolve(ROOT_DIR, rel)).mtimeMs;
     } catch {
       return `${rel} is gone`;
     }

@@ -12,10 +12,11 @@
 //     tokenises with src/model/tokenizer-json.ts) become stubs that throw if called;
 //   - `process` is a small object (no Node here: libraries that test for it take their browser path).
 // Next to the bundle, dist/inpage.meta.json lists every input, so `isStale()` can tell when to rebuild.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { builtinModules, createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { changedInput } from "./build-embed.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const WIDGETS_DIR = resolve(HERE, "..");
@@ -101,17 +102,7 @@ export function isStale() {
   } catch {
     return "dist/inpage.meta.json is missing or unreadable";
   }
-  const builtAt = statSync(INPAGE_JS).mtimeMs;
-  for (const rel of meta.inputs) {
-    let m;
-    try {
-      m = statSync(resolve(ROOT_DIR, rel)).mtimeMs;
-    } catch {
-      return `${rel} is gone`;
-    }
-    if (m > builtAt) return `${rel} changed`;
-  }
-  return null;
+  return changedInput(INPAGE_JS, meta.inputs);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === SELF) {
