@@ -28,7 +28,7 @@ import { createReadStream, existsSync, promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { harvest } from "../activations/harvest.ts";
-import { tokenizeDocument } from "../activations/text.ts";
+import { forEachDocumentBlock } from "../activations/blocks.ts";
 import { readDomainCorpus, type DomainSample } from "../data/domain-corpus.ts";
 import { newFeatureDb, writeFeatureDb } from "../db/store.ts";
 import { recordFromExamples, withExplanation, withScores } from "../db/interpretation.ts";
@@ -45,13 +45,13 @@ import { hookName } from "../model/hooks.ts";
 import { loadModel, type Model } from "../model/runtime.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { evalSae } from "../sae/eval.ts";
-import { encodeTopKOrt } from "../sae/encode-ort.ts";
-import { decodeTopK, transpose, type Sae } from "../sae/sae.ts";
+import { ReconstructionStats } from "../sae/stats.ts";
+import { transpose, type Sae } from "../sae/sae.ts";
 import { loadSae, SAELENS_CFG, SAELENS_WEIGHTS } from "../sae/saelens.ts";
 import { trainSae } from "../sae/train.ts";
 import { TOY_MODEL_DIR } from "../toy/build.ts";
-import { generateCorpus, TOY_CORPUS_SEED, type CorpusOptions } from "../toy/corpus.ts";
-import { heldOutConversations, type HeldOutConversation } from "../toy/heldout.ts";
+import { toyTrainingCorpus } from "../toy/corpus.ts";
+import { heldOutConversations } from "../toy/heldout.ts";
 import {
   HELDOUT_CHECK_DOCUMENTS,
   PLATEAU_RULE,
@@ -136,102 +136,6 @@ function modelLabel(dir: string): string {
   return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel.split(path.sep).join("/") : path.basename(dir);
 }
 
-/** The training corpus exactly as the committed model was trained on it (its training_log.json's seed and options). */
-async function trainingCorpus(modelDir: string): Promise<{ seed: number; options: Partial<CorpusOptions>; conversations: HeldOutConversation["messages"][] }> {
-  const logFile = path.join(modelDir, "training_log.json");
-  let seed = TOY_CORPUS_SEED;
-  let options: Partial<CorpusOptions> = {};
-  if (existsSync(logFile)) {
-    const log = JSON.parse(await fsp.readFile(logFile, "utf8")) as { corpusSeed?: number; corpusOptions?: Partial<CorpusOptions> };
-    if (typeof log.corpusSeed === "number") seed = log.corpusSeed;
-    if (log.corpusOptions && typeof log.corpusOptions === "object") options = log.corpusOptions;
-  }
-  const corpus = generateCorpus({ ...options, seed });
-  return { seed, options, conversations: corpus.train.map((c) => c.messages) };
-}
-
-/**
- * Reconstruction and sparsity of one SAE over many documents, fed in blocks of rows: Σ||x̂ - x||², Σx per dimension
- * and Σ||x||² (FVU around the mean of all rows, as evalSae defines it), active latents per token, and which latents
- * fired. Encoding runs on onnxruntime (encodeTopKOrt): the plain-JS encoder is too slow for every held-out token of
- * four SAEs twice over.
- */
-class SaeStats {
-  private sqErr = 0;
-  private sumSq = 0;
-  private tokens = 0;
-  private active = 0;
-  private readonly sum: Float64Array;
-  private readonly fired: Float64Array;
-  constructor(private readonly sae: Sae) {
-    this.sum = new Float64Array(sae.config.dIn);
-    this.fired = new Float64Array(sae.config.dSae);
-  }
-  async add(x: Float32Array, n: number): Promise<void> {
-    const d = this.sae.config.dIn;
-    const code = await encodeTopKOrt(this.sae, x, n);
-    const recon = decodeTopK(this.sae, code, n);
-    for (let i = 0; i < n * d; i++) {
-      this.sqErr += (recon[i]! - x[i]!) ** 2;
-      this.sum[i % d]! += x[i]!;
-      this.sumSq += x[i]! * x[i]!;
-    }
-    // A latent is listed at most once per token (TopK indices are distinct).
-    for (let i = 0; i < n * code.k; i++) {
-      if (code.values[i]! > 0) {
-        this.active++;
-        this.fired[code.indices[i]!]!++;
-      }
-    }
-    this.tokens += n;
-  }
-  get count(): number {
-    return this.tokens;
-  }
-  fvu(): number {
-    let meanSq = 0;
-    for (let j = 0; j < this.sum.length; j++) meanSq += (this.sum[j]! / this.tokens) ** 2;
-    return this.sqErr / (this.sumSq - this.tokens * meanSq);
-  }
-  l0(): number {
-    return this.active / this.tokens;
-  }
-  deadFraction(): number {
-    return this.fired.reduce((a, f) => a + (f === 0 ? 1 : 0), 0) / this.fired.length;
-  }
-  denseFraction(share = 0.1): number {
-    return this.fired.reduce((a, f) => a + (f / this.tokens > share ? 1 : 0), 0) / this.fired.length;
-  }
-}
-
-/** Runs the model over `docs` once, reading `hooks`, and hands each hook's rows to `use` in blocks of documents. */
-async function forEachBlock(model: Model, docs: readonly { messages: HeldOutConversation["messages"] }[], hooks: readonly string[], use: (hook: string, x: Float32Array, n: number) => Promise<void>, progress: Progress, label: string): Promise<void> {
-  const D = model.config.hiddenSize;
-  const BLOCK = 64;
-  progress.start(label, docs.length);
-  for (let start = 0; start < docs.length; start += BLOCK) {
-    const rows = new Map(hooks.map((h) => [h, [] as Float32Array[]]));
-    let n = 0;
-    for (const doc of docs.slice(start, start + BLOCK)) {
-      const ids = tokenizeDocument(model, doc).ids;
-      const r = await model.runWithCache([ids], [...hooks]);
-      for (const h of hooks) rows.get(h)!.push(r.cache[h]!.data.slice(0, ids.length * D));
-      n += ids.length;
-    }
-    for (const h of hooks) {
-      const x = new Float32Array(n * D);
-      let at = 0;
-      for (const part of rows.get(h)!) {
-        x.set(part, at);
-        at += part.length;
-      }
-      await use(h, x, n);
-    }
-    progress.update(Math.min(docs.length, start + BLOCK));
-  }
-  progress.finish();
-}
-
 /** Writes `sae` in SAELens layout with F16 weights; cfg.json from `cfg` (the trainer's) with the given fields set. */
 async function writeStoredSae(dir: string, sae: Sae, cfg: Record<string, unknown>): Promise<void> {
   const { dIn, dSae } = sae.config;
@@ -289,7 +193,7 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
   const model = await loadModel(modelDir);
   try {
     // 1. The training corpus and its activations.
-    const corpus = await trainingCorpus(modelDir);
+    const corpus = await toyTrainingCorpus(modelDir);
     const conversations = opts.conversations === undefined ? corpus.conversations : corpus.conversations.slice(0, opts.conversations);
     const docs = conversations.map((messages) => ({ messages }));
     const store = await timed("harvest", () =>
@@ -405,13 +309,13 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
     const fresh = entries.filter((e) => trained.has(e.layer));
     if (fresh.length) {
       await timed("evaluate", async () => {
-        const stats = new Map(fresh.map((e) => [e.hook, { f32: new SaeStats(trained.get(e.layer)!.f32), stored: new SaeStats(stored.get(e.layer)!), check: new SaeStats(stored.get(e.layer)!) }]));
+        const stats = new Map(fresh.map((e) => [e.hook, { f32: new ReconstructionStats(trained.get(e.layer)!.f32), stored: new ReconstructionStats(stored.get(e.layer)!), check: new ReconstructionStats(stored.get(e.layer)!) }]));
         const hooks = fresh.map((e) => e.hook);
-        await forEachBlock(model, heldDocs, hooks, async (h, x, n) => {
+        await forEachDocumentBlock(model, heldDocs, hooks, async (h, x, n) => {
           await stats.get(h)!.f32.add(x, n);
           await stats.get(h)!.stored.add(x, n);
         }, progress, "held-out FVU, F32 and F16 weights");
-        await forEachBlock(model, checkDocs, hooks, (h, x, n) => stats.get(h)!.check.add(x, n), progress, "held-out FVU check");
+        await forEachDocumentBlock(model, checkDocs, hooks, (h, x, n) => stats.get(h)!.check.add(x, n), progress, "held-out FVU check");
         const ceDocs = evenlySpaced(Math.min(CE_DOCUMENTS, heldDocs.length), heldDocs.length).map((i) => heldDocs[i]!);
         for (const e of fresh) {
           const s = stats.get(e.hook)!;

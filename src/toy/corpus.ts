@@ -648,9 +648,24 @@ async function main(argv: string[]): Promise<void> {
   console.log(`wrote ${files.corpus}, ${files.heldOut}, ${files.stats}`);
 }
 
+/** The training corpus exactly as the committed model was trained on it (its training_log.json's seed and options). */
+export async function toyTrainingCorpus(modelDir: string): Promise<{ seed: number; options: Partial<CorpusOptions>; conversations: ChatTurn[][] }> {
+  const logFile = path.join(modelDir, "training_log.json");
+  let seed = TOY_CORPUS_SEED;
+  let options: Partial<CorpusOptions> = {};
+  if (await fsp.stat(logFile).then(() => true, () => false)) {
+    const log = JSON.parse(await fsp.readFile(logFile, "utf8")) as { corpusSeed?: number; corpusOptions?: Partial<CorpusOptions> };
+    if (typeof log.corpusSeed === "number") seed = log.corpusSeed;
+    if (log.corpusOptions && typeof log.corpusOptions === "object") options = log.corpusOptions;
+  }
+  const corpus = generateCorpus({ ...options, seed });
+  return { seed, options, conversations: corpus.train.map((c) => c.messages) };
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   main(process.argv.slice(2)).catch((err) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);
   });
 }
+
