@@ -1,6 +1,7 @@
 // `safesail` entry point: dispatches to one module per command group, each thin over src/ modules.
 import { SafesailError } from "../errors.ts";
 import { HelpRequested } from "./args.ts";
+import { claimsCommand } from "./claims.ts";
 import { convertCommand } from "./convert.ts";
 import { dbCommand } from "./db.ts";
 import { demoCommand } from "./demo.ts";
@@ -65,6 +66,7 @@ commands:
                                            self-contained offline HTML pages of executed notebooks + index.html
   supplement [--out DIR] [--notebooks LIST] [--overwrite] | supplement compare DIR_A DIR_B
                                            every notebook run headless and published with a run manifest (docs/supplement.md)
+  claims grid [--jobs N | --shard I/N]     the SAE grid behind the claims notebook (safesail claims grid --help)
   toy corpus|train|eval|card ...           build the embedded toy safety model (safesail toy for details)
 
 safesail COMMAND --help (or safesail help COMMAND) prints a command's options.
@@ -99,6 +101,7 @@ const COMMANDS: Record<string, Command> = {
   publish: publishCommand,
   supplement: supplementCommand,
   toy: toyCommand,
+  claims: claimsCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

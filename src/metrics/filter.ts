@@ -343,3 +343,80 @@ export function filterFromPooled(pooled: PooledFeatures, samples: readonly Label
   const r = filterMatrix(pooled.values, samples, pooled.features, { ...opts, layer });
   return { hookName: pooled.hookName, features: pooled.features, ...r };
 }
+
+/**
+ * The number of features the precision-recall rule keeps (`precisionRecallFilter` at one threshold), on `replicates`
+ * stratified bootstrap resamples of the samples: resample b draws, within each stratum (`strata[s]`, default the
+ * label), as many samples as the stratum has, with replacement, from mulberry32(deriveSeed(seed, "filter-bootstrap",
+ * String(b))). The same seed and strata give the same resamples for every SAE measured on these samples, so counts of
+ * different SAEs can be compared replicate by replicate (a paired bootstrap). Returns one count per resample.
+ */
+export function bootstrapKeptCounts(
+  values: ArrayLike<number>,
+  labels: readonly string[],
+  features: number,
+  opts: { threshold: number; minPrecision?: number; minRecall?: number; domains?: readonly string[]; replicates: number; seed?: number; strata?: readonly string[] },
+): number[] {
+  const n = labels.length;
+  if (values.length !== n * features) throw new ArgumentError(`filter bootstrap: ${values.length} activations for ${n} samples x ${features} features`, { field: "values" });
+  const replicates = checkInt(opts.replicates, "replicates", { min: 1, where: "filter bootstrap" });
+  const seed = checkInt(opts.seed ?? 0, "seed", { min: 0, where: "filter bootstrap" });
+  const minP = opts.minPrecision ?? 0.6;
+  const minR = opts.minRecall ?? 0.2;
+  const domains = opts.domains ?? SAFETY_DOMAINS;
+  const strataOf = opts.strata ?? labels;
+  if (strataOf.length !== n) throw new ArgumentError(`filter bootstrap: ${strataOf.length} strata for ${n} samples`, { field: "strata" });
+  // Label of each sample as an index into `domains` (-1: not a domain counted, e.g. benign).
+  const label = Int32Array.from(labels, (l) => domains.indexOf(l));
+  // Samples each feature fires on, as one flat list with offsets (features fire sparsely after pooling and scaling).
+  const starts = new Int32Array(features + 1);
+  const hits: number[] = [];
+  for (let j = 0; j < features; j++) {
+    starts[j] = hits.length;
+    for (let s = 0; s < n; s++) if (values[s * features + j]! > opts.threshold) hits.push(s);
+  }
+  starts[features] = hits.length;
+  const fired = Int32Array.from(hits);
+  const strata = new Map<string, number[]>();
+  strataOf.forEach((k, s) => {
+    const g = strata.get(k) ?? [];
+    g.push(s);
+    strata.set(k, g);
+  });
+  const groups = [...strata.values()];
+  const w = new Float64Array(n);
+  const total = new Float64Array(domains.length);
+  const inDomain = new Float64Array(domains.length);
+  const counts: number[] = [];
+  for (let b = 0; b < replicates; b++) {
+    const rng = mulberry32(deriveSeed(seed, "filter-bootstrap", String(b)));
+    w.fill(0);
+    for (const g of groups) for (let i = 0; i < g.length; i++) w[g[Math.floor(rng() * g.length)]!]! += 1;
+    total.fill(0);
+    for (let s = 0; s < n; s++) if (label[s]! >= 0) total[label[s]!]! += w[s]!;
+    let kept = 0;
+    for (let j = 0; j < features; j++) {
+      const a = starts[j]!;
+      const e = starts[j + 1]!;
+      if (a === e) continue;
+      inDomain.fill(0);
+      let fires = 0;
+      for (let i = a; i < e; i++) {
+        const s = fired[i]!;
+        fires += w[s]!;
+        if (label[s]! >= 0) inDomain[label[s]!]! += w[s]!;
+      }
+      if (fires === 0) continue;
+      for (let d = 0; d < domains.length; d++) {
+        const hit = inDomain[d]!;
+        if (hit === 0 || total[d] === 0) continue;
+        if (hit / fires >= minP && hit / total[d]! >= minR) {
+          kept++;
+          break;
+        }
+      }
+    }
+    counts.push(kept);
+  }
+  return counts;
+}

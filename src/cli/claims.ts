@@ -1,0 +1,105 @@
+// `safesail claims`: the paper's claims measured on the embedded toy model (issue 16).
+//
+//   safesail claims grid [--jobs N | --shard I/N | --harvest-only] [--work DIR] [--out FILE]
+//       the SAE grid the claims notebook reads (src/claims/grid.ts): harvest, then every (site, layer, k) SAE trained and
+//       measured, resumable; --jobs N runs N shard processes of one onnxruntime thread each, then assembles the file.
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+import { ArgumentError } from "../errors.ts";
+import { terminalProgress } from "../progress.ts";
+import { buildClaimsGrid, ClaimsGridStopped, CLAIMS_GRID_FILE, CLAIMS_WORK, gridConfigs, parseShard } from "../claims/grid.ts";
+import { intArg, parseCliArgs } from "./args.ts";
+
+const USAGE = {
+  grid: "safesail claims grid [--jobs N | --shard I/N | --harvest-only] [--work DIR] [--out FILE] [--model DIR]",
+};
+
+const HELP = {
+  grid: `usage: ${USAGE.grid}
+
+The configuration grid of the claims notebook: one TopK SAE per site (mlp_out, resid_post, attn_out) x layer (0-3) x k
+(4 ... 128) of the embedded toy model at expansion 10, trained on its 12,000 training conversations (src/claims/grid.ts
+CLAIMS_GRID), plus the convergence check (three of them trained twice as long). Each is measured on held-out text
+(FVU, dead latents, CE recovered), the English contrastive pairs (L0,t, I_CDF, probes per concept) and the English
+domain samples (the filter's counts per threshold, with bootstrap resamples). Everything resumes: a stopped run, or a
+configuration already measured with the same settings, is not redone.
+
+  --jobs N         run N shard processes (one onnxruntime thread each; default 1: this process), then write the file
+  --shard I/N      only configurations I, I+N, I+2N, ... (default from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT when
+                   set); the file is not written: run without --shard to assemble
+  --harvest-only   harvest the three sites and stop (before starting shards that share the work folder)
+  --work DIR       work folder: activations (~11 GB), SAEs, entries (default ${CLAIMS_WORK})
+  --out FILE       the assembled grid (default ${CLAIMS_GRID_FILE}, committed)
+  --model DIR      the model (default the embedded toy model)`,
+};
+
+function shardFromEnv(env: NodeJS.ProcessEnv): { index: number; count: number } | undefined {
+  if (env.SLURM_ARRAY_TASK_ID !== undefined && env.SLURM_ARRAY_TASK_COUNT !== undefined) return parseShard(`${env.SLURM_ARRAY_TASK_ID}/${env.SLURM_ARRAY_TASK_COUNT}`, "shard (from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)");
+  return undefined;
+}
+
+async function gridCommand(args: string[]): Promise<number> {
+  const { values } = parseCliArgs({
+    args,
+    usage: USAGE.grid,
+    help: HELP.grid,
+    options: {
+      jobs: { type: "string" },
+      shard: { type: "string" },
+      "harvest-only": { type: "boolean" },
+      work: { type: "string" },
+      out: { type: "string" },
+      model: { type: "string" },
+    },
+  });
+  const jobs = intArg(values, "jobs", { min: 1, default: 1 });
+  const shard = values.shard !== undefined ? parseShard(values.shard) : shardFromEnv(process.env);
+  if (jobs > 1 && shard) throw new ArgumentError("--jobs and --shard do not go together: --jobs starts its own shards", { field: "jobs" });
+  const log = (line: string) => process.stdout.write(`${shard ? `[${shard.index}/${shard.count}] ` : ""}${line}\n`);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const common = { work: values.work, out: values.out, model: values.model, log, signal: controller.signal };
+  try {
+    if (jobs > 1) {
+      // Harvest once here, then N shard processes (they find the finished stores), then assemble here.
+      await buildClaimsGrid({ ...common, harvestOnly: true, progress: terminalProgress() });
+      log(`training ${gridConfigs().length} configurations on ${jobs} processes`);
+      const bin = path.resolve(import.meta.dirname, "../../bin/safesail.js");
+      const extra = [...(values.work ? ["--work", values.work] : []), ...(values.model ? ["--model", values.model] : [])];
+      const codes = await Promise.all(
+        Array.from({ length: jobs }, (_, i) =>
+          new Promise<number>((resolve) => {
+            const child = spawn(process.execPath, [bin, "claims", "grid", "--shard", `${i}/${jobs}`, ...extra], { stdio: ["ignore", "inherit", "inherit"] });
+            controller.signal.addEventListener("abort", () => child.kill("SIGTERM"));
+            child.on("exit", (code) => resolve(code ?? 1));
+          }),
+        ),
+      );
+      if (codes.some((c) => c !== 0)) {
+        process.stderr.write(`claims grid: shard exit codes ${codes.join(", ")}; what is done is kept, and the same command resumes\n`);
+        return codes.includes(3) ? 3 : 1;
+      }
+      await buildClaimsGrid({ ...common, processes: jobs, progress: terminalProgress() });
+      return 0;
+    }
+    await buildClaimsGrid({ ...common, shard, harvestOnly: values["harvest-only"], progress: terminalProgress() });
+    return 0;
+  } catch (err) {
+    if (err instanceof ClaimsGridStopped || controller.signal.aborted) {
+      process.stderr.write(`${err instanceof ClaimsGridStopped ? err.message : "claims grid: stopped"}; what is done is kept, and the same command resumes\n`);
+      return 3;
+    }
+    throw err;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+export async function claimsCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === "grid") return gridCommand(rest);
+  throw new ArgumentError(`safesail claims: expected a subcommand (grid), got ${sub === undefined ? "nothing" : JSON.stringify(sub)}\nusage: ${USAGE.grid}`, { field: "subcommand" });
+}
