@@ -114,6 +114,9 @@ export interface Trajectory {
   warnings: string[];
 }
 
+/** Entropy (bits) at or below which a feature counts as token-specific: one word, or two words equally often. */
+export const TOKEN_SPECIFIC_BITS = 1;
+
 const MARKED = /<<([\s\S]*?)>>\((\d+)\)/g;
 
 /** The firing pieces of marked windows (`<<piece>>(n)`), lower-cased and trimmed (a blank piece is kept as it is), with counts. */
@@ -142,7 +145,7 @@ export function entropyBits(counts: Iterable<number>): number | null {
 /** The trajectory of an already built table (what `trajectory` returns, from a table you have). */
 export function trajectoryFromTable(table: TokenFeatureTable, db: FeatureDb, opts: { summaryTop?: number; specificEntropy?: number } = {}): Trajectory {
   const summaryTop = checkInt(opts.summaryTop ?? 5, "summaryTop", { min: 1, where: "trajectory" });
-  const specificEntropy = checkNumber(opts.specificEntropy ?? 1, "specificEntropy", { min: 0, where: "trajectory" });
+  const specificEntropy = checkNumber(opts.specificEntropy ?? TOKEN_SPECIFIC_BITS, "specificEntropy", { min: 0, where: "trajectory" });
   const records = new Map(db.records.map((r) => [r.id, r]));
   const layerOrder = table.layers.map((l) => l.layer);
 
