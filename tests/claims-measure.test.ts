@@ -55,6 +55,7 @@ function grid(entries: GridEntry[]): ClaimsGridFile {
     thresholds: [0, 0.5],
     filterThresholds: [0.1, 0.5],
     entries,
+    missing: [],
     wall_seconds: { harvest: 0, train: 0, evaluate: 0, processes: 1 },
     machine: "",
   };

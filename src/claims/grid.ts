@@ -164,6 +164,8 @@ export interface ClaimsGridFile {
   thresholds: number[];
   filterThresholds: number[];
   entries: GridEntry[];
+  /** Configurations not measured yet: empty in a complete file (only `--partial` writes others). */
+  missing: string[];
   wall_seconds: { harvest: number; train: number; evaluate: number; processes: number };
   machine: string;
 }
@@ -200,6 +202,10 @@ export interface BuildClaimsGridOptions {
   shard?: { index: number; count: number };
   /** Harvest only (before starting shards elsewhere). */
   harvestOnly?: boolean;
+  /** Train nothing: assemble the file from the entries already measured (by shards, say). */
+  assembleOnly?: boolean;
+  /** Assemble with the entries there are, listing the others in `missing` (a look at a run in progress; not for committing). */
+  partial?: boolean;
   /** The grid (default CLAIMS_GRID; tests give a small one). */
   grid?: ClaimsGridSettings;
   /** Processes the shards ran on (recorded in the file's wall times; default 1). */
@@ -251,7 +257,7 @@ export async function buildClaimsGrid(opts: BuildClaimsGridOptions = {}): Promis
   try {
     const inputs = await prepare(model, g, { modelDir, work, pairsFile, samplesFile, progress, log, signal: opts.signal });
     if (opts.harvestOnly) return null;
-    const mine = gridConfigs(opts.shard, g);
+    const mine = opts.assembleOnly ? [] : gridConfigs(opts.shard, g);
     log(`${mine.length} configurations${opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count})` : ""}`);
     const hookCache = new Map<string, HookData>();
     for (const c of mine) {
@@ -259,7 +265,7 @@ export async function buildClaimsGrid(opts: BuildClaimsGridOptions = {}): Promis
       await buildEntry(c, inputs, { work, progress, log, signal: opts.signal, hookCache });
     }
     if (opts.shard) return null;
-    return await assembleClaimsGrid({ work, out, modelDir, pairsFile, samplesFile, inputs, log, processes: opts.processes ?? 1 });
+    return await assembleClaimsGrid({ work, out, modelDir, pairsFile, samplesFile, inputs, log, processes: opts.processes ?? 1, partial: opts.partial ?? false });
   } finally {
     await model.dispose();
   }
@@ -272,6 +278,16 @@ async function prepare(model: Model, g: ClaimsGridSettings, o: { modelDir: strin
   if (samples.length === 0) throw new FormatError(`${o.samplesFile}: no ${g.languages.join("/")} samples`, { file: o.samplesFile, field: "lang" });
   const corpus = await toyTrainingCorpus(o.modelDir);
   const docs = (g.conversations === null ? corpus.conversations : corpus.conversations.slice(0, g.conversations)).map((messages) => ({ messages }));
+  // The harvest's wall time is kept beside the stores, so that a rerun that finds them finished reports the time
+  // they took (and writes the same file), not the moment it took to open them.
+  const timingFile = path.join(o.work, "harvest-timing.json");
+  const wasComplete = await Promise.all(g.sites.map(async (site) => {
+    try {
+      return (JSON.parse(await fsp.readFile(path.join(o.work, `acts-${site}`, "manifest.json"), "utf8")) as { complete?: boolean }).complete === true;
+    } catch {
+      return false;
+    }
+  }));
   const t0 = performance.now();
   const stores = new Map<Site, ActivationStore>();
   for (const site of g.sites) {
@@ -279,7 +295,9 @@ async function prepare(model: Model, g: ClaimsGridSettings, o: { modelDir: strin
     if (!store.manifest.complete) throw new ClaimsGridStopped(`claims grid: the harvest of ${site} stopped; run the same command again to resume it`);
     stores.set(site, store);
   }
-  const harvestSeconds = (performance.now() - t0) / 1000;
+  let harvestSeconds = (performance.now() - t0) / 1000;
+  if (wasComplete.every(Boolean) && existsSync(timingFile)) harvestSeconds = (JSON.parse(await fsp.readFile(timingFile, "utf8")) as { seconds: number }).seconds;
+  else await writeJsonAtomic(timingFile, { seconds: harvestSeconds });
   const first = stores.get(g.sites[0]!)!;
   o.log(`harvest: ${first.tokens} tokens of ${docs.length} training conversations, ${g.sites.length} sites x ${g.layers.length} layers`);
   const held = await heldOutConversations({ dir: o.modelDir });
@@ -446,7 +464,7 @@ async function buildEntry(c: GridConfig, inputs: Inputs, o: { work: string; prog
   return entry;
 }
 
-async function assembleClaimsGrid(o: { work: string; out: string; modelDir: string; pairsFile: string; samplesFile: string; inputs: Inputs; log: (l: string) => void; processes: number }): Promise<ClaimsGridFile> {
+async function assembleClaimsGrid(o: { work: string; out: string; modelDir: string; pairsFile: string; samplesFile: string; inputs: Inputs; log: (l: string) => void; processes: number; partial: boolean }): Promise<ClaimsGridFile> {
   const entries: GridEntry[] = [];
   const missing: string[] = [];
   for (const c of gridConfigs(undefined, o.inputs.g)) {
@@ -454,7 +472,7 @@ async function assembleClaimsGrid(o: { work: string; out: string; modelDir: stri
     if (!e || e.key !== entryKey(c, o.inputs)) missing.push(configName(c));
     else entries.push(e);
   }
-  if (missing.length) throw new ClaimsGridStopped(`claims grid: ${missing.length} configuration(s) not built yet (${missing.slice(0, 4).join(", ")}${missing.length > 4 ? ", ..." : ""}); run the shards, or this command without --shard`);
+  if (missing.length && (!o.partial || entries.length === 0)) throw new ClaimsGridStopped(`claims grid: ${missing.length} configuration(s) not built yet (${missing.slice(0, 4).join(", ")}${missing.length > 4 ? ", ..." : ""}); run the shards, or this command without --shard`);
   const split = splitHalves(o.inputs.samples, o.inputs.g.filter.splitSeed);
   const store = o.inputs.stores.get(o.inputs.g.sites[0]!)!;
   const file: ClaimsGridFile = {
@@ -477,6 +495,7 @@ async function assembleClaimsGrid(o: { work: string; out: string; modelDir: stri
     thresholds: [...DEFAULT_THRESHOLDS],
     filterThresholds: [...o.inputs.g.filter.grid],
     entries,
+    missing,
     wall_seconds: {
       harvest: round(o.inputs.harvestSeconds, 4),
       train: round(entries.reduce((a, e) => a + e.training.seconds, 0), 4),
@@ -487,7 +506,7 @@ async function assembleClaimsGrid(o: { work: string; out: string; modelDir: stri
   };
   await fsp.mkdir(path.dirname(o.out), { recursive: true });
   await writeJsonAtomic(o.out, file, 0);
-  o.log(`wrote ${o.out}: ${entries.length} entries`);
+  o.log(`wrote ${o.out}: ${entries.length} entries${missing.length ? `; PARTIAL: ${missing.length} configuration(s) missing` : ""}`);
   return file;
 }
 
@@ -508,6 +527,7 @@ export async function readClaimsGrid(file = path.join(REPO_ROOT, CLAIMS_GRID_FIL
   }
   if (g.format !== CLAIMS_GRID_FORMAT) throw new FormatError(`${file}: format: expected ${JSON.stringify(CLAIMS_GRID_FORMAT)}, got ${JSON.stringify(g.format)}`, { file, field: "format" });
   if (g.version !== CLAIMS_GRID_VERSION) throw new FormatError(`${file}: version: expected ${CLAIMS_GRID_VERSION}, got ${JSON.stringify(g.version)}`, { file, field: "version" });
+  if (!Array.isArray(g.missing)) throw new FormatError(`${file}: missing: expected a list (empty in a complete grid)`, { file, field: "missing" });
   if (!Array.isArray(g.entries) || g.entries.length === 0) throw new FormatError(`${file}: entries: expected a non-empty list`, { file, field: "entries" });
   g.entries.forEach((e, i) => {
     if (!Array.isArray(e.filter?.evaluation) || e.filter.evaluation.length !== g.filterThresholds.length) throw new FormatError(`${file}: entries[${i}].filter.evaluation: expected ${g.filterThresholds.length} counts`, { file, field: `entries[${i}].filter.evaluation` });

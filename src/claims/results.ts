@@ -1,5 +1,6 @@
 // The results table of the claims notebook: one row per claim (claim | paper | safesail on the toy model | holds?),
 // each verdict by a rule written here before the figures were read, and the markdown of docs/results.md.
+import { FormatError } from "../errors.ts";
 import type { BootstrapInterval } from "../interpret/scoring.ts";
 import type { LanguageComparison } from "../steer/languages.ts";
 import type { SteeringEvalRow } from "../steer/refusal-eval.ts";
@@ -130,4 +131,26 @@ export function resultsMarkdown(rows: readonly ClaimRow[], o: { notebook: string
   const notes = rows.filter((r) => o.notes[r.claim.split(".")[0]!]);
   if (notes.length) L.push("", "## Why a claim may not transfer to this model", "", ...notes.map((r) => `- **${r.claim}.** ${o.notes[r.claim.split(".")[0]!]}`));
   return `${L.join("\n")}\n`;
+}
+
+/** The claims notebook, its results cell's tag, and the file generated from that cell's output. */
+export const CLAIMS_NOTEBOOK = "notebooks/07-reproduce-claims.ipynb";
+export const RESULTS_CELL_TAG = "results-table";
+export const RESULTS_FILE = "docs/results.md";
+
+/**
+ * The markdown the executed notebook's results cell (the code cell tagged RESULTS_CELL_TAG) displayed: what
+ * docs/results.md holds. Errors name the notebook and what is missing (not executed, no such cell, a failed cell).
+ */
+export function resultsFromNotebook(notebook: unknown, file: string): string {
+  const nb = notebook as { cells?: { cell_type?: string; metadata?: { tags?: unknown }; outputs?: { output_type?: string; data?: Record<string, unknown>; ename?: string; evalue?: string }[] }[] };
+  if (!nb || !Array.isArray(nb.cells)) throw new FormatError(`${file}: not a notebook (no cells)`, { file, field: "cells" });
+  const cells = nb.cells.filter((c) => c.cell_type === "code" && Array.isArray(c.metadata?.tags) && (c.metadata!.tags as unknown[]).includes(RESULTS_CELL_TAG));
+  if (cells.length !== 1) throw new FormatError(`${file}: expected one code cell tagged "${RESULTS_CELL_TAG}", found ${cells.length}`, { file, field: "cells" });
+  const outputs = cells[0]!.outputs ?? [];
+  const error = outputs.find((o) => o.output_type === "error");
+  if (error) throw new FormatError(`${file}: the results cell failed: ${error.ename}: ${error.evalue}`, { file, field: "outputs" });
+  const md = outputs.map((o) => o.data?.["text/markdown"]).find((v) => v !== undefined);
+  if (md === undefined) throw new FormatError(`${file}: the results cell has no markdown output (was the notebook executed?)`, { file, field: "outputs" });
+  return Array.isArray(md) ? md.join("") : String(md);
 }

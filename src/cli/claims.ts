@@ -7,14 +7,36 @@ import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { ArgumentError } from "../errors.ts";
 import { terminalProgress } from "../progress.ts";
+import { promises as fsp } from "node:fs";
 import { buildClaimsGrid, ClaimsGridStopped, CLAIMS_GRID_FILE, CLAIMS_WORK, gridConfigs, parseShard } from "../claims/grid.ts";
+import { CLAIMS_NOTEBOOK, RESULTS_CELL_TAG, RESULTS_FILE, resultsFromNotebook } from "../claims/results.ts";
+import { SafesailError } from "../errors.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
 import { intArg, parseCliArgs } from "./args.ts";
+import { describeResult, runNotebooks } from "./notebooks.ts";
+
+const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
 const USAGE = {
-  grid: "safesail claims grid [--jobs N | --shard I/N | --harvest-only] [--work DIR] [--out FILE] [--model DIR]",
+  build: "safesail claims build [--jobs N] [--out FILE] [--timeout S]",
+  results: "safesail claims results EXECUTED.ipynb [--out FILE]",
+  grid: "safesail claims grid [--jobs N | --shard I/N | --harvest-only | --assemble-only [--partial]] [--work DIR] [--out FILE] [--model DIR]",
 };
 
 const HELP = {
+  build: `usage: ${USAGE.build}
+
+Rebuilds the claims from the committed data, with the seeds in the code: the SAE grid (safesail claims grid, resumed:
+a grid already built is reused; --jobs N shard processes), then ${CLAIMS_NOTEBOOK} executed headless
+(into ${CLAIMS_WORK}/notebook/), then ${RESULTS_FILE} from its results cell. Running it twice gives the same table.
+
+  --jobs N      shard processes for the grid (default 2)
+  --out FILE    where the results go (default ${RESULTS_FILE})
+  --timeout S   seconds per notebook cell (default 1800)`,
+  results: `usage: ${USAGE.results}
+
+Writes the results table of an executed claims notebook (its cell tagged "${RESULTS_CELL_TAG}") to FILE (default
+${RESULTS_FILE}).`,
   grid: `usage: ${USAGE.grid}
 
 The configuration grid of the claims notebook: one TopK SAE per site (mlp_out, resid_post, attn_out) x layer (0-3) x k
@@ -28,6 +50,9 @@ configuration already measured with the same settings, is not redone.
   --shard I/N      only configurations I, I+N, I+2N, ... (default from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT when
                    set); the file is not written: run without --shard to assemble
   --harvest-only   harvest the three sites and stop (before starting shards that share the work folder)
+  --assemble-only  train nothing: write the file from the configurations already measured (after shards ran)
+  --partial        with --assemble-only: write what there is, the rest listed in "missing" (a look at a run in
+                   progress; the notebook warns, and such a file is not for committing)
   --work DIR       work folder: activations (~11 GB), SAEs, entries (default ${CLAIMS_WORK})
   --out FILE       the assembled grid (default ${CLAIMS_GRID_FILE}, committed)
   --model DIR      the model (default the embedded toy model)`,
@@ -47,6 +72,8 @@ async function gridCommand(args: string[]): Promise<number> {
       jobs: { type: "string" },
       shard: { type: "string" },
       "harvest-only": { type: "boolean" },
+      "assemble-only": { type: "boolean" },
+      partial: { type: "boolean" },
       work: { type: "string" },
       out: { type: "string" },
       model: { type: "string" },
@@ -84,7 +111,7 @@ async function gridCommand(args: string[]): Promise<number> {
       await buildClaimsGrid({ ...common, processes: jobs, progress: terminalProgress() });
       return 0;
     }
-    await buildClaimsGrid({ ...common, shard, harvestOnly: values["harvest-only"], progress: terminalProgress() });
+    await buildClaimsGrid({ ...common, shard, harvestOnly: values["harvest-only"], assembleOnly: values["assemble-only"], partial: values.partial, progress: terminalProgress() });
     return 0;
   } catch (err) {
     if (err instanceof ClaimsGridStopped || controller.signal.aborted) {
@@ -98,8 +125,45 @@ async function gridCommand(args: string[]): Promise<number> {
   }
 }
 
+async function writeResults(executed: string, out: string): Promise<void> {
+  let nb: unknown;
+  try {
+    nb = JSON.parse(await fsp.readFile(executed, "utf8"));
+  } catch (err) {
+    throw new ArgumentError(`${executed}: cannot read the executed notebook (${(err as Error).message})`, { file: executed });
+  }
+  await writeFileAtomic(out, resultsFromNotebook(nb, executed));
+  process.stdout.write(`wrote ${path.relative(process.cwd(), out) || out} from ${executed}\n`);
+}
+
+async function resultsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCliArgs({ args, usage: USAGE.results, help: HELP.results, maxPositionals: 1, options: { out: { type: "string" } } });
+  if (positionals.length !== 1) throw new ArgumentError(`expected the executed notebook\nusage: ${USAGE.results}`, { field: "notebook" });
+  await writeResults(positionals[0]!, path.resolve(values.out ?? path.join(REPO_ROOT, RESULTS_FILE)));
+  return 0;
+}
+
+async function buildCommand(args: string[]): Promise<number> {
+  const { values } = parseCliArgs({ args, usage: USAGE.build, help: HELP.build, options: { jobs: { type: "string" }, out: { type: "string" }, timeout: { type: "string" } } });
+  const jobs = intArg(values, "jobs", { min: 1, default: 2 });
+  const timeout = intArg(values, "timeout", { min: 1, default: 1800 });
+  const out = path.resolve(values.out ?? path.join(REPO_ROOT, RESULTS_FILE));
+  const code = await gridCommand(["--jobs", String(jobs)]);
+  if (code !== 0) return code;
+  const outDir = path.join(REPO_ROOT, CLAIMS_WORK, "notebook");
+  await fsp.mkdir(outDir, { recursive: true });
+  const [r] = await runNotebooks([path.join(REPO_ROOT, CLAIMS_NOTEBOOK)], { outDir, timeout });
+  if (!r) throw new SafesailError(`claims build: ${CLAIMS_NOTEBOOK} gave no result`);
+  process.stdout.write(`${describeResult(r)}\n`);
+  if (!r.ok) return 1;
+  await writeResults(r.out, out);
+  return 0;
+}
+
 export async function claimsCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "grid") return gridCommand(rest);
-  throw new ArgumentError(`safesail claims: expected a subcommand (grid), got ${sub === undefined ? "nothing" : JSON.stringify(sub)}\nusage: ${USAGE.grid}`, { field: "subcommand" });
+  if (sub === "build") return buildCommand(rest);
+  if (sub === "results") return resultsCommand(rest);
+  throw new ArgumentError(`safesail claims: expected a subcommand (build, grid, results), got ${sub === undefined ? "nothing" : JSON.stringify(sub)}\nusage: ${USAGE.build}\n       ${USAGE.grid}\n       ${USAGE.results}`, { field: "subcommand" });
 }

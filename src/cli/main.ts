@@ -66,7 +66,8 @@ commands:
                                            self-contained offline HTML pages of executed notebooks + index.html
   supplement [--out DIR] [--notebooks LIST] [--overwrite] | supplement compare DIR_A DIR_B
                                            every notebook run headless and published with a run manifest (docs/supplement.md)
-  claims grid [--jobs N | --shard I/N]     the SAE grid behind the claims notebook (safesail claims grid --help)
+  claims build | grid [--jobs N | --shard I/N] | results NB
+                                           the paper's claims on the toy model: the SAE grid, notebook 07, docs/results.md
   toy corpus|train|eval|card ...           build the embedded toy safety model (safesail toy for details)
 
 safesail COMMAND --help (or safesail help COMMAND) prints a command's options.
