@@ -7,7 +7,9 @@ import {
   claim2Row,
   claim3Row,
   convergenceCheck,
+  countInterval,
   countsAgainstK,
+  percentileInterval,
   mainEntries,
   metricAgreement,
   resultsMarkdown,
@@ -102,12 +104,13 @@ describe("claims figures", () => {
     expect(c.peaks.find((p) => p.site === "mlp_out")).toMatchObject({ k: 16, interior: true, interiorShare: 1 });
     expect(c.siteWins.mlp_out).toBeCloseTo(1);
     expect(c.replicates).toBe(B);
-    // Replicates are count-1, count, count+1 in turn: the 95% interval of 9 is [8, 10].
-    expect(c.best.low).toBe(8);
-    expect(c.best.high).toBe(10);
+    // Replicates are count-1, count, count+1 in turn (14, 13 and 13 of them: mean count - 0.025), centred on the
+    // count: the 95% interval of 9 is [8.025, 10.025].
+    expect(c.best.low).toBeCloseTo(8.025, 10);
+    expect(c.best.high).toBeCloseTo(10.025, 10);
     const row = claim1Row(c);
     expect(row.holds).toBe("yes");
-    expect(row.toy).toContain("mlp_out layer 1, k = 16: 9 features [8, 10]");
+    expect(row.toy).toContain("mlp_out layer 1, k = 16: 9 features [8.0, 10.0]");
   });
 
   it("rank-correlates each metric with the count, as computed independently", () => {
@@ -128,6 +131,16 @@ describe("claims figures", () => {
   it("compares the longer run with the shorter one's interval", () => {
     const rows = convergenceCheck(G, chooseGridThreshold(G));
     expect(rows).toEqual([expect.objectContaining({ site: "mlp_out", k: 16, steps: [100, 200], kept: [9, 10], keptWithinInterval: true })]);
+  });
+
+  it("centres replicates on the count, so that its interval holds it even when the resamples sit above it", () => {
+    // Raw replicates 68-113 around a count of 51 (as on the first SAEs measured): centred, they straddle 51.
+    const reps = Array.from({ length: 100 }, (_, b) => 68 + (45 * b) / 99);
+    const i = countInterval(reps, 51);
+    expect(i.low).toBeLessThan(51);
+    expect(i.high).toBeGreaterThan(51);
+    expect(i.high - i.low).toBeCloseTo(percentileInterval(reps).high - percentileInterval(reps).low, 10);
+    expect(countInterval([0, 10, 20], 1).low).toBe(0);
   });
 });
 

@@ -33,7 +33,7 @@ export function claim1Row(c: CountsAgainstK): ClaimRow {
   return {
     claim: "1. Safety-feature count against k peaks at intermediate sparsity; MLP output wins",
     paper: "most safety features at TopK k = 200 on MLP output (20,480 latents: k is 1% of the width)",
-    toy: `most at ${c.best.site} layer ${c.best.layer}, k = ${c.best.k}: ${c.best.kept} features [${f(c.best.low, 0)}, ${f(c.best.high, 0)}] (filter threshold ${c.threshold}); summed over layers, each site peaks at k = ${c.peaks.map((p) => `${p.k} (${p.site}; interior in ${pct(p.interiorShare)} of resamples)`).join(", ")}; the best configuration is on ${Object.entries(c.siteWins).map(([s, w]) => `${s} in ${pct(w)}`).join(", ")} of resamples`,
+    toy: `most at ${c.best.site} layer ${c.best.layer}, k = ${c.best.k}: ${c.best.kept} features [${f(c.best.low, 1)}, ${f(c.best.high, 1)}] (filter threshold ${c.threshold}); summed over layers, each site peaks at k = ${c.peaks.map((p) => `${p.k} (${p.site}; interior in ${pct(p.interiorShare)} of resamples)`).join(", ")}; the best configuration is on ${Object.entries(c.siteWins).map(([s, w]) => `${s} in ${pct(w)}`).join(", ")} of resamples`,
     holds,
     rule: "yes: the winning site's count (summed over layers) peaks at neither the smallest nor the largest k in at least 95% of the filter resamples, and the best configuration is on mlp_out; partly: one of the two; no: neither",
   };
