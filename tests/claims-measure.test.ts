@@ -12,6 +12,7 @@ import {
   percentileInterval,
   mainEntries,
   metricAgreement,
+  resultsFromNotebook,
   resultsMarkdown,
   slsTlsAgreement,
   type ClaimsGridFile,
@@ -173,5 +174,19 @@ describe("results markdown", () => {
     expect(md).toContain("| 1. a \\| b | p | t u | **no** |");
     expect(md).toContain("- **1.** r.");
     expect(md).toContain("small model");
+  });
+});
+
+describe("the results cell of an executed notebook", () => {
+  const cell = (tags: string[], outputs: unknown[]) => ({ cell_type: "code", metadata: { tags }, outputs, source: [] });
+  it("is the markdown the tagged cell displayed", () => {
+    const nb = { cells: [cell([], [{ output_type: "execute_result", data: { "text/markdown": "no" } }]), cell(["results-table"], [{ output_type: "execute_result", data: { "text/markdown": ["# T\n", "| a |\n"], "text/plain": "x" } }])] };
+    expect(resultsFromNotebook(nb, "nb.ipynb")).toBe("# T\n| a |\n");
+  });
+  it("names the notebook and what is missing", () => {
+    expect(() => resultsFromNotebook({}, "a.ipynb")).toThrow(/a.ipynb: not a notebook/);
+    expect(() => resultsFromNotebook({ cells: [] }, "a.ipynb")).toThrow(/one code cell tagged "results-table", found 0/);
+    expect(() => resultsFromNotebook({ cells: [cell(["results-table"], [])] }, "a.ipynb")).toThrow(/no markdown output \(was the notebook executed\?\)/);
+    expect(() => resultsFromNotebook({ cells: [cell(["results-table"], [{ output_type: "error", ename: "TypeError", evalue: "x is undefined" }])] }, "a.ipynb")).toThrow(/the results cell failed: TypeError: x is undefined/);
   });
 });

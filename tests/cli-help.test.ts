@@ -38,6 +38,10 @@ const COMMANDS: [args: string[], synopsis: string, mentions: string[]][] = [
   [["map"], "usage: safesail map", ["--db", "--out", "--embedding", "--seed", "--dims", "--clusters", "--overwrite", "--json", "Safe-SAIL release file"]],
   [["explain"], "usage: safesail explain", ["--examples", "--out", "--features", "--explainer", "--llm", "--api-base", "--cache", "--concurrency", "--json"]],
   [["score"], "usage: safesail score", ["--examples", "--method", "--segments", "--llm", "--api-base", "--cache", "--json"]],
+  [["claims"], "usage:\n  safesail claims build", ["safesail claims grid", "safesail claims results", "docs/claims.md"]],
+  [["claims", "build"], "usage: safesail claims build", ["--jobs", "--out", "--timeout", "docs/results.md"]],
+  [["claims", "grid"], "usage: safesail claims grid", ["--jobs", "--shard", "--harvest-only", "--assemble-only", "--partial", "--work", "--out", "--model", "SLURM_ARRAY_TASK_ID"]],
+  [["claims", "results"], "usage: safesail claims results", ["--out", "results-table"]],
   [["examples"], "usage: safesail examples", ["--sae", "--model", "--corpus", "--out", "--features", "--db", "--filter", "--context", "--quantiles", "--seed", "--no-chat", "--max-docs", "--overwrite", "--json"]],
 ];
 

@@ -160,10 +160,23 @@ async function buildCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+const GROUP_USAGE = `usage:
+  ${USAGE.build}
+  ${USAGE.grid}
+  ${USAGE.results}
+
+The paper's claims measured on the embedded toy model (docs/claims.md): \`build\` rebuilds everything (the SAE grid,
+notebook 07, docs/results.md); \`grid\` trains and measures the SAEs; \`results\` writes the table of an executed
+notebook. safesail claims SUBCOMMAND --help for each one's options.`;
+
 export async function claimsCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "grid") return gridCommand(rest);
   if (sub === "build") return buildCommand(rest);
   if (sub === "results") return resultsCommand(rest);
-  throw new ArgumentError(`safesail claims: expected a subcommand (build, grid, results), got ${sub === undefined ? "nothing" : JSON.stringify(sub)}\nusage: ${USAGE.build}\n       ${USAGE.grid}\n       ${USAGE.results}`, { field: "subcommand" });
+  if (sub === "--help" || sub === "-h" || sub === "help") {
+    process.stdout.write(`${GROUP_USAGE}\n`);
+    return 0;
+  }
+  throw new ArgumentError(`expected a subcommand (build, grid, results), got ${sub === undefined ? "nothing" : JSON.stringify(sub)}\nusage: ${USAGE.build}\n       ${USAGE.grid}\n       ${USAGE.results}`, { field: "subcommand" });
 }
