@@ -19,7 +19,7 @@ it("every notebook in notebooks/ passes `safesail notebooks run`", async () => {
   const r = await exec(process.execPath, [BIN, "notebooks", "run", ...notebooks.map((f) => join(ROOT, "notebooks", f)), "--out", join(tmp, "out"), "--timeout", "300"], {
     ...process.env,
     JUPYTER_PATH: join(prefix, "share", "jupyter"),
-  }, 600_000);
+  }, 900_000);
   expect(r.code, r.stdout + r.stderr).toBe(0);
   expect(r.stdout).toContain(`notebooks: ${notebooks.length} passed, 0 failed`);
-}, 660_000);
+}, 960_000);
