@@ -4,7 +4,7 @@ import { existsSync, promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildClaimsGrid, CLAIMS_GRID, gridConfigs, parseShard, readClaimsGrid, type ClaimsGridSettings } from "../src/claims/grid.ts";
+import { buildClaimsGrid, CLAIMS_GRID, ClaimsGridStopped, gridConfigs, parseShard, readClaimsGrid, type ClaimsGridSettings } from "../src/claims/grid.ts";
 import { bootstrapKeptCounts, precisionRecallFilter } from "../src/metrics/filter.ts";
 import { mulberry32 } from "../src/util/prng.ts";
 
@@ -63,6 +63,25 @@ describe("claims grid", () => {
       });
     }
     expect(read.data.calibration + read.data.evaluation).toBe(400);
+    expect(read.missing).toEqual([]);
+  }, 600_000);
+
+  it("stops when asked, keeps what is measured, and resumes; a partial file lists what is missing", async () => {
+    const w = path.join(work, "stop");
+    const controller = new AbortController();
+    const log: string[] = [];
+    await expect(buildClaimsGrid({ grid: SMALL, work: w, out: path.join(w, "grid.json"), signal: controller.signal, log: (l) => {
+      log.push(l);
+      if (/trained in/.test(l)) controller.abort();
+    } })).rejects.toThrow(ClaimsGridStopped);
+    expect(log.filter((l) => /trained in/.test(l)).length).toBe(1);
+    const partial = (await buildClaimsGrid({ grid: SMALL, work: w, out: path.join(w, "partial.json"), assembleOnly: true, partial: true }))!;
+    expect(partial.entries.length).toBe(1);
+    expect(partial.missing).toEqual(["mlp_out-L1-k32-s12", "mlp_out-L1-k8-s24"]);
+    await expect(buildClaimsGrid({ grid: SMALL, work: w, out: path.join(w, "x.json"), assembleOnly: true })).rejects.toThrow(/2 configuration\(s\) not built yet \(mlp_out-L1-k32-s12, mlp_out-L1-k8-s24\)/);
+    const done = (await buildClaimsGrid({ grid: SMALL, work: w, out: path.join(w, "grid.json"), log: (l) => log.push(l) }))!;
+    expect(done.entries.length).toBe(3);
+    expect(log.filter((l) => /trained in/.test(l)).length).toBe(3);
   }, 600_000);
 });
 
