@@ -43,6 +43,7 @@ import { toyTrainingCorpus } from "../toy/corpus.ts";
 import { heldOutConversations } from "../toy/heldout.ts";
 import { curvePoints, evenlySpaced, plateauCheck } from "../toy/saes.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";
+import { stableJson } from "../util/resume.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -217,11 +218,6 @@ export interface BuildClaimsGridOptions {
 
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
 const round = (x: number, digits = 6) => (Number.isFinite(x) ? Number(x.toPrecision(digits)) : x);
-function stable(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stable).join(",")}]`;
-  if (v && typeof v === "object") return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`).join(",")}}`;
-  return JSON.stringify(v);
-}
 const relative = (p: string) => {
   const r = path.relative(REPO_ROOT, p);
   return r && !r.startsWith("..") && !path.isAbsolute(r) ? r.split(path.sep).join("/") : p;
@@ -340,7 +336,7 @@ function trainingSettings(c: GridConfig, inputs: Inputs): Record<string, unknown
 
 function entryKey(c: GridConfig, inputs: Inputs): string {
   const g = inputs.g;
-  return sha256(stable({ training: trainingSettings(c, inputs), data: inputs.dataKey, languages: g.languages, filter: g.filter, bootstrap: g.bootstrap, ceDocuments: g.ceDocuments, thresholds: DEFAULT_THRESHOLDS })).slice(0, 16);
+  return sha256(stableJson({ training: trainingSettings(c, inputs), data: inputs.dataKey, languages: g.languages, filter: g.filter, bootstrap: g.bootstrap, ceDocuments: g.ceDocuments, thresholds: DEFAULT_THRESHOLDS })).slice(0, 16);
 }
 
 const entryFile = (work: string, c: GridConfig) => path.join(work, "entries", `${configName(c)}.json`);
@@ -362,7 +358,7 @@ async function buildEntry(c: GridConfig, inputs: Inputs, o: { work: string; prog
   const g = inputs.g;
   const hook = hookName(c.layer, c.site);
   const settings = trainingSettings(c, inputs);
-  const runDir = path.join(o.work, "saes", `${configName(c)}-${sha256(stable(settings)).slice(0, 12)}`);
+  const runDir = path.join(o.work, "saes", `${configName(c)}-${sha256(stableJson(settings)).slice(0, 12)}`);
   const run = await trainSae(inputs.stores.get(c.site)!.reader(c.layer), {
     k: c.k,
     expansion: g.expansion,

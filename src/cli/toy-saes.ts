@@ -76,6 +76,7 @@ import {
   type ToySaesManifest,
 } from "../toy/saes.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
+import { stableJson } from "../util/resume.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -119,11 +120,6 @@ async function sha256File(file: string): Promise<string> {
 }
 
 /** Stable JSON (sorted keys) for settings comparison and hashing. */
-function stable(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stable).join(",")}]`;
-  if (v && typeof v === "object") return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`).join(",")}}`;
-  return JSON.stringify(v);
-}
 
 const round = (x: number, digits = 6) => (Number.isFinite(x) ? Number(x.toPrecision(digits)) : x);
 
@@ -232,12 +228,12 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
       };
       const old = previous?.saes.find((e) => e.layer === layer);
       const weightsFile = path.join(folder, SAELENS_WEIGHTS);
-      if (old && stable(old.settings) === stable(settings) && existsSync(weightsFile) && (await sha256File(weightsFile)) === old.weights_sha256 && old.heldout.conversations === held.length) {
+      if (old && stableJson(old.settings) === stableJson(settings) && existsSync(weightsFile) && (await sha256File(weightsFile)) === old.weights_sha256 && old.heldout.conversations === held.length) {
         log(`layer ${layer}: ${folderName} already built with these settings, kept`);
         entries.push(old);
         continue;
       }
-      const runDir = path.join(work, `sae-L${layer}-${sha256(stable(settings)).slice(0, 12)}`);
+      const runDir = path.join(work, `sae-L${layer}-${sha256(stableJson(settings)).slice(0, 12)}`);
       const run = await timed(`train L${layer}`, () =>
         trainSae(store.reader(layer), {
           k,
@@ -342,10 +338,10 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
     // its wall times, those of the build that did the work) stays as it is.
     const dbFile = path.join(out, TOY_SAES_DB);
     const dbKey = sha256(
-      stable({
+      stableJson({
         weights: entries.map((e) => e.weights_sha256),
         seed,
-        samples: sha256(stable(samples.map((x) => [x.domain, x.lang, x.text]))),
+        samples: sha256(stableJson(samples.map((x) => [x.domain, x.lang, x.text]))),
         held: held.length,
         filter: TOY_SAES_FILTER,
         explainer: BASELINE_EXPLAINER,
@@ -385,7 +381,7 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
     const examplesCorpus = [...samples.map((s) => s.text), ...heldDocs];
     if (ids.length > 0) {
       const saes = await loadSaes(out);
-      const saeKey = sha256(stable({ ids, tags, seed, weights: entries.map((e) => e.weights_sha256), held: held.length, samples: samples.length }));
+      const saeKey = sha256(stableJson({ ids, tags, seed, weights: entries.map((e) => e.weights_sha256), held: held.length, samples: samples.length }));
       examplesDir = path.join(work, `examples-${saeKey.slice(0, 12)}`);
       const examples = await timed("examples", () =>
         collectExamples(model, saes.filter((s) => entries.some((e) => e.hook === s.config.hookName)), examplesCorpus, examplesDir!, {

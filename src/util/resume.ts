@@ -72,3 +72,13 @@ export async function readStateFile<T>(file: string, advice: string): Promise<T 
     throw new FormatError(`${file}: the saved state is corrupt (${(err as Error).message}); ${advice}`, { file, cause: err });
   }
 }
+
+/**
+ * A value's JSON with object keys sorted at every depth: the same settings give the same text (and hash) whatever
+ * order their fields were written in. What settings keys and "already built with these settings" checks compare.
+ */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v && typeof v === "object") return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(",")}}`;
+  return JSON.stringify(v);
+}
