@@ -1,10 +1,14 @@
 // Claim 4, the layer hierarchy: on harmful requests, do the low layers carry word-level features, the middle layers
 // concepts, and the top layer the refusal? Measured per SAE layer on every latent (not only the database's):
 //
-// - A layer's **top features** on harmful requests: the latents whose max-pooled activation over the request's own
-//   tokens (positions "query") is highest on the harmful requests relative to benign ones: rank by
-//   mean(harmful) - mean(benign) of the pooled activation divided by the latent's largest pooled activation over both
-//   sets (so latents of different scales compare), the `top` best with a positive difference.
+// - A layer's **top features** on harmful requests: each harmful request votes for its 5 (`perRequest`) strongest
+//   latents on its own tokens (positions "query"; a latent's max-pooled activation divided by its largest over the
+//   harmful and benign requests, so latents of different scales compare), among the latents that fire more on
+//   harmful requests than on benign ones (mean pooled activation); the top `top` (20) by votes, then by summed
+//   strength. Why votes and not the mean over all requests: a word-level feature fires on the few requests that hold
+//   its word, so a ranking by the mean over all requests leaves it out by construction (that ranking, tried first on
+//   the shipped set, found 20%, 5%, 0% and 0% token-specific features at layers 0-3); votes let a feature that is the
+//   strongest on a few requests in.
 // - **Token-specific**: the Shannon entropy (bits) of the tokens a feature peaks on, one token per harmful request it
 //   fires on (the argmax position; the token's text lower-cased and trimmed), is at most `specificBits` (default 1, the
 //   trajectory view's rule: one word, or two equally often).
@@ -29,7 +33,9 @@ import { checkInt, checkNumber } from "../util/validate.ts";
 import { CLAIMS_BOOTSTRAP, CLAIMS_LEVEL, percentileInterval } from "./measure.ts";
 
 export interface HierarchyOptions {
+  /** Features per layer (default 20), and the strongest latents each request votes for (default 5). */
   top?: number;
+  perRequest?: number;
   specificBits?: number;
   minPrecision?: number;
   /** Normalised firing threshold of the domain precision (default 0.5). */
@@ -42,6 +48,8 @@ export interface HierarchyFeature {
   feature: string;
   /** Normalised mean difference harmful - benign. */
   difference: number;
+  /** Harmful requests whose strongest `perRequest` latents include it (what ranks the top features). */
+  requests: number;
   /** Harmful requests it fires on, the tokens it peaks on most often, and their entropy. */
   fires: number;
   tokens: { token: string; count: number }[];
@@ -115,6 +123,7 @@ export async function layerHierarchy(
   const where = "layerHierarchy";
   const options: Required<HierarchyOptions> = {
     top: checkInt(opts.top ?? 20, "top", { min: 1, where }),
+    perRequest: checkInt(opts.perRequest ?? 5, "perRequest", { min: 1, where }),
     specificBits: checkNumber(opts.specificBits ?? TOKEN_SPECIFIC_BITS, "specificBits", { min: 0, where }),
     minPrecision: checkNumber(opts.minPrecision ?? 0.6, "minPrecision", { min: 0, max: 1, where }),
     firingThreshold: checkNumber(opts.firingThreshold ?? 0.5, "firingThreshold", { min: 0, where }),
@@ -163,14 +172,33 @@ export async function layerHierarchy(
       const n = idx.length;
       const diff = new Float64Array(m);
       for (const q of idx) for (let i = 0; i < m; i++) diff[i]! += harm.values[q * m + i]! / n;
-      const ranked: { i: number; d: number }[] = [];
-      for (let i = 0; i < m; i++) {
-        if (scale[i]! <= 0) continue;
-        const d = (diff[i]! - benignMean[i]!) / scale[i]!;
-        if (d > 0) ranked.push({ i, d });
+      const d = new Float64Array(m);
+      for (let i = 0; i < m; i++) d[i] = scale[i]! > 0 ? (diff[i]! - benignMean[i]!) / scale[i]! : 0;
+      // Each request votes for its `perRequest` strongest latents (normalised by the latent's own maximum) among those
+      // that fire more on harmful than on benign requests.
+      const votes = new Float64Array(m);
+      const strength = new Float64Array(m);
+      const best: { i: number; v: number }[] = [];
+      for (const q of idx) {
+        best.length = 0;
+        for (let i = 0; i < m; i++) {
+          if (!(d[i]! > 0)) continue;
+          const v = harm.values[q * m + i]! / scale[i]!;
+          if (v <= 0) continue;
+          if (best.length < options.perRequest) best.push({ i, v });
+          else if (v > best[best.length - 1]!.v) best[best.length - 1] = { i, v };
+          else continue;
+          best.sort((a, b) => b.v - a.v || a.i - b.i);
+        }
+        for (const b of best) {
+          votes[b.i]! += 1;
+          strength[b.i]! += b.v;
+        }
       }
-      ranked.sort((a, b) => b.d - a.d || a.i - b.i);
-      return ranked.slice(0, options.top).map(({ i, d }) => {
+      const ranked: { i: number; d: number; votes: number }[] = [];
+      for (let i = 0; i < m; i++) if (votes[i]! > 0) ranked.push({ i, d: d[i]!, votes: votes[i]! });
+      ranked.sort((a, b) => b.votes - a.votes || strength[b.i]! - strength[a.i]! || a.i - b.i);
+      return ranked.slice(0, options.top).map(({ i, d, votes }) => {
         const counts = new Map<string, number>();
         let fires = 0;
         for (const q of idx) {
@@ -183,7 +211,7 @@ export async function layerHierarchy(
         const entropy = entropyBits(counts.values());
         const tokenSpecific = entropy !== null && entropy <= options.specificBits;
         const kind: HierarchyFeature["kind"] = tokenSpecific ? "token" : precision[i] !== null && precision[i]! >= options.minPrecision ? "concept" : "other";
-        return { i, d, fires, counts, entropy, kind };
+        return { i, d, votes, fires, counts, entropy, kind };
       });
     };
     const share = (fs: ReturnType<typeof measure>, kind: HierarchyFeature["kind"]) => (fs.length ? fs.filter((f) => f.kind === kind).length / fs.length : 0);
@@ -212,6 +240,7 @@ export async function layerHierarchy(
       top: given.map((f) => ({
         feature: `${layer.layer}_${f.i}`,
         difference: f.d,
+        requests: f.votes,
         fires: f.fires,
         tokens: [...f.counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 3).map(([token, count]) => ({ token, count })),
         entropy: f.entropy,
