@@ -374,14 +374,15 @@ async function buildEntry(c: GridConfig, inputs: Inputs, o: { work: string; prog
     progress: o.progress,
     signal: o.signal,
   });
-  if (run.stopReason !== "done") throw new ClaimsGridStopped(`claims grid: stopped while training ${configName(c)} at step ${run.steps} of ${c.steps}; the same command resumes from its checkpoint`);
-  // trainSae times only its own part of a resumed run: the parts are added up beside the checkpoint.
+  // trainSae times only its own part of a resumed run: the parts are added up beside the checkpoint,
+  // a stopped part too (trainSae checkpoints the step it stopped at, so none of it is trained twice).
   const timingFile = path.join(runDir, "claims-timing.json");
   const timing = existsSync(timingFile) ? (JSON.parse(await fsp.readFile(timingFile, "utf8")) as { seconds: number }) : { seconds: 0 };
   if (run.steps > run.resumedFrom) {
     timing.seconds += run.seconds;
     await writeJsonAtomic(timingFile, timing);
   }
+  if (run.stopReason !== "done") throw new ClaimsGridStopped(`claims grid: stopped while training ${configName(c)} at step ${run.steps} of ${c.steps}; the same command resumes from its checkpoint`);
   const t0 = performance.now();
   const data = await hookData(hook, inputs, o.hookCache, o.progress);
   const sae = run.sae;
