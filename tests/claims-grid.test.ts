@@ -70,11 +70,20 @@ describe("claims grid", () => {
     const w = path.join(work, "stop");
     const controller = new AbortController();
     const log: string[] = [];
-    await expect(buildClaimsGrid({ grid: SMALL, work: w, out: path.join(w, "grid.json"), signal: controller.signal, log: (l) => {
+    // Stopped in the middle of the second SAE's training: it checkpoints the step it stopped at, and the
+    // seconds it trained are kept, so the finished entry's training time counts both parts.
+    let armed = false;
+    const progress = { start() {}, finish() {}, update(done: number) { if (armed && done >= 3) controller.abort(); } };
+    const stopped = await buildClaimsGrid({ grid: SMALL, work: w, out: path.join(w, "grid.json"), signal: controller.signal, progress, log: (l) => {
       log.push(l);
-      if (/trained in/.test(l)) controller.abort();
-    } })).rejects.toThrow(ClaimsGridStopped);
+      if (/trained in/.test(l)) armed = true;
+    } }).catch((e: unknown) => e);
+    expect(stopped).toBeInstanceOf(ClaimsGridStopped);
+    expect((stopped as Error).message).toMatch(/stopped while training mlp_out-L1-k32-s12 at step [34] of 12/);
     expect(log.filter((l) => /trained in/.test(l)).length).toBe(1);
+    const stoppedDir = (await fsp.readdir(path.join(w, "saes"))).find((d) => d.startsWith("mlp_out-L1-k32-s12-"))!;
+    const firstPart = JSON.parse(await fsp.readFile(path.join(w, "saes", stoppedDir, "claims-timing.json"), "utf8")) as { seconds: number };
+    expect(firstPart.seconds).toBeGreaterThan(0);
     const partial = (await buildClaimsGrid({ grid: SMALL, work: w, out: path.join(w, "partial.json"), assembleOnly: true, partial: true }))!;
     expect(partial.entries.length).toBe(1);
     expect(partial.missing).toEqual(["mlp_out-L1-k32-s12", "mlp_out-L1-k8-s24"]);
@@ -82,6 +91,7 @@ describe("claims grid", () => {
     const done = (await buildClaimsGrid({ grid: SMALL, work: w, out: path.join(w, "grid.json"), log: (l) => log.push(l) }))!;
     expect(done.entries.length).toBe(3);
     expect(log.filter((l) => /trained in/.test(l)).length).toBe(3);
+    expect(done.entries.find((e) => e.k === 32)!.training.seconds).toBeGreaterThan(firstPart.seconds);
   }, 600_000);
 });
 

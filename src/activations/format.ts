@@ -26,8 +26,6 @@
 // it is refused naming the first changed line. Version-1 stores (whole-corpus sha256 only) are still read, and
 // resumed when the corpus is unchanged (their chunk entries then gain `lines`).
 
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import * as path from "node:path";
 import { FormatError, describeValue } from "../errors.ts";
@@ -40,7 +38,6 @@ export const STORE_VERSIONS_READ = [1, 2] as const;
 export const MANIFEST_FILE = "manifest.json";
 /** Characters per line in `ChunkEntry.lines.hashes` (base64 of the first 6 bytes of the line's sha256). */
 export const LINE_HASH_CHARS = 8;
-
 
 /** Storage dtypes of the activation tensors (token tensors are always I32 / U8). */
 export const STORE_DTYPES = ["F32", "F16", "BF16"] as const;
@@ -249,16 +246,3 @@ export function checkManifest(json: unknown, file: string): StoreManifest {
   return manifest;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Hashing
-
-export function sha256Hex(bytes: Uint8Array | string): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
-/** sha256 of a file, streamed (never the whole file in memory). */
-export async function sha256File(file: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const piece of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(piece as Buffer);
-  return h.digest("hex");
-}

@@ -18,7 +18,8 @@ import * as path from "node:path";
 import { ArgumentError, FormatError, describeValue } from "../errors.ts";
 import { bytesToF32, openSafetensors, readTensorBytes } from "../formats/safetensors.ts";
 import { mulberry32, shuffleInPlace } from "../util/prng.ts";
-import { TOKEN_TENSORS, readManifest, sha256File, type ChunkEntry, type StoreDtype, type StoreManifest } from "./format.ts";
+import { sha256File } from "../util/hash.ts";
+import { TOKEN_TENSORS, readManifest, type ChunkEntry, type StoreDtype, type StoreManifest } from "./format.ts";
 import { hookName, type Site } from "../model/hooks.ts";
 
 /** Where rows of activations come from: travels with the data so an SAE trained on them can record it. */

@@ -17,7 +17,6 @@
 //     resamples for every SAE: a paired bootstrap).
 // No choice is made here: the notebook picks the filter threshold on the calibration counts, then reads everything
 // else at it. Entries with `steps` = 2 x the grid's are the convergence check (the same SAE trained twice as long).
-import { createHash } from "node:crypto";
 import { existsSync, promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -44,6 +43,8 @@ import { heldOutConversations } from "../toy/heldout.ts";
 import { curvePoints, evenlySpaced, plateauCheck } from "../toy/saes.ts";
 import { writeJsonAtomic } from "../util/atomic.ts";
 import { stableJson } from "../util/resume.ts";
+import { significant } from "../util/significant.ts";
+import { sha256Hex } from "../util/hash.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -216,8 +217,6 @@ export interface BuildClaimsGridOptions {
   signal?: AbortSignal;
 }
 
-const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
-const round = (x: number, digits = 6) => (Number.isFinite(x) ? Number(x.toPrecision(digits)) : x);
 const relative = (p: string) => {
   const r = path.relative(REPO_ROOT, p);
   return r && !r.startsWith("..") && !path.isAbsolute(r) ? r.split(path.sep).join("/") : p;
@@ -302,8 +301,8 @@ async function prepare(model: Model, g: ClaimsGridSettings, o: { modelDir: strin
   const dataKey = {
     model_fingerprint: first.manifest.model.fingerprint,
     corpus_sha256: first.manifest.corpus.sha256,
-    pairs_sha256: sha256(await fsp.readFile(o.pairsFile)),
-    samples_sha256: sha256(await fsp.readFile(o.samplesFile)),
+    pairs_sha256: sha256Hex(await fsp.readFile(o.pairsFile)),
+    samples_sha256: sha256Hex(await fsp.readFile(o.samplesFile)),
     heldout: heldDocs.length,
   };
   return { g, model, stores, pairs, samples, heldDocs, ceDocs, corpus: { seed: corpus.seed, conversations: docs.length }, dataKey, harvestSeconds };
@@ -336,7 +335,7 @@ function trainingSettings(c: GridConfig, inputs: Inputs): Record<string, unknown
 
 function entryKey(c: GridConfig, inputs: Inputs): string {
   const g = inputs.g;
-  return sha256(stableJson({ training: trainingSettings(c, inputs), data: inputs.dataKey, languages: g.languages, filter: g.filter, bootstrap: g.bootstrap, ceDocuments: g.ceDocuments, thresholds: DEFAULT_THRESHOLDS })).slice(0, 16);
+  return sha256Hex(stableJson({ training: trainingSettings(c, inputs), data: inputs.dataKey, languages: g.languages, filter: g.filter, bootstrap: g.bootstrap, ceDocuments: g.ceDocuments, thresholds: DEFAULT_THRESHOLDS })).slice(0, 16);
 }
 
 const entryFile = (work: string, c: GridConfig) => path.join(work, "entries", `${configName(c)}.json`);
@@ -358,7 +357,7 @@ async function buildEntry(c: GridConfig, inputs: Inputs, o: { work: string; prog
   const g = inputs.g;
   const hook = hookName(c.layer, c.site);
   const settings = trainingSettings(c, inputs);
-  const runDir = path.join(o.work, "saes", `${configName(c)}-${sha256(stableJson(settings)).slice(0, 12)}`);
+  const runDir = path.join(o.work, "saes", `${configName(c)}-${sha256Hex(stableJson(settings)).slice(0, 12)}`);
   const run = await trainSae(inputs.stores.get(c.site)!.reader(c.layer), {
     k: c.k,
     expansion: g.expansion,
@@ -426,34 +425,34 @@ async function buildEntry(c: GridConfig, inputs: Inputs, o: { work: string; prog
     key,
     training: {
       tokens: run.tokens,
-      epochs: round(run.epochs, 4),
-      seconds: round(timing.seconds, 4),
-      curve: curvePoints(fvu, 20).map((p) => ({ step: p.step, fvu: round(p.fvu, 5) })),
-      plateau: { improvement: round(plateau.improvement, 4), plateaued: plateau.plateaued },
-      final_fvu: round(fvu.slice(-10).reduce((a, b) => a + b, 0) / Math.min(10, fvu.length), 5),
-      final_dead_fraction: round(run.deadFraction, 4),
+      epochs: significant(run.epochs, 4),
+      seconds: significant(timing.seconds, 4),
+      curve: curvePoints(fvu, 20).map((p) => ({ step: p.step, fvu: significant(p.fvu, 5) })),
+      plateau: { improvement: significant(plateau.improvement, 4), plateaued: plateau.plateaued },
+      final_fvu: significant(fvu.slice(-10).reduce((a, b) => a + b, 0) / Math.min(10, fvu.length), 5),
+      final_dead_fraction: significant(run.deadFraction, 4),
       warnings: run.warnings,
     },
     heldout: {
       documents: inputs.heldDocs.length,
       tokens: stats.count,
-      fvu: round(stats.fvu()),
-      l0: round(stats.l0()),
-      dead_fraction: round(stats.deadFraction()),
-      dense_fraction: round(stats.denseFraction()),
-      ce: { documents: ce.documents, ce_loss_clean: round(ce.ce_loss_clean), ce_loss_sae: round(ce.ce_loss_sae), ce_loss_zero_ablation: round(ce.ce_loss_zero_ablation), ce_loss_recovered: round(ce.ce_loss_recovered), kl_sae: round(ce.kl_sae), warnings: ce.warnings },
+      fvu: significant(stats.fvu()),
+      l0: significant(stats.l0()),
+      dead_fraction: significant(stats.deadFraction()),
+      dense_fraction: significant(stats.denseFraction()),
+      ce: { documents: ce.documents, ce_loss_clean: significant(ce.ce_loss_clean), ce_loss_sae: significant(ce.ce_loss_sae), ce_loss_zero_ablation: significant(ce.ce_loss_zero_ablation), ce_loss_recovered: significant(ce.ce_loss_recovered), kl_sae: significant(ce.kl_sae), warnings: ce.warnings },
     },
     concepts: report.concepts.map((k) => ({
       domain: k.domain,
       concept: k.concept,
       pairs: k.pairs,
-      l0t: k.byThreshold.map((b) => round(b.l0)),
-      icdf: k.byThreshold.map((b) => round(b.icdf)),
-      kSparseF1: k.kSparseF1 ? round(Math.max(...k.kSparseF1)) : null,
-      oneDF1: k.oneDF1 === null ? null : round(k.oneDF1),
+      l0t: k.byThreshold.map((b) => significant(b.l0)),
+      icdf: k.byThreshold.map((b) => significant(b.icdf)),
+      kSparseF1: k.kSparseF1 ? significant(Math.max(...k.kSparseF1)) : null,
+      oneDF1: k.oneDF1 === null ? null : significant(k.oneDF1),
     })),
     filter,
-    evaluateSeconds: round((performance.now() - t0) / 1000, 4),
+    evaluateSeconds: significant((performance.now() - t0) / 1000, 4),
   };
   await fsp.mkdir(path.dirname(file), { recursive: true });
   await writeJsonAtomic(file, entry, 0);
@@ -494,9 +493,9 @@ async function assembleClaimsGrid(o: { work: string; out: string; modelDir: stri
     entries,
     missing,
     wall_seconds: {
-      harvest: round(o.inputs.harvestSeconds, 4),
-      train: round(entries.reduce((a, e) => a + e.training.seconds, 0), 4),
-      evaluate: round(entries.reduce((a, e) => a + e.evaluateSeconds, 0), 4),
+      harvest: significant(o.inputs.harvestSeconds, 4),
+      train: significant(entries.reduce((a, e) => a + e.training.seconds, 0), 4),
+      evaluate: significant(entries.reduce((a, e) => a + e.evaluateSeconds, 0), 4),
       processes: o.processes,
     },
     machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,

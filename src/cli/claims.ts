@@ -5,15 +5,15 @@
 //       measured, resumable; --jobs N runs N shard processes of one onnxruntime thread each, then assembles the file.
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { ArgumentError } from "../errors.ts";
+import { ArgumentError, SafesailError } from "../errors.ts";
 import { terminalProgress } from "../progress.ts";
 import { promises as fsp } from "node:fs";
 import { buildClaimsGrid, ClaimsGridStopped, CLAIMS_GRID_FILE, CLAIMS_WORK, gridConfigs, parseShard } from "../claims/grid.ts";
 import { CLAIMS_NOTEBOOK, RESULTS_CELL_TAG, RESULTS_FILE, resultsFromNotebook } from "../claims/results.ts";
-import { SafesailError } from "../errors.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { intArg, parseCliArgs } from "./args.ts";
 import { describeResult, runNotebooks } from "./notebooks.ts";
+import { stopOnSignals } from "./signals.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -83,11 +83,8 @@ async function gridCommand(args: string[]): Promise<number> {
   const shard = values.shard !== undefined ? parseShard(values.shard) : shardFromEnv(process.env);
   if (jobs > 1 && shard) throw new ArgumentError("--jobs and --shard do not go together: --jobs starts its own shards", { field: "jobs" });
   const log = (line: string) => process.stdout.write(`${shard ? `[${shard.index}/${shard.count}] ` : ""}${line}\n`);
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  const common = { work: values.work, out: values.out, model: values.model, log, signal: controller.signal };
+  const stop = stopOnSignals("safesail claims grid: stopping at the next checkpoint");
+  const common = { work: values.work, out: values.out, model: values.model, log, signal: stop.signal };
   try {
     if (jobs > 1) {
       // Harvest once here, then N shard processes (they find the finished stores), then assemble here.
@@ -98,9 +95,16 @@ async function gridCommand(args: string[]): Promise<number> {
       const codes = await Promise.all(
         Array.from({ length: jobs }, (_, i) =>
           new Promise<number>((resolve) => {
-            const child = spawn(process.execPath, [bin, "claims", "grid", "--shard", `${i}/${jobs}`, ...extra], { stdio: ["ignore", "inherit", "inherit"] });
-            controller.signal.addEventListener("abort", () => child.kill("SIGTERM"));
-            child.on("exit", (code) => resolve(code ?? 1));
+            // Own process groups, so a terminal's Ctrl-C reaches the shards once, through here: a second
+            // signal there would make them exit at once instead of at their next checkpoint.
+            const child = spawn(process.execPath, [bin, "claims", "grid", "--shard", `${i}/${jobs}`, ...extra], { stdio: ["ignore", "inherit", "inherit"], detached: true });
+            const forward = () => child.kill("SIGTERM");
+            stop.signal.addEventListener("abort", forward);
+            process.once("exit", forward); // a second Ctrl-C here exits 130: the shards then exit too
+            child.on("exit", (code) => {
+              process.off("exit", forward);
+              resolve(code ?? 1);
+            });
           }),
         ),
       );
@@ -114,14 +118,13 @@ async function gridCommand(args: string[]): Promise<number> {
     await buildClaimsGrid({ ...common, shard, harvestOnly: values["harvest-only"], assembleOnly: values["assemble-only"], partial: values.partial, progress: terminalProgress() });
     return 0;
   } catch (err) {
-    if (err instanceof ClaimsGridStopped || controller.signal.aborted) {
+    if (err instanceof ClaimsGridStopped || stop.signal.aborted) {
       process.stderr.write(`${err instanceof ClaimsGridStopped ? err.message : "claims grid: stopped"}; what is done is kept, and the same command resumes\n`);
       return 3;
     }
     throw err;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stop.release();
   }
 }
 

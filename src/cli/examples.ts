@@ -16,6 +16,7 @@ import { loadModel } from "../model/runtime.ts";
 import { terminalProgress } from "../progress.ts";
 import { parseFeatureId } from "../safety.ts";
 import { intArg, parseCliArgs, requiredArg } from "./args.ts";
+import { stopOnSignals } from "./signals.ts";
 
 const USAGE = "safesail examples --sae DIR --model MODEL --corpus FILE --out DIR (--features IDS | --db FILE | --filter FILE) [options]";
 
@@ -164,13 +165,7 @@ export async function examplesCommand(args: string[]): Promise<number> {
   const saes = await loadSaes(saeDir);
 
   const model = await loadModel(modelPath, { progress: terminalProgress() });
-  const abort = new AbortController();
-  const onSigint = () => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write("\nsafesail examples: stopping after the current documents (Ctrl-C again to exit now)\n");
-    abort.abort();
-  };
-  process.on("SIGINT", onSigint);
+  const stop = stopOnSignals("safesail examples: stopping after the current documents");
   try {
     const store = await collectExamples(model, saes, corpus, out, {
       features: ids,
@@ -182,7 +177,7 @@ export async function examplesCommand(args: string[]): Promise<number> {
       chat: !values["no-chat"],
       overwrite: values.overwrite ?? false,
       progress: terminalProgress(),
-      signal: abort.signal,
+      signal: stop.signal,
     });
     if (values.json) {
       process.stdout.write(`${JSON.stringify(examplesSummary(store))}\n`);
@@ -203,13 +198,13 @@ export async function examplesCommand(args: string[]): Promise<number> {
     process.stdout.write(`${L.join("\n")}\n`);
     return 0;
   } catch (err) {
-    if (abort.signal.aborted && (err as Error).name === "AbortError") {
+    if (stop.signal.aborted && (err as Error).name === "AbortError") {
       process.stderr.write(`safesail examples: interrupted; the state is checkpointed in ${out}; run the same command again to resume\n`);
       return 130;
     }
     throw err;
   } finally {
-    process.off("SIGINT", onSigint);
+    stop.release();
     await model.dispose();
   }
 }

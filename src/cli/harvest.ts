@@ -13,6 +13,7 @@ import { SITES } from "../model/hooks.ts";
 import { loadModel } from "../model/runtime.ts";
 import { terminalProgress } from "../progress.ts";
 import { choiceArg, intArg, intList, parseCliArgs, requiredArg, requiredPositional } from "./args.ts";
+import { stopOnSignals } from "./signals.ts";
 
 const USAGE = "safesail harvest MODEL --corpus FILE --layers 0,2,4 --out DIR [options]";
 
@@ -88,13 +89,7 @@ export async function harvestCommand(args: string[]): Promise<number> {
   };
 
   const model = await loadModel(modelPath, { progress: terminalProgress() });
-  const abort = new AbortController();
-  const onSigint = () => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write("\nsafesail harvest: stopping after the current batch (Ctrl-C again to exit now)\n");
-    abort.abort();
-  };
-  process.on("SIGINT", onSigint);
+  const stop = stopOnSignals("safesail harvest: stopping after the current batch");
   try {
     const store = await harvest(model, corpus, {
       layers,
@@ -107,7 +102,7 @@ export async function harvestCommand(args: string[]): Promise<number> {
       overwrite: values.overwrite ?? false,
       ...limits,
       progress: terminalProgress(),
-      signal: abort.signal,
+      signal: stop.signal,
     });
     const m = store.manifest;
     if (values.json) {
@@ -121,13 +116,13 @@ export async function harvestCommand(args: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    if (abort.signal.aborted && (err as Error).name === "AbortError") {
+    if (stop.signal.aborted && (err as Error).name === "AbortError") {
       process.stderr.write(`safesail harvest: interrupted; complete chunks are kept in ${out}; run the same command again to resume\n`);
       return 130;
     }
     throw err;
   } finally {
-    process.off("SIGINT", onSigint);
+    stop.release();
     await model.dispose();
   }
 }

@@ -15,6 +15,7 @@ import { evalSae } from "../sae/eval.ts";
 import { loadSae } from "../sae/saelens.ts";
 import { trainSae } from "../sae/train.ts";
 import { choiceArg, floatArg, intArg, parseCliArgs, requireArgs, requiredArg, requiredPositional } from "./args.ts";
+import { stopOnSignals } from "./signals.ts";
 
 const TRAIN_USAGE = "safesail train-sae --acts DIR --layer L --k K --out DIR [options]";
 
@@ -82,10 +83,7 @@ export async function trainSaeCommand(args: string[]): Promise<number> {
   if (values.fresh) process.stderr.write("safesail train-sae: --fresh is deprecated and will be removed; it means --overwrite (start over), the spelling every command uses\n");
   const store = await openActivationStore(values.acts!);
   const reader = store.reader(layer, { dropSpecial: values["drop-special"] });
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  const stopSignals = stopOnSignals("safesail train-sae: stopping at the next step; a checkpoint is written");
   try {
     const run = await trainSae(reader, {
       ...options,
@@ -93,7 +91,7 @@ export async function trainSaeCommand(args: string[]): Promise<number> {
       overwrite: values.overwrite || values.fresh,
       allowIncomplete: values["allow-incomplete"],
       progress: terminalProgress(),
-      signal: controller.signal,
+      signal: stopSignals.signal,
     });
     const last = run.history.slice(-10);
     const mean = (f: (h: (typeof last)[number]) => number) => last.reduce((a, h) => a + f(h), 0) / Math.max(1, last.length);
@@ -116,8 +114,7 @@ export async function trainSaeCommand(args: string[]): Promise<number> {
     process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${Object.entries(text).map(([k, v]) => `${k}: ${v}`).join("\n")}\n`);
     return run.stopReason === "done" ? 0 : 3;
   } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
+    stopSignals.release();
   }
 }
 

@@ -23,8 +23,7 @@
 //   7. out/manifest.json (settings, curves, figures, wall times), out/README.md and out/fvu-curves.svg.
 // A rerun with nothing changed (every layer kept, the database built from them with the same settings) does nothing.
 // Paths written into the shipped files are relative (to the database's or manifest's folder), never absolute.
-import { createHash } from "node:crypto";
-import { createReadStream, existsSync, promises as fsp } from "node:fs";
+import { existsSync, promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { harvest } from "../activations/harvest.ts";
@@ -77,6 +76,8 @@ import {
 } from "../toy/saes.ts";
 import { writeFileAtomic, writeJsonAtomic } from "../util/atomic.ts";
 import { stableJson } from "../util/resume.ts";
+import { significant } from "../util/significant.ts";
+import { sha256File, sha256Hex } from "../util/hash.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -110,18 +111,6 @@ export interface BuildToySaesOptions {
   log?: (line: string) => void;
   signal?: AbortSignal;
 }
-
-const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
-
-async function sha256File(file: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const piece of createReadStream(file)) h.update(piece as Buffer);
-  return h.digest("hex");
-}
-
-/** Stable JSON (sorted keys) for settings comparison and hashing. */
-
-const round = (x: number, digits = 6) => (Number.isFinite(x) ? Number(x.toPrecision(digits)) : x);
 
 /** A path as written into the shipped files: relative to `from`, with forward slashes. */
 const relativePath = (from: string, to: string) => path.relative(from, to).split(path.sep).join("/");
@@ -175,7 +164,7 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
     try {
       return await f();
     } finally {
-      wall[what] = round((wall[what] ?? 0) + (performance.now() - t) / 1000, 4);
+      wall[what] = significant((wall[what] ?? 0) + (performance.now() - t) / 1000, 4);
     }
   };
   const { site, k, expansion } = TOY_SAES_CONFIG;
@@ -233,7 +222,7 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
         entries.push(old);
         continue;
       }
-      const runDir = path.join(work, `sae-L${layer}-${sha256(stableJson(settings)).slice(0, 12)}`);
+      const runDir = path.join(work, `sae-L${layer}-${sha256Hex(stableJson(settings)).slice(0, 12)}`);
       const run = await timed(`train L${layer}`, () =>
         trainSae(store.reader(layer), {
           k,
@@ -282,12 +271,12 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
         training: {
           steps: run.steps,
           tokens: run.tokens,
-          epochs: round(run.epochs, 4),
+          epochs: significant(run.epochs, 4),
           // All parts of the run together (an interrupted and resumed one too), on this machine.
-          seconds: round(trainSeconds, 4),
-          curve: curvePoints(fvu).map((p) => ({ step: p.step, fvu: round(p.fvu, 5) })),
-          plateau: ((c) => ({ ...c, improvement: round(c.improvement, 4), annealImprovement: round(c.annealImprovement, 4), at: c.at.map((a) => ({ step: a.step, fvu: round(a.fvu, 5) })) }))(plateauCheck(fvu)),
-          final_dead_fraction: round(run.deadFraction, 4),
+          seconds: significant(trainSeconds, 4),
+          curve: curvePoints(fvu).map((p) => ({ step: p.step, fvu: significant(p.fvu, 5) })),
+          plateau: ((c) => ({ ...c, improvement: significant(c.improvement, 4), annealImprovement: significant(c.annealImprovement, 4), at: c.at.map((a) => ({ step: a.step, fvu: significant(a.fvu, 5) })) }))(plateauCheck(fvu)),
+          final_dead_fraction: significant(run.deadFraction, 4),
           warnings: run.warnings,
         },
         // Filled in below.
@@ -315,19 +304,19 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
         const ceDocs = evenlySpaced(Math.min(CE_DOCUMENTS, heldDocs.length), heldDocs.length).map((i) => heldDocs[i]!);
         for (const e of fresh) {
           const s = stats.get(e.hook)!;
-          e.storage = { dtype: TOY_SAES_DTYPE, max_abs_error: maxAbsDiff(trained.get(e.layer)!.f32, stored.get(e.layer)!), fvu_f32: round(s.f32.fvu()), fvu_stored: round(s.stored.fvu()) };
-          e.heldout_check = { documents: checkDocs.length, tokens: s.check.count, fvu: round(s.check.fvu()) };
+          e.storage = { dtype: TOY_SAES_DTYPE, max_abs_error: maxAbsDiff(trained.get(e.layer)!.f32, stored.get(e.layer)!), fvu_f32: significant(s.f32.fvu()), fvu_stored: significant(s.stored.fvu()) };
+          e.heldout_check = { documents: checkDocs.length, tokens: s.check.count, fvu: significant(s.check.fvu()) };
           // CE and KL with the reconstruction spliced in: evalSae (plain-JS encoder) on a spread subset.
           const r = await evalSae(stored.get(e.layer)!, model, ceDocs, { positions: "answer", progress });
           e.heldout = {
             conversations: held.length,
             documents: heldDocs.length,
             tokens: s.stored.count,
-            fvu: round(s.stored.fvu()),
-            l0: round(s.stored.l0()),
-            dead_fraction: round(s.stored.deadFraction()),
-            dense_fraction: round(s.stored.denseFraction()),
-            ce: { documents: r.documents, fvu: round(r.fvu), ce_loss_clean: round(r.ce_loss_clean), ce_loss_sae: round(r.ce_loss_sae), ce_loss_zero_ablation: round(r.ce_loss_zero_ablation), ce_loss_recovered: round(r.ce_loss_recovered), kl_sae: round(r.kl_sae), positions: r.positions, warnings: r.warnings },
+            fvu: significant(s.stored.fvu()),
+            l0: significant(s.stored.l0()),
+            dead_fraction: significant(s.stored.deadFraction()),
+            dense_fraction: significant(s.stored.denseFraction()),
+            ce: { documents: r.documents, fvu: significant(r.fvu), ce_loss_clean: significant(r.ce_loss_clean), ce_loss_sae: significant(r.ce_loss_sae), ce_loss_zero_ablation: significant(r.ce_loss_zero_ablation), ce_loss_recovered: significant(r.ce_loss_recovered), kl_sae: significant(r.kl_sae), positions: r.positions, warnings: r.warnings },
           };
           log(`layer ${e.layer}: held-out FVU ${e.heldout.fvu.toFixed(4)} (F32 weights ${e.storage.fvu_f32.toFixed(4)}; largest F16 weight error ${e.storage.max_abs_error.toExponential(2)}), dead ${(100 * e.heldout.dead_fraction).toFixed(1)}%, CE recovered ${r.ce_loss_recovered.toFixed(3)} (${r.documents} conversations)`);
         }
@@ -337,11 +326,11 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
     // Nothing changed since the last build: the database is the one these SAEs and settings give. The manifest (and
     // its wall times, those of the build that did the work) stays as it is.
     const dbFile = path.join(out, TOY_SAES_DB);
-    const dbKey = sha256(
+    const dbKey = sha256Hex(
       stableJson({
         weights: entries.map((e) => e.weights_sha256),
         seed,
-        samples: sha256(stableJson(samples.map((x) => [x.domain, x.lang, x.text]))),
+        samples: sha256Hex(stableJson(samples.map((x) => [x.domain, x.lang, x.text]))),
         held: held.length,
         filter: TOY_SAES_FILTER,
         explainer: BASELINE_EXPLAINER,
@@ -381,7 +370,7 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
     const examplesCorpus = [...samples.map((s) => s.text), ...heldDocs];
     if (ids.length > 0) {
       const saes = await loadSaes(out);
-      const saeKey = sha256(stableJson({ ids, tags, seed, weights: entries.map((e) => e.weights_sha256), held: held.length, samples: samples.length }));
+      const saeKey = sha256Hex(stableJson({ ids, tags, seed, weights: entries.map((e) => e.weights_sha256), held: held.length, samples: samples.length }));
       examplesDir = path.join(work, `examples-${saeKey.slice(0, 12)}`);
       const examples = await timed("examples", () =>
         collectExamples(model, saes.filter((s) => entries.some((e) => e.hook === s.config.hookName)), examplesCorpus, examplesDir!, {
@@ -419,7 +408,7 @@ export async function buildToySaes(opts: BuildToySaesOptions = {}): Promise<ToyS
     await writeFeatureDb(dbFile, newFeatureDb(records, description));
 
     // 7. Manifest, README, figure.
-    wall.total = round((performance.now() - t0) / 1000, 4);
+    wall.total = significant((performance.now() - t0) / 1000, 4);
     const command = [
       "safesail toy saes",
       `--seed ${seed}`,

@@ -27,6 +27,7 @@ import { trainToyModel } from "../toy/train.ts";
 import { floatArg, intArg, parseCliArgs, requiredArg } from "./args.ts";
 import { buildToySaes, ToySaesStopped } from "./toy-saes.ts";
 import { TOY_SAES_CONFIG, TOY_SAES_DIR, TOY_SAES_TRAINING, TOY_SAES_WORK } from "../toy/saes.ts";
+import { stopOnSignals } from "./signals.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -159,10 +160,7 @@ async function trainCommand(args: string[]): Promise<number> {
   const answerTokens = data.lossMask.reduce((a, m) => a + m.reduce((x, y) => x + y, 0), 0);
   process.stdout.write(`corpus: ${corpus.train.length} conversations, ${totalTokens} tokens (${answerTokens} in answers); tokenizer ${bpe.vocab.size} ids in ${tokenizerSeconds.toFixed(1)} s\n`);
   await writeToyModelExtras(out, bpe, corpus.heldOut);
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const stop = stopOnSignals("safesail toy train: stopping at the next step; a checkpoint is written");
   try {
     const result = await trainToyModel({
       config,
@@ -178,7 +176,7 @@ async function trainCommand(args: string[]): Promise<number> {
       progress,
       timeBudgetMinutes: minutes,
       workers,
-      signal: controller.signal,
+      signal: stop.signal,
       save: { dir: out, dtype: "F32" },
     });
     // Training time of all runs together (a resumed run's own time is only its part).
@@ -214,8 +212,7 @@ async function trainCommand(args: string[]): Promise<number> {
     process.stdout.write(`${result.stopReason}: step ${result.step}/${result.totalSteps}, loss ${log.finalLoss}, ${log.tokensPerSecond} tok/s on ${result.backend} x${result.workers}\nmodel: ${out}\n`);
     return result.stopReason === "done" ? 0 : 3;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stop.release();
   }
 }
 
@@ -283,10 +280,7 @@ async function saesCommand(args: string[]): Promise<number> {
   const model = values.model === undefined ? undefined : path.resolve(values.model);
   if (values.samples !== undefined && !existsSync(values.samples)) throw new ArgumentError(`--samples: ${values.samples}: file not found`, { file: values.samples, field: "samples" });
   if (model !== undefined && !existsSync(path.join(model, "config.json"))) throw new ArgumentError(`--model: ${model} has no config.json (a toy model folder)`, { file: model, field: "model" });
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const stop = stopOnSignals("safesail toy saes: stopping at the next checkpoint");
   try {
     const m = await buildToySaes({
       out: values.out,
@@ -300,20 +294,19 @@ async function saesCommand(args: string[]): Promise<number> {
       domainCorpus: values.samples,
       progress: terminalProgress(),
       log: (line) => process.stdout.write(`${line}\n`),
-      signal: controller.signal,
+      signal: stop.signal,
     });
     const notPlateaued = m.saes.filter((e) => !e.training.plateau.plateaued).map((e) => e.layer);
     if (notPlateaued.length) process.stdout.write(`warning: the training FVU of layer(s) ${notPlateaued.join(", ")} has not plateaued by the rule of the manifest (on this corpus it falls as a power law of the steps, so a longer run does not change the verdict; what doubling the steps buys is measured in docs/toy-saes.md)\n`);
     return 0;
   } catch (err) {
-    if (err instanceof ToySaesStopped || controller.signal.aborted) {
+    if (err instanceof ToySaesStopped || stop.signal.aborted) {
       process.stderr.write(`${err instanceof ToySaesStopped ? err.message : "toy saes: stopped"}; what is done is kept, and the same command resumes\n`);
       return 3;
     }
     throw err;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    stop.release();
   }
 }
 

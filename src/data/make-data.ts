@@ -5,11 +5,11 @@
 //   npx tsx src/data/make-data.ts --check    # exit 1 if the committed files differ from a fresh generation
 //   npx tsx src/data/make-data.ts --root DIR --seed N
 
-import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { sha256Hex } from "../util/hash.ts";
 import { requestFrames } from "../toy/corpus.ts";
 import { LANGUAGES, type Language } from "../safety.ts";
 import { DOMAIN_LABELS, domainCorpusJsonl, type DomainSample } from "./domain-corpus.ts";
@@ -31,8 +31,6 @@ export interface MetricsData {
   files: Record<string, string>;
 }
 
-const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
-
 /** Generates the pairs, the domain corpus and the doc (in memory). */
 export function makeMetricsData(opts: { seed?: number; perConcept?: number; perDomainPerLang?: number } = {}): MetricsData {
   const seed = opts.seed ?? METRICS_DATA_SEED;
@@ -42,7 +40,7 @@ export function makeMetricsData(opts: { seed?: number; perConcept?: number; perD
   const samples = generateDomainCorpus({ seed, perDomainPerLang });
   const pairsText = pairsJsonl(pairs);
   const corpusText = domainCorpusJsonl(samples);
-  const doc = renderDataDoc({ seed, perConcept, perDomainPerLang, pairs, samples, pairsSha256: sha256(pairsText), corpusSha256: sha256(corpusText), pairsBytes: Buffer.byteLength(pairsText), corpusBytes: Buffer.byteLength(corpusText) });
+  const doc = renderDataDoc({ seed, perConcept, perDomainPerLang, pairs, samples, pairsSha256: sha256Hex(pairsText), corpusSha256: sha256Hex(corpusText), pairsBytes: Buffer.byteLength(pairsText), corpusBytes: Buffer.byteLength(corpusText) });
   return { seed, perConcept, perDomainPerLang, pairs, samples, files: { [DATA_FILES.pairs]: pairsText, [DATA_FILES.domainCorpus]: corpusText, [DATA_FILES.doc]: doc } };
 }
 

@@ -14,13 +14,13 @@
 //
 // Every file is written atomically, and examples.json holds the sha256 of the other two, so a reader never mixes
 // files of two runs. A bad or missing file is a FormatError / NotFoundError naming the file and the field.
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import * as path from "node:path";
 import { FormatError, NotFoundError, describeValue } from "../errors.ts";
 import { openSafetensors, readTensorBytes, writeSafetensors } from "../formats/safetensors.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import type { ActivationExample, FeatureExamples, Histogram, TokenLogit } from "./types.ts";
+import { sha256Hex } from "../util/hash.ts";
 
 export const EXAMPLES_FORMAT = "safesail-examples";
 export const EXAMPLES_VERSION = 1;
@@ -143,8 +143,6 @@ export interface StoredWindow {
 // ---------------------------------------------------------------------------------------------------------------
 // Writing
 
-const sha256 = (b: string | Uint8Array) => createHash("sha256").update(b).digest("hex");
-
 /**
  * Writes a finished store: tensors and tokens.json first, examples.json (with their sha256s) last, each atomically.
  * `manifest` comes without `tensors`/`tokens_file`, which are filled in here.
@@ -192,8 +190,8 @@ export async function writeExampleStore(
   await writeFileAtomic(path.join(dir, TOKENS_FILE), tokensText);
   const full: ExamplesManifest = {
     ...manifest,
-    tensors: { file: EXAMPLES_TENSORS_FILE, bytes: tensorBytes.length, sha256: sha256(tensorBytes), windows: W, tokens: N },
-    tokens_file: { file: TOKENS_FILE, sha256: sha256(tokensText) },
+    tensors: { file: EXAMPLES_TENSORS_FILE, bytes: tensorBytes.length, sha256: sha256Hex(tensorBytes), windows: W, tokens: N },
+    tokens_file: { file: TOKENS_FILE, sha256: sha256Hex(tokensText) },
   };
   await writeFileAtomic(path.join(dir, EXAMPLES_FILE), JSON.stringify(full, null, 1) + "\n");
   return full;
@@ -444,7 +442,7 @@ function readWindowTensors(file: string, m: ExamplesManifest): WindowTensors {
 }
 
 function parseTokens(text: string, file: string, sha: string): Map<number, string> {
-  if (sha256(text) !== sha) throw new FormatError(`${file}: sha256 does not match tokens_file.sha256 in ${EXAMPLES_FILE} (the files come from different runs, or one was edited)`, { file, field: "sha256" });
+  if (sha256Hex(text) !== sha) throw new FormatError(`${file}: sha256 does not match tokens_file.sha256 in ${EXAMPLES_FILE} (the files come from different runs, or one was edited)`, { file, field: "sha256" });
   const c = new Checker(file);
   let json: unknown;
   try {
@@ -471,7 +469,7 @@ export async function openExampleStore(dir: string): Promise<ExampleStore> {
   const manifest = parseExamplesManifest(text, manifestFile);
   const tensorsFile = path.join(abs, manifest.tensors.file);
   const bytes = await readStoreFile(tensorsFile, `listed in ${manifestFile}`);
-  if (bytes.length !== manifest.tensors.bytes || sha256(bytes) !== manifest.tensors.sha256) {
+  if (bytes.length !== manifest.tensors.bytes || sha256Hex(bytes) !== manifest.tensors.sha256) {
     throw new FormatError(`${tensorsFile}: ${bytes.length} bytes whose sha256 does not match tensors.sha256 in ${manifestFile} (the files come from different runs, or one is corrupt)`, { file: tensorsFile, field: "sha256" });
   }
   const tensors = readWindowTensors(tensorsFile, manifest);

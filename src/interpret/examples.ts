@@ -48,7 +48,7 @@
 // documentActivations: the pieces textActivations is made of, used directly so a resume can start at a line and
 // skip the forward passes of documents already done). Documents longer than `maxDocTokens` are cut, as harvests do.
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readdir, rm, stat } from "node:fs/promises";
 import * as path from "node:path";
 import { ArgumentError, FormatError, NotFoundError, describeValue } from "../errors.ts";
@@ -85,6 +85,7 @@ import {
   type StoredWindow,
 } from "./example-store.ts";
 import type { Histogram, TokenLogit } from "./types.ts";
+import { sha256File } from "../util/hash.ts";
 
 export const EXAMPLES_DEFAULTS = {
   context: 32,
@@ -158,12 +159,6 @@ const CHECKPOINT_FORMAT = "safesail-examples-checkpoint";
 
 /** Where an SAE came from, when loadSaes read it (the store records it). */
 const saeSources = new WeakMap<Sae, { path: string; weightsSha256: string | null }>();
-
-async function sha256File(file: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const piece of createReadStream(file)) h.update(piece as Buffer);
-  return h.digest("hex");
-}
 
 /**
  * The SAEs in DIR: one SAELens folder (DIR/cfg.json), or a folder of SAELens folders (each subfolder with a

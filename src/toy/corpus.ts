@@ -31,7 +31,6 @@
 //
 // All randomness comes from mulberry32 (src/util/prng.ts): the same options give byte-identical files.
 
-import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -44,6 +43,7 @@ import { CORPUS_TABLES } from "./corpus-data/index.ts";
 import { splitPool, type BenignTopic, type HarmfulConcept, type LangTable, type Pool, type RequestKind } from "./corpus-data/types.ts";
 import { DOMAIN_LABELS, LANGUAGES, SAFETY_DOMAINS, type Language, type SafetyDomain } from "../safety.ts";
 import type { ChatTurn, ToyConversation, ToyDomain, ToyPrompt } from "./types.ts";
+import { sha256Hex } from "../util/hash.ts";
 
 export const CORPUS_GENERATOR = "safesail-toy-corpus/1";
 
@@ -499,7 +499,6 @@ export function heldOutJsonl(prompts: readonly ToyPrompt[]): string {
   return prompts.map((p) => JSON.stringify({ id: p.id, lang: p.lang, domain: p.domain, concept: p.concept, harmful: p.harmful, expected: p.expected, trained: p.trained, prompt: p.prompt }) + "\n").join("");
 }
 
-const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 function computeStats(seed: number, o: CorpusStats["options"], train: ToyConversation[], heldOut: ToyPrompt[], withTypo: number): CorpusStats {
@@ -543,8 +542,8 @@ function computeStats(seed: number, o: CorpusStats["options"], train: ToyConvers
     seed,
     options: o,
     conversations: train.length,
-    corpusSha256: sha256(corpusJsonl(train)),
-    heldOutSha256: sha256(heldOutJsonl(heldOut)),
+    corpusSha256: sha256Hex(corpusJsonl(train)),
+    heldOutSha256: sha256Hex(heldOutJsonl(heldOut)),
     counts,
     byLanguage,
     byConcept,

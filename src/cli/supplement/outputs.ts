@@ -7,11 +7,11 @@
 // Widget model ids (random per kernel session) become W0, W1, ... in the order the outputs show them (widgetNames). Binary
 // widget buffers and images are compared by sha256. A Plotly figure is compared by its JSON (the data), not by
 // its HTML fallback (which inlines plotly.js and random element ids). Every other number is compared exactly.
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FormatError } from "../../errors.ts";
 import { PLOTLY_MIME, text, validateNotebook, WIDGET_STATE_MIME, WIDGET_VIEW_MIME, type Notebook } from "../../../widgets/src/publish/notebook.ts";
+import { sha256Hex } from "../../util/hash.ts";
 
 /** One comparable piece of a notebook: an output of a code cell, or one saved widget model. */
 export interface OutputRecord {
@@ -55,8 +55,6 @@ export function normaliseText(s: string): string {
 export function numbersIn(s: string): string[] {
   return normaliseText(s).match(/-?\d+(?:\.\d+)?(?:e[+-]?\d+)?/g) ?? [];
 }
-
-const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
 
 /** JSON with sorted keys, every string normalised, widget ids renamed, long base64 replaced by its hash. */
 function canonical(value: unknown, ids: Map<string, string>): unknown {
@@ -138,7 +136,7 @@ export function notebookOutputs(nb: Notebook): OutputRecord[] {
           if (mime === "text/html" && (PLOTLY_MIME in data || WIDGET_VIEW_MIME in data)) continue;
           const value = data[mime];
           let t: string;
-          if (BINARY_MIMES.test(mime)) t = `sha256 ${sha256(typeof value === "string" ? value.replace(/\s+/g, "") : JSON.stringify(value))}`;
+          if (BINARY_MIMES.test(mime)) t = `sha256 ${sha256Hex(typeof value === "string" ? value.replace(/\s+/g, "") : JSON.stringify(value))}`;
           else if (typeof value === "string" || Array.isArray(value)) t = normaliseText(renameIds(text(value as string | string[]), ids));
           else t = JSON.stringify(canonical(value, ids), null, 1);
           records.push({ where: `${at} (${mime})`, text: t });
@@ -149,7 +147,7 @@ export function notebookOutputs(nb: Notebook): OutputRecord[] {
   const named = Object.keys(models).sort((a, b) => Number(ids.get(a)!.slice(1)) - Number(ids.get(b)!.slice(1)));
   for (const id of named) {
     const model = models[id]!;
-    const buffers = (model.buffers ?? []).map((b) => ({ path: b.path, sha256: sha256(Buffer.from(b.data, "base64")) }));
+    const buffers = (model.buffers ?? []).map((b) => ({ path: b.path, sha256: sha256Hex(Buffer.from(b.data, "base64")) }));
     records.push({ where: `widget ${ids.get(id)} (${model.model_name ?? "?"})`, text: JSON.stringify(canonical({ state: model.state, buffers }, ids), null, 1) });
   }
   return records;
