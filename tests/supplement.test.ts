@@ -44,9 +44,15 @@ function writeFixtures(dir: string): string[] {
     code('import { widgets } from "safesail/kernel";\nwidgets.IntSlider({ value: ids.length, min: 0, max: 64, description: "tokens" })'),
   ]);
   const failing = notebook([md("# A notebook that fails"), code("const a = 1;\na"), code('throw new Error("fixture failure");'), code("a + 1")]);
-  const files = [join(dir, "00-numbers.ipynb"), join(dir, "01-fails.ipynb")];
+  // Named like the claims notebook: its cell tagged "results-table" becomes the supplement's results.md.
+  const claims = notebook([
+    md("# Claims"),
+    { ...code('import { markdown } from "safesail/kernel";\nmarkdown(`| claim | holds? |\\n| --- | --- |\\n| fixture | ${2 + 3 > 4 ? "yes" : "no"} |\\n`)'), metadata: { tags: ["results-table"] } },
+  ]);
+  const files = [join(dir, "00-numbers.ipynb"), join(dir, "01-fails.ipynb"), join(dir, "07-reproduce-claims.ipynb")];
   writeFileSync(files[0]!, JSON.stringify(numbers, null, 1));
   writeFileSync(files[1]!, JSON.stringify(failing, null, 1));
+  writeFileSync(files[2]!, JSON.stringify(claims, null, 1));
   return files;
 }
 
@@ -122,11 +128,14 @@ describe("safesail supplement, built twice on a fast subset", () => {
     const env = { JUPYTER_PATH: join(prefix, "share", "jupyter"), JUPYTER_DATA_DIR: join(tmp, "jupyter-data") };
     const outs = [join(tmp, "a", "supplement"), join(tmp, "b", "supplement")];
     const [a, b] = outs as [string, string];
-    // First build: both notebooks; one fails, the run goes on, exit 1.
+    // First build: three notebooks; one fails, the run goes on, exit 1.
     const first = await runCli(["supplement", "--notebooks", files.join(","), "--out", outs[0]!, "--title", "Fixture supplement"], env);
     expect(first.code, first.stdout + first.stderr).toBe(1);
-    expect(first.stdout).toMatch(/\[1\/2\] 00-numbers\.ipynb\s+passed/);
-    expect(first.stdout).toMatch(/\[2\/2\] 01-fails\.ipynb\s+FAILED\s+[\d.]+ s\s+cell 2: Error: fixture failure/);
+    expect(first.stdout).toMatch(/\[1\/3\] 00-numbers\.ipynb\s+passed/);
+    expect(first.stdout).toMatch(/\[2\/3\] 01-fails\.ipynb\s+FAILED\s+[\d.]+ s\s+cell 2: Error: fixture failure/);
+    // The claims table, from this run's claims notebook; it is not the committed docs/results.md, and says so.
+    expect(readFileSync(join(outs[0]!, "results.md"), "utf8")).toBe("| claim | holds? |\n| --- | --- |\n| fixture | yes |\n");
+    expect(first.stdout + first.stderr).toContain("results.md differs from the committed docs/results.md");
     expect(first.stdout).toContain(`open:     file://${join(outs[0]!, "index.html")}`);
     // Second build: the notebook with numbers again (a kernel start saved); it passes, exit 0.
     const second = await runCli(["supplement", "--notebooks", files[0]!, "--out", outs[1]!, "--title", "Fixture supplement"], env);
@@ -146,6 +155,8 @@ describe("safesail supplement, built twice on a fast subset", () => {
       expect(model.files.some((f) => f.path.startsWith("models/toy-safety-qwen2/saes/"))).toBe(true);
       expect(manifest.inputs.find((t) => t.folder === "data")!.files.length).toBeGreaterThan(0);
       const [numbers, fails] = manifest.notebooks;
+      if (out === a) expect(manifest.results).toEqual({ file: "results.md", notebook: "notebooks/07-reproduce-claims.ipynb", matches_committed: false });
+      else expect(manifest.results).toBeNull();
       expect(numbers).toMatchObject({ ok: true, title: "Numbers from the toy model", seeds: [7], executed: "notebooks/00-numbers.ipynb", page: "00-numbers.html" });
       expect(numbers!.widgets).toBeGreaterThanOrEqual(1);
       expect(numbers!.seconds).toBeGreaterThan(0);
@@ -166,6 +177,8 @@ describe("safesail supplement, built twice on a fast subset", () => {
       }
       if (out === a) expect(index).toMatch(/ss-bad[^]*A notebook that fails[^]*failed[^]*cell 2: Error: fixture failure/);
       else expect(index).toContain("The notebook ran without an error.");
+      if (out === a) expect(index).toMatch(/<a href="results\.md">results\.md<\/a>: the paper's claims[^]*differs from the repository's docs\/results\.md/);
+      else expect(index).not.toContain("results.md");
       // The page carries the live widget and the figure (embed bundle and saved state), nothing fetched.
       const page = readFileSync(join(out, "00-numbers.html"), "utf8");
       expect(page).toContain('id="safesail-page"');
@@ -176,7 +189,7 @@ describe("safesail supplement, built twice on a fast subset", () => {
     // Same numbers: every output and the widget state, timings masked.
     const c = compareSupplements(a, b);
     expect(c.compared).toEqual(["00-numbers.ipynb"]);
-    expect(c.onlyIn).toEqual({ a: ["01-fails.ipynb"], b: [] });
+    expect(c.onlyIn).toEqual({ a: ["01-fails.ipynb", "07-reproduce-claims.ipynb"], b: [] });
     expect(c.differences).toEqual([]);
     const records = notebookOutputsOf(join(a, "notebooks", "00-numbers.ipynb"));
     const all = records.map((r) => r.text).join("\n");

@@ -31,6 +31,7 @@ import { readNotebook, widgetState } from "../../../widgets/src/publish/notebook
 import { DEFAULT_MODEL_DIR } from "../../model/default.ts";
 import { escapeHtml, firstHeading, pageFrame } from "../../../widgets/src/publish/page.ts";
 import { findKernelSpecs, runNotebooks, type NotebookResult } from "../notebooks.ts";
+import { CLAIMS_NOTEBOOK, RESULTS_FILE, resultsFromNotebook } from "../../claims/results.ts";
 import {
   discoverSeeds,
   environmentInfo,
@@ -51,6 +52,8 @@ export const DEFAULT_SUPPLEMENT_DIR = "out/supplement";
 export const DEFAULT_SUPPLEMENT_TITLE = "safesail · the reproducible supplement";
 /** Notebooks numbered 99 are appendices about the tooling (notebooks/README.md), not part of the supplement. */
 export const APPENDIX_NUMBER = 99;
+/** The claims table in a supplement (written from its own run of the claims notebook). */
+export const RESULTS_SUPPLEMENT_FILE = "results.md";
 
 export interface SupplementEvents {
   /** Everything checked; the notebooks are about to run. */
@@ -185,6 +188,9 @@ export function renderSupplementIndex(manifest: Manifest): string {
       `${formatSeconds(manifest.timings.total_s)} in all. Pages work offline: widgets are restored from their saved state, figures drawn in the page` +
       (manifest.notebooks.some((n) => n.in_page) ? "; token views and steering panels run the toy model and its SAEs in your browser (onnxruntime-web, <code>inpage/</code>): type a prompt, move a slider, press Generate.</p>" : ".</p>"),
     `<p class="ss-manifest"><a href="manifest.json">manifest.json</a>: package versions, seeds, sha256 of the model, SAE and data files, per-notebook timings.</p>`,
+    ...(manifest.results
+      ? [`<p class="ss-manifest ss-results"><a href="${escapeHtml(encodeURI(manifest.results.file))}">${escapeHtml(manifest.results.file)}</a>: the paper's claims measured on the toy model, one row per claim (the last cell of ${escapeHtml(basename(manifest.results.notebook))})${manifest.results.matches_committed ? "" : "; <span class=\"ss-failed\">it differs from the repository's docs/results.md</span>"}.</p>`]
+      : []),
     summary,
     `<ul>`,
     ...items,
@@ -357,6 +363,21 @@ export async function buildSupplement(opts: SupplementOptions = {}): Promise<Sup
       }
     }
     events.onPublished?.({ pages, bytes });
+    // The claims table travels with the supplement, from this run's notebook (not copied from docs/).
+    let claimsTable: Manifest["results"] = null;
+    const claims = entries.find((e) => e.ok && e.executed && basename(e.file) === basename(CLAIMS_NOTEBOOK));
+    if (claims) {
+      try {
+        const table = resultsFromNotebook(JSON.parse(readFileSync(join(staging, claims.executed!), "utf8")), claims.executed!);
+        await writeFileAtomic(join(staging, RESULTS_SUPPLEMENT_FILE), table);
+        const committed = join(REPO_ROOT, RESULTS_FILE);
+        const matches = existsSync(committed) && readFileSync(committed, "utf8") === table;
+        if (!matches) log(`warning: ${RESULTS_SUPPLEMENT_FILE} differs from the committed ${RESULTS_FILE}; \`npx safesail claims build\` rebuilds it`);
+        claimsTable = { file: RESULTS_SUPPLEMENT_FILE, notebook: claims.executed!, matches_committed: matches };
+      } catch (err) {
+        log(`warning: no ${RESULTS_SUPPLEMENT_FILE}: ${(err as Error).message}`);
+      }
+    }
     const tPublished = performance.now();
     const manifest: Manifest = {
       kind: MANIFEST_KIND,
@@ -370,6 +391,7 @@ export async function buildSupplement(opts: SupplementOptions = {}): Promise<Sup
       seeds: { policy: SEED_POLICY },
       inputs,
       notebooks: entries,
+      results: claimsTable,
       timings: {
         prepare_s: round((tPrepared - t0) / 1000),
         notebooks_s: round((tRan - tPrepared) / 1000),

@@ -125,6 +125,11 @@ export interface Manifest {
   seeds: { policy: string };
   inputs: InputTree[];
   notebooks: NotebookEntry[];
+  /**
+   * The claims table (docs/claims.md), written from this run's executed claims notebook when it ran: `file` in the
+   * supplement, `notebook` it came from, and whether it equals the repository's committed docs/results.md.
+   */
+  results?: { file: string; notebook: string; matches_committed: boolean } | null;
   timings: { prepare_s: number; notebooks_s: number; publish_s: number; total_s: number };
 }
 
