@@ -9,6 +9,7 @@ import {
   convergenceCheck,
   countInterval,
   countsAgainstK,
+  heldoutWarnings,
   percentileInterval,
   mainEntries,
   metricAgreement,
@@ -86,6 +87,15 @@ function spearmanDistinct(a: number[], b: number[]): number {
 describe("claims figures", () => {
   it("leaves the convergence check out of the main entries", () => {
     expect(mainEntries(G).length).toBe(6);
+  });
+
+  it("warns on CE recovered by today's rule, keeping the warnings stored with the entry", () => {
+    const e = entry("mlp_out", 8, [1, 1], [1, 1], [0.1]);
+    expect(heldoutWarnings(e)).toEqual([]);
+    const tiny = { ...e, heldout: { ...e.heldout, ce: { ...e.heldout.ce, ce_loss_zero_ablation: 1.004, ce_loss_recovered: 1.13 } } };
+    expect(heldoutWarnings(tiny)).toEqual([expect.stringMatching(/unreliable here: zero-ablating .* raises the loss by 0\.0040 nats/)]);
+    const stored = { ...e, heldout: { ...e.heldout, ce: { ...e.heldout.ce, warnings: ["stored"] } } };
+    expect(heldoutWarnings(stored)).toEqual(["stored"]);
   });
 
   it("chooses the filter threshold on the calibration sums, ties to the larger", () => {

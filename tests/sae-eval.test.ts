@@ -9,7 +9,7 @@ import { createRandomModel } from "../src/model/random.ts";
 import { referenceForward } from "../src/model/reference.ts";
 import { loadModel, type Model } from "../src/model/runtime.ts";
 import { tokenizeDocument } from "../src/activations/text.ts";
-import { evalSae } from "../src/sae/eval.ts";
+import { ceRecoveredWarnings, evalSae } from "../src/sae/eval.ts";
 import { createSae, type Sae } from "../src/sae/sae.ts";
 
 const root = mkdtempSync(join(tmpdir(), "safesail-sae-eval-"));
@@ -154,5 +154,16 @@ describe("evalSae", () => {
     await expect(evalSae(exactSae(), model, file, { chat: false })).rejects.toThrow(`${file}:2: not valid UTF-8: byte 0xe9 at byte offset 15 of the file`);
     const r = await evalSae(exactSae(), model, file, { chat: false, invalidUtf8: "replace" });
     expect(r.documents).toBe(2);
+  });
+});
+
+describe("ceRecoveredWarnings", () => {
+  it("warns when zero-ablation does not raise the loss, or raises it by under 1% of the clean loss", () => {
+    expect(ceRecoveredWarnings("blocks.1.hook_mlp_out", 1.5227, 1.3411)[0]).toMatch(/meaningless here: zero-ablating blocks\.1\.hook_mlp_out does not raise the loss \(clean 1\.5227, zeroed 1\.3411 nats\)$/);
+    expect(ceRecoveredWarnings("blocks.1.hook_attn_out", 1.5227, 1.5269)[0]).toMatch(/unreliable here: .* raises the loss by 0\.0042 nats, under 1% of the clean 1\.5227/);
+    expect(ceRecoveredWarnings("blocks.0.hook_attn_out", 1.5227, 3.5539)).toEqual([]);
+    expect(ceRecoveredWarnings("h", 2, 2.02)).toEqual([]); // exactly 1%: enough
+    expect(ceRecoveredWarnings("h", 2, NaN)[0]).toMatch(/meaningless/);
+    expect(ceRecoveredWarnings("h", 2, 1, "all")[0]).toMatch(/try positions: "answer"$/);
   });
 });

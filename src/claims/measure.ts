@@ -8,6 +8,7 @@ import { bootstrapInterval, pearsonWithReason, type BootstrapInterval } from "..
 import { spearman } from "../metrics/contrastive.ts";
 import { quantileSorted } from "../metrics/normalise.ts";
 import type { Site } from "../model/hooks.ts";
+import { ceRecoveredWarnings } from "../sae/eval.ts";
 import type { ClaimsGridFile, GridEntry } from "./grid.ts";
 
 /** Coverage of every interval of the claims (percentile bootstrap). */
@@ -19,6 +20,15 @@ export const CLAIMS_BOOTSTRAP = 1000;
 export const mainEntries = (grid: ClaimsGridFile): GridEntry[] => grid.entries.filter((e) => e.steps === (grid.settings.steps as number));
 
 /** A percentile interval of values (sorted copy), at CLAIMS_LEVEL. */
+/**
+ * The warnings an SAE's held-out figures carry, by the current rule (`ceRecoveredWarnings`): the file keeps those of
+ * the run that measured it, and the rule may have been sharpened since.
+ */
+export function heldoutWarnings(e: GridEntry): string[] {
+  const ce = e.heldout.ce;
+  return [...new Set([...ce.warnings, ...ceRecoveredWarnings(e.hook, ce.ce_loss_clean, ce.ce_loss_zero_ablation, "answer")])];
+}
+
 export function percentileInterval(values: readonly number[], level = CLAIMS_LEVEL): { low: number; high: number } {
   if (values.length === 0) throw new ArgumentError("percentileInterval: no values", { field: "values" });
   const s = [...values].sort((a, b) => a - b);

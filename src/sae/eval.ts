@@ -96,6 +96,23 @@ function logSoftmax(logits: Float32Array, offset: number, V: number, out: Float6
   for (let v = 0; v < V; v++) out[v] = logits[offset + v]! - lse;
 }
 
+/**
+ * Below this share of the clean loss, the rise from zero-ablating the hook is too small to divide by: CE loss
+ * recovered is (CE_zero - CE_sae) / (CE_zero - CE_clean), and a denominator near 0 turns differences of the size
+ * of the SAE's own KL into ratios far outside [0, 1].
+ */
+export const CE_ABLATION_MIN_RISE = 0.01;
+
+/** The warnings `ce_loss_recovered` carries (one rule for evalSae and for figures read back from files). */
+export function ceRecoveredWarnings(hook: string, clean: number, zero: number, positions: EvalPositions = "answer"): string[] {
+  const hint = positions === "all" ? '; try positions: "answer"' : "";
+  if (!(zero > clean)) return [`ce_loss_recovered is meaningless here: zero-ablating ${hook} does not raise the loss (clean ${clean.toFixed(4)}, zeroed ${zero.toFixed(4)} nats)${hint}`];
+  if (zero - clean < CE_ABLATION_MIN_RISE * clean) {
+    return [`ce_loss_recovered is unreliable here: zero-ablating ${hook} raises the loss by ${(zero - clean).toFixed(4)} nats, under ${100 * CE_ABLATION_MIN_RISE}% of the clean ${clean.toFixed(4)}, so the ratio divides by almost nothing${hint}`];
+  }
+  return [];
+}
+
 export async function evalSae(sae: Sae, model: Model, corpus: CorpusInput | readonly (readonly number[])[], opts: EvalSaeOptions = {}): Promise<SaeEvalReport> {
   const positions = opts.positions ?? "all";
   if (positions !== "all" && positions !== "answer") throw new ArgumentError(`evalSae: positions must be "all" or "answer", got ${describeValue(positions)}`, { field: "positions" });
@@ -182,10 +199,7 @@ export async function evalSae(sae: Sae, model: Model, corpus: CorpusInput | read
   const clean = ceClean / predictions;
   const withSae = ceSae / predictions;
   const zero = ceZero / predictions;
-  const warnings: string[] = [];
-  if (!(zero > clean)) {
-    warnings.push(`ce_loss_recovered is meaningless here: zero-ablating ${hook} does not raise the loss (clean ${clean.toFixed(4)}, zeroed ${zero.toFixed(4)} nats)${positions === "all" ? '; try positions: "answer"' : ""}`);
-  }
+  const warnings = ceRecoveredWarnings(hook, clean, zero, positions);
   if (clean > Math.log(V)) warnings.push(`the clean loss ${clean.toFixed(4)} nats is above the uniform baseline ln(${V}) = ${Math.log(V).toFixed(4)}: the model does not predict these tokens, so the CE figures say little`);
   return {
     mse: sqErr / tokens,

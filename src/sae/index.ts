@@ -1,7 +1,7 @@
 // Stage 1a's SAE side in one import for notebooks: the TopK SAE, its training, evaluation and formats.
 export * from "./sae.ts";
 export { trainSae, type TrainSaeOptions, type TrainSaeResult, type SaeStepRecord, type ActivationSource } from "./train.ts";
-export { evalSae, type SaeEvalReport, type EvalSaeOptions, type EvalPositions } from "./eval.ts";
+export { evalSae, ceRecoveredWarnings, CE_ABLATION_MIN_RISE, type SaeEvalReport, type EvalSaeOptions, type EvalPositions } from "./eval.ts";
 export { loadSae, saveSae } from "./saelens.ts";
 export { encodeTopKOrt } from "./encode-ort.ts";
 export { readSafeSailCheckpoint, readSafeSailIndices, safeSailSae, SAFE_SAIL_K, type SafeSailSaeOptions } from "./safe-sail-checkpoint.ts";
