@@ -87,8 +87,15 @@ async function gridCommand(args: string[]): Promise<number> {
   const common = { work: values.work, out: values.out, model: values.model, log, signal: stop.signal };
   try {
     if (jobs > 1) {
-      // Harvest once here, then N shard processes (they find the finished stores), then assemble here.
-      await buildClaimsGrid({ ...common, harvestOnly: true, progress: terminalProgress() });
+      // Harvest once here and assemble if every configuration is measured already (a rebuild); else N shard
+      // processes (they find the finished stores), then assemble here.
+      try {
+        await buildClaimsGrid({ ...common, assembleOnly: true, processes: jobs, progress: terminalProgress() });
+        return 0;
+      } catch (err) {
+        if (!(err instanceof ClaimsGridStopped) || stop.signal.aborted) throw err;
+        log(err.message.replace(/; run the shards.*$/, ""));
+      }
       log(`training ${gridConfigs().length} configurations on ${jobs} processes`);
       const bin = path.resolve(import.meta.dirname, "../../bin/safesail.js");
       const extra = [...(values.work ? ["--work", values.work] : []), ...(values.model ? ["--model", values.model] : [])];
