@@ -98,6 +98,15 @@ export class GraphBuilder {
     return name;
   }
 
+  /**
+   * A float32 initializer stored in a file the session maps from disk (`location` relative to the session's
+   * external-data folder, see SessionConfig.externalFolder): no bytes pass through JavaScript.
+   */
+  storedWeight(name: string, dims: number[], location: string, offset: number, length: number): string {
+    this.initializers.push({ kind: "external", name, type: DataType.FLOAT, dims, location, offset, length });
+    return name;
+  }
+
   /** Adds a node; returns its single output name (or all of them when `outputs` > 1). */
   op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, opts: { outputs?: string[]; domain?: string } = {}): string {
     const outputs = opts.outputs ?? [this.fresh(opType.toLowerCase())];

@@ -14,6 +14,18 @@ export interface SessionConfig {
    * runs turn it off.
    */
   spinning?: boolean;
+  /**
+   * Folder of the graph's stored weights (GraphBuilder.storedWeight locations are relative to it). onnxruntime
+   * maps those files instead of copying them, so every session of a model shares one copy of the weights, in the
+   * page cache.
+   */
+  externalFolder?: string;
+  /**
+   * Let onnxruntime repack the weights of matrix products into its kernels' layout at session start (default
+   * true). Repacking copies every weight matrix into fresh memory; with mapped weights it is turned off, which is
+   * what keeps a load at mapping cost (bench/README.md, "Load").
+   */
+  prepack?: boolean;
 }
 
 /** The device asked for by SAFESAIL_DEVICE (cpu | cuda), else cpu. */
@@ -32,7 +44,13 @@ export async function createSession(model: Uint8Array, blobs: ExternalBlob[], co
     // Warnings only restate choices made on purpose (overridable steering inputs); errors still surface.
     logSeverityLevel: 3,
     externalData: blobs.map((b) => ({ path: b.path, data: b.data })),
-    extra: { session: { intra_op: { allow_spinning: config.spinning === false ? "0" : "1" } } },
+    extra: {
+      session: {
+        intra_op: { allow_spinning: config.spinning === false ? "0" : "1" },
+        ...(config.prepack === false ? { disable_prepacking: "1" } : {}),
+        ...(config.externalFolder ? { model_external_initializers_file_folder_path: config.externalFolder } : {}),
+      },
+    },
   };
   if (config.threads) options.intraOpNumThreads = config.threads;
   try {

@@ -82,6 +82,63 @@ export const SegmentIO = {
 /** Supplies float32 weights by Hugging Face name. */
 export type WeightGetter = (name: string) => { shape: number[]; data: Float32Array };
 
+/** Where one graph initializer lies in a stored float32 weight file (see weight-cache.ts). */
+export interface StoredTensor {
+  /** File name relative to `StoredWeights.folder`. */
+  location: string;
+  offset: number;
+  length: number;
+  shape: number[];
+}
+
+/**
+ * Float32 weights already laid out on disk in the graph's own initializers (fused groups concatenated), so a
+ * session maps them instead of receiving bytes from JavaScript.
+ */
+export interface StoredWeights {
+  folder: string;
+  lookup(name: string): StoredTensor | undefined;
+}
+
+/** One initializer the decoder graph reads from the weights: the Hugging Face tensors it concatenates by rows. */
+export interface GraphWeight {
+  name: string;
+  parts: string[];
+}
+
+/** Name of the initializer made of several projections' weights (or biases) stacked by rows. */
+export function fusedWeightName(prefixes: string[], kind: "weight" | "bias"): string {
+  return `${prefixes.join("+")}.${kind}`;
+}
+
+const qkvPrefixes = (layer: number) => ["q_proj", "k_proj", "v_proj"].map((n) => `model.layers.${layer}.self_attn.${n}`);
+const gateUpPrefixes = (layer: number) => [`model.layers.${layer}.mlp.gate_proj`, `model.layers.${layer}.mlp.up_proj`];
+
+/**
+ * Every initializer any segment of the decoder graph can ask for, in file order. buildSegment asks for nothing
+ * else (a stored-weights lookup that misses is an error there), so a weight file written from this list serves
+ * every segment.
+ */
+export function graphWeights(cfg: ModelConfig): GraphWeight[] {
+  const one = (name: string): GraphWeight => ({ name, parts: [name] });
+  const fused = (prefixes: string[], kind: "weight" | "bias"): GraphWeight => ({ name: fusedWeightName(prefixes, kind), parts: prefixes.map((p) => `${p}.${kind}`) });
+  const out: GraphWeight[] = [one("model.embed_tokens.weight")];
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const p = `model.layers.${i}`;
+    out.push(one(`${p}.input_layernorm.weight`), fused(qkvPrefixes(i), "weight"));
+    if (cfg.attentionBias) out.push(fused(qkvPrefixes(i), "bias"));
+    out.push(one(`${p}.self_attn.o_proj.weight`));
+    if (cfg.oProjBias) out.push(one(`${p}.self_attn.o_proj.bias`));
+    out.push(one(`${p}.post_attention_layernorm.weight`), fused(gateUpPrefixes(i), "weight"));
+    if (cfg.mlpBias) out.push(fused(gateUpPrefixes(i), "bias"));
+    out.push(one(`${p}.mlp.down_proj.weight`));
+    if (cfg.mlpBias) out.push(one(`${p}.mlp.down_proj.bias`));
+  }
+  out.push(one("model.norm.weight"));
+  if (!cfg.tieWordEmbeddings) out.push(one("lm_head.weight"));
+  return out;
+}
+
 export interface BuiltSegment {
   model: Uint8Array;
   blobs: ExternalBlob[];
@@ -107,7 +164,7 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: SegmentSpec): BuiltSegment {
+export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: SegmentSpec, stored?: StoredWeights): BuiltSegment {
   const L = cfg.numLayers;
   const D = cfg.hiddenSize;
   const H = cfg.numHeads;
@@ -126,14 +183,28 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
   const positionIds = g.input(SegmentIO.positionIds, I64, ["batch", "seq"]);
   const attentionMask = g.input(SegmentIO.attentionMask, I64, ["batch", "total_seq"]);
   const cache = new Map<string, string>();
-  const w = (name: string): string => {
+  // One initializer from the weights: mapped from the stored file when there is one, else handed over in memory
+  // (the parts concatenated by rows).
+  const initializer = (name: string, parts: string[]): string => {
     const hit = cache.get(name);
     if (hit) return hit;
-    const t = weights(name);
-    const id = g.weight(name, t.shape, t.data);
+    let id: string;
+    if (stored) {
+      const at = stored.lookup(name);
+      if (!at) throw new Error(`stored weights in ${stored.folder} have no "${name}" (written by an older safesail? delete that folder)`);
+      id = g.storedWeight(name, at.shape, at.location, at.offset, at.length);
+    } else if (parts.length === 1) {
+      const t = weights(parts[0]!);
+      id = g.weight(name, t.shape, t.data);
+    } else {
+      const ts = parts.map((p) => weights(p));
+      const rows = ts.reduce((n, t) => n + t.shape[0]!, 0);
+      id = g.weight(name, ts[0]!.shape.length === 1 ? [rows] : [rows, ts[0]!.shape[1]!], concat(ts.map((t) => t.data)));
+    }
     cache.set(name, id);
     return id;
   };
+  const w = (name: string): string => initializer(name, [name]);
 
   // Shapes used everywhere: [B, T] from position_ids, kvLen from the attention mask.
   const shapeBT = g.op("Shape", [positionIds]);
@@ -177,18 +248,8 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
   // Several projections of one input as one Gemm over row-concatenated weights, then a Split: fewer,
   // larger matrix products (decode reads every weight once per token either way).
   const fusedLinear = (x: string, prefixes: string[], bias: boolean, outDims: number[]) => {
-    const name = `${prefixes.join("+")}.weight`;
-    let weight = cache.get(name);
-    let biasName: string | undefined;
-    if (!weight) {
-      const parts = prefixes.map((p) => weights(`${p}.weight`));
-      weight = g.weight(name, [outDims.reduce((a, b) => a + b, 0), parts[0]!.shape[1]!], concat(parts.map((t) => t.data)));
-      cache.set(name, weight);
-    }
-    if (bias) {
-      biasName = `${prefixes.join("+")}.bias`;
-      if (!cache.has(biasName)) cache.set(biasName, g.weight(biasName, [outDims.reduce((a, b) => a + b, 0)], concat(prefixes.map((p) => weights(`${p}.bias`).data))));
-    }
+    const weight = initializer(fusedWeightName(prefixes, "weight"), prefixes.map((p) => `${p}.weight`));
+    const biasName = bias ? initializer(fusedWeightName(prefixes, "bias"), prefixes.map((p) => `${p}.bias`)) : undefined;
     const y = g.op("Gemm", biasName ? [x, weight, biasName] : [x, weight], { transB: 1 });
     return g.opMulti("Split", [y, g.constI64(outDims)], outDims.length, { axis: -1 });
   };
@@ -209,7 +270,7 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
     layers.push(layer);
     const p = `model.layers.${layer}`;
     const h = rmsNorm(x, `${p}.input_layernorm.weight`);
-    const [qFlat, kFlat, vFlat] = fusedLinear(h, ["q_proj", "k_proj", "v_proj"].map((n) => `${p}.self_attn.${n}`), cfg.attentionBias, [H * hd, KV * hd, KV * hd]);
+    const [qFlat, kFlat, vFlat] = fusedLinear(h, qkvPrefixes(layer), cfg.attentionBias, [H * hd, KV * hd, KV * hd]);
     const heads = (flat: string, n: number) => g.op("Transpose", [g.op("Reshape", [flat, shape4(B, T, c(n), c(hd))])], { perm: [0, 2, 1, 3] });
     const q = applyRope(heads(qFlat!, H)); // [B,H,T,hd]
     const kNew = applyRope(heads(kFlat!, KV)); // [B,KV,T,hd]
@@ -257,7 +318,7 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
     switch (site) {
       case "q": {
         const h = rmsNorm(x, `${p}.input_layernorm.weight`);
-        const [qFlat, kFlat, vFlat] = fusedLinear(h, ["q_proj", "k_proj", "v_proj"].map((n) => `${p}.self_attn.${n}`), cfg.attentionBias, [H * hd, KV * hd, KV * hd]);
+        const [qFlat, kFlat, vFlat] = fusedLinear(h, qkvPrefixes(layer), cfg.attentionBias, [H * hd, KV * hd, KV * hd]);
         const split = (flat: string, n: number) => g.op("Reshape", [flat, shape4(B, T, c(n), c(hd))]);
         att = { q: split(qFlat!, H), k: split(kFlat!, KV), v: split(vFlat!, KV) };
         att.q = attnHook(att.q!, layer, "q");
@@ -310,7 +371,7 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
   const mlp = (x: string, layer: number) => {
     const p = `model.layers.${layer}`;
     const h = rmsNorm(x, `${p}.post_attention_layernorm.weight`);
-    const [gate, up] = fusedLinear(h, [`${p}.mlp.gate_proj`, `${p}.mlp.up_proj`], cfg.mlpBias, [cfg.intermediateSize, cfg.intermediateSize]) as [string, string];
+    const [gate, up] = fusedLinear(h, gateUpPrefixes(layer), cfg.mlpBias, [cfg.intermediateSize, cfg.intermediateSize]) as [string, string];
     const act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up]);
     return linear(act, `${p}.mlp.down_proj`, cfg.mlpBias);
   };

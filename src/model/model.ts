@@ -4,7 +4,7 @@
 // for `../engine/ort-web.ts` (onnxruntime-web), so Node and the browser run the same graphs through the same code.
 import { createSession, ort, type SessionConfig } from "../engine/ort.ts";
 import { ArgumentError, NonFiniteError } from "../errors.ts";
-import { buildSegment, SegmentIO } from "./graph.ts";
+import { buildSegment, SegmentIO, type StoredWeights } from "./graph.ts";
 import { allHookNamesWithAttention, anyHookName, isAttnPoint, parseAnyHookName, walkIndex, type AnyHookPoint } from "./hooks.ts";
 import type { ChatMessage, Tokenizer } from "./tokenizer.ts";
 import { type F32Tensor, type ModelConfig, type WeightSource } from "./types.ts";
@@ -135,6 +135,8 @@ export class Model {
     readonly weights: WeightSource,
     readonly tokenizer: Tokenizer | null,
     private readonly sessionConfig: SessionConfig = {},
+    /** The weights as a mapped float32 file (Node's weight cache); without it they are handed over in memory. */
+    readonly stored: StoredWeights | null = null,
   ) {}
 
   /** The model's name: the last component of its folder (`models/toy-safety-qwen2` -> `toy-safety-qwen2`). */
@@ -184,8 +186,9 @@ export class Model {
         let t = weights.get(name);
         if (!t) weights.set(name, (t = this.weights.get(name)));
         return t;
-      }, { start, end, attentionHooks });
-      const session = await createSession(built.model, built.blobs, { ...this.sessionConfig, spinning });
+      }, { start, end, attentionHooks }, this.stored ?? undefined);
+      const mapped = this.stored ? { externalFolder: this.stored.folder, prepack: this.sessionConfig.prepack ?? false } : {};
+      const session = await createSession(built.model, built.blobs, { ...this.sessionConfig, ...mapped, spinning });
       const D = this.config.hiddenSize;
       return {
         session,

@@ -14,6 +14,8 @@ import { readModelConfig } from "./config.ts";
 import { resolveModel } from "./hub.ts";
 import { Model } from "./model.ts";
 import { loadTokenizer, MissingTokenizerError } from "./tokenizer.ts";
+import type { StoredWeights } from "./graph.ts";
+import { openWeightCache, weightCacheDisabled } from "./weight-cache.ts";
 import { openWeights, validateWeights } from "./weights.ts";
 
 export * from "./model.ts";
@@ -23,8 +25,15 @@ export interface LoadOptions extends SessionConfig {
   skipValidation?: boolean;
   /** Only use the local hub cache, never the network. */
   offline?: boolean;
-  /** Download progress for hub ids. */
+  /** Download progress for hub ids, and the weight cache's first conversion. */
   progress?: Progress;
+  /**
+   * Map the weights from the float32 weight cache (weight-cache.ts), building it on first use: default on, unless
+   * SAFESAIL_WEIGHT_CACHE=0. false: read them into memory (no disk written). A string: the cache root.
+   */
+  weightCache?: boolean | string;
+  /** What the weight cache did, and why it was skipped (default: stderr for a skip, nothing otherwise). */
+  log?: (message: string) => void;
 }
 
 export async function loadModel(idOrPath: string, opts: LoadOptions = {}): Promise<Model> {
@@ -38,6 +47,14 @@ export async function loadModel(idOrPath: string, opts: LoadOptions = {}): Promi
     if (err instanceof MissingTokenizerError) return null;
     throw err;
   });
-  return new Model(dir, cfg, weights, tokenizer, { device: opts.device, threads: opts.threads });
+  let stored: StoredWeights | null = null;
+  const useCache = opts.weightCache === undefined ? !weightCacheDisabled() : opts.weightCache !== false;
+  if (useCache) {
+    const root = typeof opts.weightCache === "string" ? opts.weightCache : undefined;
+    const res = await openWeightCache(weights, cfg, { root, progress: opts.progress, log: opts.log });
+    if (res.stored) stored = res.stored;
+    else (opts.log ?? ((m: string) => process.stderr.write(`${m}; loading the weights in memory\n`)))(res.reason);
+  }
+  return new Model(dir, cfg, weights, tokenizer, { device: opts.device, threads: opts.threads, prepack: opts.prepack }, stored);
 }
 
