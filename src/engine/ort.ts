@@ -1,6 +1,7 @@
 // onnxruntime-node sessions: execution provider choice and the session options every safesail graph uses.
 import * as ort from "onnxruntime-node";
-import type { ExternalBlob } from "./onnx-builder.ts";
+import { ConfigError, UnsupportedError } from "../errors.ts";
+import { DataType, GraphBuilder, type ExternalBlob } from "./onnx-builder.ts";
 
 export type Device = "cpu" | "cuda";
 
@@ -29,11 +30,45 @@ export interface SessionConfig {
 }
 
 /** The device asked for by SAFESAIL_DEVICE (cpu | cuda), else cpu. */
-export function defaultDevice(): Device {
-  const v = process.env.SAFESAIL_DEVICE;
+export function defaultDevice(env: NodeJS.ProcessEnv = process.env): Device {
+  const v = env.SAFESAIL_DEVICE;
   if (v === undefined || v === "" || v === "cpu") return "cpu";
   if (v === "cuda") return "cuda";
-  throw new Error(`SAFESAIL_DEVICE must be "cpu" or "cuda", got ${JSON.stringify(v)}`);
+  throw new ConfigError(`SAFESAIL_DEVICE must be "cpu" or "cuda", got ${JSON.stringify(v)}`, { field: "SAFESAIL_DEVICE" });
+}
+
+/**
+ * How to get the CUDA execution provider: onnxruntime-node's npm package leaves its CUDA binaries out (too large
+ * for the registry) and downloads them at install time only when asked (docs/scale.md, "GPU").
+ */
+export const CUDA_INSTALL_HINT =
+  "install onnxruntime-node's CUDA binaries with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` " +
+  "(needs an NVIDIA driver, CUDA 12 and cuDNN 9 on the library path; see docs/scale.md), or unset SAFESAIL_DEVICE to run on the CPU";
+
+function cudaError(err: unknown): UnsupportedError {
+  return new UnsupportedError(`could not start onnxruntime with the CUDA execution provider (SAFESAIL_DEVICE=cuda): ${(err as Error).message}; ${CUDA_INSTALL_HINT}`, {
+    field: "SAFESAIL_DEVICE",
+    cause: err,
+  });
+}
+
+let cudaCheck: Promise<void> | null = null;
+
+/**
+ * Fails early, with how to fix it, when `device` cannot run: a one-node session on the CUDA execution provider
+ * (once per process). Loading calls it, so a missing provider is reported at load, not at the first forward.
+ */
+export function checkDevice(device: Device): Promise<void> {
+  if (device === "cpu") return Promise.resolve();
+  cudaCheck ??= (async () => {
+    const g = new GraphBuilder("device_check");
+    g.input("x", DataType.FLOAT, [1]);
+    g.op("Identity", ["x"], {}, { outputs: ["y"] });
+    g.output("y", DataType.FLOAT, [1]);
+    const session = await createSession(g.build().model, [], { device });
+    await session.release();
+  })();
+  return cudaCheck;
 }
 
 export async function createSession(model: Uint8Array, blobs: ExternalBlob[], config: SessionConfig = {}): Promise<ort.InferenceSession> {
@@ -56,9 +91,7 @@ export async function createSession(model: Uint8Array, blobs: ExternalBlob[], co
   try {
     return await ort.InferenceSession.create(model, options);
   } catch (err) {
-    if (device === "cuda") {
-      throw new Error(`could not start onnxruntime with the CUDA execution provider (SAFESAIL_DEVICE=cuda): ${(err as Error).message}`);
-    }
+    if (device === "cuda") throw cudaError(err);
     throw err;
   }
 }

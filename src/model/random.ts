@@ -74,6 +74,24 @@ export const QWEN25_05B_SHAPES: Readonly<RandomModelOptions> = Object.freeze({
   maxPositionEmbeddings: 32768,
 });
 
+/**
+ * Shapes of Qwen2.5-3B(-Instruct), the paper's model: 36 layers, hidden 2048, 16 heads / 2 KV heads, intermediate
+ * 11008, tied embeddings. About 6.2 GB in BF16, 12.4 GB as float32.
+ */
+export const QWEN25_3B_SHAPES: Readonly<RandomModelOptions> = Object.freeze({
+  architecture: "Qwen2ForCausalLM",
+  hidden: 2048,
+  layers: 36,
+  heads: 16,
+  kvHeads: 2,
+  intermediate: 11008,
+  vocab: 151936,
+  tied: true,
+  ropeTheta: 1000000,
+  rmsNormEps: 1e-6,
+  maxPositionEmbeddings: 32768,
+});
+
 // ---------------------------------------------------------------------------------------------
 // Tokenizer
 

@@ -8,7 +8,7 @@
 // The Model class itself (model.ts) touches no file: this module reads the folder and hands it the config,
 // weights and tokenizer.
 import { join } from "node:path";
-import type { SessionConfig } from "../engine/ort.ts";
+import { checkDevice, defaultDevice, type SessionConfig } from "../engine/ort.ts";
 import type { Progress } from "../progress.ts";
 import { readModelConfig } from "./config.ts";
 import { resolveModel } from "./hub.ts";
@@ -37,6 +37,9 @@ export interface LoadOptions extends SessionConfig {
 }
 
 export async function loadModel(idOrPath: string, opts: LoadOptions = {}): Promise<Model> {
+  // A bad SAFESAIL_DEVICE or a missing CUDA provider is reported now, not at the first forward.
+  const device = opts.device ?? defaultDevice();
+  await checkDevice(device);
   const dir = await resolveModel(idOrPath, { offline: opts.offline, progress: opts.progress });
   const configPath = join(dir, "config.json");
   const cfg = await readModelConfig(configPath);
@@ -55,6 +58,6 @@ export async function loadModel(idOrPath: string, opts: LoadOptions = {}): Promi
     if (res.stored) stored = res.stored;
     else (opts.log ?? ((m: string) => process.stderr.write(`${m}; loading the weights in memory\n`)))(res.reason);
   }
-  return new Model(dir, cfg, weights, tokenizer, { device: opts.device, threads: opts.threads, prepack: opts.prepack }, stored);
+  return new Model(dir, cfg, weights, tokenizer, { device, threads: opts.threads, prepack: opts.prepack }, stored);
 }
 
