@@ -146,46 +146,53 @@ function readIndexLoose(dir: string): { sources: { file: string }[] } | null {
   }
 }
 
-/** Reads `ref`'s bytes into `bytes` (grown as needed) and converts them to float32 into `out` (grown as needed). */
-class Converter {
-  private bytes = new Uint8Array(0);
-  private floats = new Float32Array(0);
+/** Elements converted per read: small buffers, reused, so a conversion adds ~24 MB to RSS, not a tensor's size. */
+const CHUNK = 1 << 22;
 
-  convert(ref: TensorRef): Float32Array {
-    const n = ref.shape.reduce((a, b) => a * b, 1);
-    if (this.floats.length < n) this.floats = new Float32Array(n);
-    if (this.bytes.length < ref.byteLength) this.bytes = new Uint8Array(ref.byteLength);
-    const out = this.floats.subarray(0, n);
+/** Streams source tensors into the float32 file, chunk by chunk, refusing NaN and infinities. */
+class Converter {
+  private readonly bytes = new Uint8Array(CHUNK * 4);
+  private readonly floats = new Float32Array(CHUNK);
+
+  /** Writes `ref` as float32 at byte `at` of `out`; returns the bytes written. */
+  write(ref: TensorRef, out: number, at: number): number {
+    const size = DTYPE_BYTES[ref.dtype];
+    if (size === undefined) throw new FormatError(`${ref.file}: tensor "${ref.name}": dtype ${ref.dtype} is not a float dtype`, { file: ref.file, field: ref.name });
+    const n = ref.byteLength / size;
     const fd = fs.openSync(ref.file, "r");
     try {
-      let done = 0;
-      while (done < ref.byteLength) {
-        const got = fs.readSync(fd, this.bytes, done, ref.byteLength - done, ref.offset + done);
-        if (got === 0) throw new FormatError(`${ref.file}: tensor "${ref.name}": file ends before the tensor's last byte`, { file: ref.file, field: ref.name });
-        done += got;
+      for (let start = 0; start < n; start += CHUNK) {
+        const m = Math.min(CHUNK, n - start);
+        const raw = this.bytes.subarray(0, m * size);
+        let done = 0;
+        while (done < raw.length) {
+          const got = fs.readSync(fd, raw, done, raw.length - done, ref.offset + start * size + done);
+          if (got === 0) throw new FormatError(`${ref.file}: tensor "${ref.name}": file ends before the tensor's last byte`, { file: ref.file, field: ref.name });
+          done += got;
+        }
+        const f = this.floats.subarray(0, m);
+        if (ref.dtype === "F32") f.set(new Float32Array(raw.buffer, 0, m));
+        else if (ref.dtype === "BF16") {
+          const src = new Uint16Array(raw.buffer, 0, m);
+          const bits = new Uint32Array(f.buffer, 0, m);
+          for (let i = 0; i < m; i++) bits[i] = src[i]! << 16;
+        } else f.set(f16ToF32(new Uint16Array(raw.buffer, 0, m)));
+        const bad = findNonFinite(f);
+        if (bad) {
+          throw new FormatError(`${ref.file}: tensor "${ref.name}": non-finite value${bad.count === 1 ? "" : "s"} (first ${bad.kind} at index ${start + bad.first})`, { file: ref.file, field: ref.name });
+        }
+        const view = new Uint8Array(f.buffer, 0, m * 4);
+        let put = 0;
+        while (put < view.length) put += fs.writeSync(out, view, put, view.length - put, at + start * 4 + put);
       }
     } finally {
       fs.closeSync(fd);
     }
-    const raw = this.bytes.subarray(0, ref.byteLength);
-    if (ref.dtype === "F32") {
-      out.set(new Float32Array(raw.buffer, 0, n));
-    } else if (ref.dtype === "BF16") {
-      const src = new Uint16Array(raw.buffer, 0, n);
-      const bits = new Uint32Array(out.buffer, 0, n);
-      for (let i = 0; i < n; i++) bits[i] = src[i]! << 16;
-    } else if (ref.dtype === "F16") {
-      out.set(f16ToF32(new Uint16Array(raw.buffer, 0, n)));
-    } else {
-      throw new FormatError(`${ref.file}: tensor "${ref.name}": dtype ${ref.dtype} is not a float dtype`, { file: ref.file, field: ref.name });
-    }
-    const bad = findNonFinite(out);
-    if (bad) {
-      throw new FormatError(`${ref.file}: tensor "${ref.name}": ${bad.count} non-finite value${bad.count === 1 ? "" : "s"} (first ${bad.kind} at index ${bad.first})`, { file: ref.file, field: ref.name });
-    }
-    return out;
+    return n * 4;
   }
 }
+
+const DTYPE_BYTES: Record<string, number> = { F32: 4, BF16: 2, F16: 2 };
 
 /**
  * The model's float32 weight file, built on first use. Returns `{ stored: null, reason }` when the cache cannot
@@ -235,13 +242,7 @@ export async function openWeightCache(weights: SafetensorsWeights, cfg: ModelCon
       progress.start("float32 weight cache", plan.length);
       plan.forEach((gw, i) => {
         let at = tensors[gw.name]!.offset;
-        for (const part of gw.parts) {
-          const data = conv.convert(weights.ref(part));
-          const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-          let done = 0;
-          while (done < view.length) done += fs.writeSync(fd, view, done, view.length - done, at + done);
-          at += view.length;
-        }
+        for (const part of gw.parts) at += conv.write(weights.ref(part), fd, at);
         progress.update(i + 1, gw.name);
       });
       fs.fsyncSync(fd);
