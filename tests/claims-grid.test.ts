@@ -4,7 +4,8 @@ import { existsSync, promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildClaimsGrid, CLAIMS_GRID, ClaimsGridStopped, gridConfigs, parseShard, readClaimsGrid, type ClaimsGridSettings } from "../src/claims/grid.ts";
+import { buildClaimsGrid, CLAIMS_GRID, ClaimsGridStopped, gridConfigs, readClaimsGrid, type ClaimsGridSettings } from "../src/claims/grid.ts";
+import { parseShard } from "../src/util/shard.ts";
 import { bootstrapKeptCounts, precisionRecallFilter } from "../src/metrics/filter.ts";
 import { mulberry32 } from "../src/util/prng.ts";
 

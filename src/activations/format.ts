@@ -83,6 +83,12 @@ export interface ChunkEntry {
    * previous chunk's `to` through line `end.doc`, and their hashes (LINE_HASH_CHARS base64 characters per line).
    */
   lines?: ChunkLines;
+  /**
+   * Shard stores only (`StoreManifest.shard`): the corpus indices of the documents starting in this chunk that were
+   * cut at `max_doc_tokens`, so a merge can count `truncated_documents` per merged chunk. Merged and unsharded stores
+   * do not have it.
+   */
+  truncated_ids?: number[];
 }
 
 export interface ChunkLines {
@@ -131,7 +137,29 @@ export interface StoreManifest {
   truncated_documents: number;
   /** True when max_tokens stopped the harvest before the corpus ended. */
   limit_reached: boolean;
+  /** Present in a shard's store only (`harvest --shard I/N`): which part of the corpus it holds. */
+  shard?: StoreShard;
   chunks: ChunkEntry[];
+}
+
+/**
+ * A shard store's part of the corpus (`safesail harvest --shard I/N`, docs/scale-out.md). The shard harvests the
+ * documents with corpus index (line - 1) in `[documents.from, documents.to)`, a contiguous range (src/util/shard.ts
+ * shardRange over the corpus's `lines`), so the shards' stores, merged in shard order (./merge.ts), hold the token
+ * stream of an unsharded harvest. Its first chunk's `lines.from` is `documents.from`.
+ */
+export interface StoreShard {
+  index: number;
+  count: number;
+  /** Lines of the whole corpus, blank ones included (what the ranges split). */
+  corpus_lines: number;
+  documents: { from: number; to: number };
+  /**
+   * Hashes (LINE_HASH_CHARS per line) of the range's lines after the last chunk's `lines.to` (blank lines and
+   * documents that give no tokens), written when the shard completes; a merge needs them to give merged chunks the
+   * `lines` an unsharded harvest records.
+   */
+  tail_lines: string;
 }
 
 /** Recomputes the totals from the chunk list (they are stored for readers, derived for writers). */
@@ -213,7 +241,15 @@ export function checkManifest(json: unknown, file: string): StoreManifest {
   if (!Array.isArray(m.chunks)) fail("chunks", `must be an array, got ${describeValue(m.chunks)}`);
   const chunks = m.chunks as unknown[];
   const chunkTokens = opts!.chunk_tokens as number;
-  let linesTo = 0;
+  const shard = m.shard as Record<string, unknown> | undefined;
+  if (shard !== undefined) {
+    const docs = shard?.documents as Record<string, unknown> | undefined;
+    const ok =
+      shard !== null && typeof shard === "object" && isInt(shard.count, 1) && isInt(shard.index) && (shard.index as number) < (shard.count as number) && isInt(shard.corpus_lines) &&
+      !!docs && typeof docs === "object" && isInt(docs.from) && isInt(docs.to) && (docs.from as number) <= (docs.to as number) && (docs.to as number) <= (shard.corpus_lines as number) && typeof shard.tail_lines === "string";
+    if (!ok) fail("shard", `must be {index, count, corpus_lines, documents: {from, to}, tail_lines} with 0 <= index < count and from <= to <= corpus_lines, got ${describeValue(shard)}`);
+  }
+  let linesTo = shard ? ((shard.documents as { from: number }).from) : 0;
   chunks.forEach((raw, i) => {
     const at = `chunks[${i}]`;
     if (raw === null || typeof raw !== "object") fail(at, "must be an object");

@@ -24,6 +24,10 @@
 //   drops the rows already stored. The remaining chunks and the final manifest are then byte-identical to
 //   those of an uninterrupted run over the corpus as it is now.
 //
+// * Shards. `shard: {index, count}` harvests one contiguous range of the corpus's lines into
+//   `out/shard-IIII-of-NNNN/` (a store whose manifest records the range); ./merge.ts joins the N shard stores into
+//   the store an unsharded harvest writes, byte for byte (docs/scale-out.md).
+//
 // * Fail early. The whole corpus is checked (UTF-8, JSON, document shapes: ./corpus.ts) before the first
 //   forward pass, so a bad line near the end costs seconds, not the hours before it.
 
@@ -39,6 +43,7 @@ import { buildHeader, encodeTensor, openSafetensors, type SafetensorsDtype, type
 import { silentProgress, type Progress } from "../progress.ts";
 import { withAtomicFile, writeFileAtomic } from "../util/atomic.ts";
 import { settingsDiff } from "../util/resume.ts";
+import { shardName, shardRange, type Shard } from "../util/shard.ts";
 import { openCorpus, type Corpus, type CorpusEntry, type CorpusFileFormat, type CorpusInput } from "./corpus.ts";
 import { documentActivations, tokenizeDocument, TEXT_DEFAULTS } from "./text.ts";
 import {
@@ -93,6 +98,13 @@ export interface HarvestOptions {
   signal?: AbortSignal;
   /** Called after each chunk is durably written (and the manifest updated). */
   onChunk?: (entry: ChunkEntry, index: number) => void | Promise<void>;
+  /**
+   * Harvest one shard of the corpus only (src/util/shard.ts): the documents of its contiguous range of corpus lines,
+   * into `out/shard-IIII-of-NNNN/` (the store's manifest records the shard). `mergeActivationShards` (./merge.ts)
+   * joins the N shard stores into the store an unsharded harvest gives. Not with `maxTokens` (a limit on the whole
+   * corpus's token stream, which no shard sees).
+   */
+  shard?: Shard;
 }
 
 export const HARVEST_DEFAULTS = { site: "mlp_out" as Site, chunkTokens: 16384, batchTokens: TEXT_DEFAULTS.batchTokens, dtype: "F32" as StoreDtype, maxDocTokens: 1024, windowDocs: 64 };
@@ -113,7 +125,14 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
   const layers = checkLayers(opts.layers, cfg.numLayers);
   const hooks = layers.map((l) => hookName(l, site));
   if (typeof opts.out !== "string" || opts.out === "") throw new ArgumentError(`out: a folder path is required`, { field: "out" });
-  const out = path.resolve(opts.out);
+  const shard = opts.shard;
+  if (shard !== undefined && !(Number.isSafeInteger(shard.count) && shard.count >= 1 && Number.isSafeInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
+    throw new ArgumentError(`shard: must be {index, count} with 0 <= index < count, got ${describeValue(shard)}`, { field: "shard" });
+  }
+  if (shard && opts.maxTokens !== undefined) {
+    throw new ArgumentError(`maxTokens (--max-tokens) cannot be combined with shard (--shard): the limit is on the whole corpus's token stream, which no shard sees; cut the corpus file instead`, { field: "maxTokens" });
+  }
+  const out = shard ? path.join(path.resolve(opts.out), shardName(shard)) : path.resolve(opts.out);
   const dtype = opts.dtype ?? HARVEST_DEFAULTS.dtype;
   if (!STORE_DTYPES.includes(dtype)) throw new ArgumentError(`dtype: must be one of ${STORE_DTYPES.join(", ")}, got ${describeValue(dtype)}`, { field: "dtype" });
   const chunkTokens = positiveInt(opts.chunkTokens, "chunkTokens", HARVEST_DEFAULTS.chunkTokens);
@@ -127,6 +146,8 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
   // Reads and checks the whole corpus before anything is written or run (./corpus.ts).
   const corpus = await openCorpus(corpusInput, { format: opts.format, invalidUtf8: opts.invalidUtf8, rules: { vocabSize: cfg.vocabSize, noTokenizer: model.tokenizer ? undefined : model.dir } });
   if (corpus.documents === 0) throw new ArgumentError(`corpus: ${corpus.path ?? "the document list"} holds no documents`, { field: "corpus" });
+  // A shard's documents: a contiguous range of corpus indices (lines), so the merged store keeps corpus order.
+  const range = shard ? shardRange(corpus.lines, shard) : { from: 0, to: corpus.lines };
 
   const options: HarvestOptionsRecord = {
     chat,
@@ -155,6 +176,7 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
     documents: 0,
     truncated_documents: 0,
     limit_reached: false,
+    ...(shard ? { shard: { index: shard.index, count: shard.count, corpus_lines: corpus.lines, documents: range, tail_lines: "" } } : {}),
     chunks: [],
   };
 
@@ -165,21 +187,22 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
 
   // Where the stream stands: everything before `cursor` is stored; re-reading starts at `windowStart`.
   const last = manifest.chunks[manifest.chunks.length - 1];
-  const cursor: StreamCursor = last ? { ...last.end } : { doc: 0, offset: 0 };
-  const windowStart = last ? last.window : 0;
+  const cursor: StreamCursor = last ? { ...last.end } : { doc: range.from, offset: 0 };
+  const windowStart = last ? last.window : range.from;
 
   // Special tokens are flagged per row rather than dropped, so the store keeps the exact token stream and readers choose.
   const isSpecial = specialTokenTest(model);
-  const writer = new ChunkWriter(out, manifest, corpus, hooks, D, dtype, chunkTokens, opts.onChunk, signal);
+  const writer = new ChunkWriter(out, manifest, corpus, hooks, D, dtype, chunkTokens, range.from, shard !== undefined, opts.onChunk, signal);
   const useTokens = maxTokens !== null;
-  progress.start(`harvest ${hooks.length > 1 ? `${hooks.length} layers` : hooks[0]}`, useTokens ? maxTokens : corpus.documents);
+  // (A shard's total counts its lines, blank ones too: the corpus's first pass does not say which lines are blank.)
+  progress.start(`harvest ${hooks.length > 1 ? `${hooks.length} layers` : hooks[0]}${shard ? ` (${shardName(shard)})` : ""}`, useTokens ? maxTokens : shard ? range.to - range.from : corpus.documents);
   const report = () => progress.update(useTokens ? writer.totalTokens : writer.totalDocuments, `${writer.totalTokens} tokens, ${writer.totalDocuments} documents`);
   report();
 
   const entries = corpus.entries(windowStart)[Symbol.asyncIterator]();
   const nextEntry = async (): Promise<CorpusEntry | null> => {
     const r = await entries.next();
-    return r.done ? null : r.value;
+    return r.done || r.value.index >= range.to ? null : r.value;
   };
   // Tokens in the stream before the current window; for the first window of a restart it follows from the
   // stored total minus what that window contributes before the cursor.
@@ -253,12 +276,13 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
         report();
       }
     }
-    await writer.finish(limitReached);
+    await writer.finish(limitReached, range.to);
   } finally {
     await entries.return?.();
   }
   manifest = writer.manifest;
-  if (manifest.tokens === 0) {
+  // A shard may hold no tokens (its lines are blank, or more shards than documents); the merge accounts for it.
+  if (manifest.tokens === 0 && !shard) {
     await rm(path.join(out, MANIFEST_FILE), { force: true });
     throw new ArgumentError(`corpus: ${corpus.path ?? "the document list"} gives no tokens`, { field: "corpus" });
   }
@@ -404,6 +428,7 @@ function identityDiff(a: StoreManifest, b: StoreManifest): string[] {
     dtype: m.dtype,
     d_model: m.d_model,
     ...Object.fromEntries(Object.entries(m.options).map(([k, v]) => [k, v])),
+    shard: m.shard ? { index: m.shard.index, count: m.shard.count, corpus_lines: m.shard.corpus_lines, documents: m.shard.documents } : null,
   });
   return settingsDiff(pick(a), pick(b));
 }
@@ -480,6 +505,7 @@ class ChunkWriter {
   private window = 0;
   private documents = 0;
   private truncated = 0;
+  private truncatedIds: number[] = [];
   private specialCount = 0;
 
   constructor(
@@ -490,6 +516,10 @@ class ChunkWriter {
     private readonly D: number,
     private readonly dtype: StoreDtype,
     private readonly chunkTokens: number,
+    /** The first corpus line this store covers (a shard's range start; else 0). */
+    private readonly firstLine: number,
+    /** Record the truncated documents' ids per chunk (shard stores: the merge needs them). */
+    private readonly recordTruncated: boolean,
     private readonly onChunk?: HarvestOptions["onChunk"],
     private readonly signal?: AbortSignal,
   ) {
@@ -517,7 +547,10 @@ class ChunkWriter {
       if (this.n === 0) this.start = { doc: doc.index, offset: o };
       if (o === 0) {
         this.documents++;
-        if (doc.truncated) this.truncated++;
+        if (doc.truncated) {
+          this.truncated++;
+          if (this.recordTruncated) this.truncatedIds.push(doc.index);
+        }
       }
       const take = Math.min(len - o, this.chunkTokens - this.n);
       for (let h = 0; h < this.hooks.length; h++) this.acts[h]!.set(doc.rows[h]!.subarray(o * D, (o + take) * D), this.n * D);
@@ -542,10 +575,16 @@ class ChunkWriter {
     }
   }
 
-  async finish(limitReached: boolean): Promise<void> {
+  /** Writes the last chunk and the finished manifest; `rangeEnd` is the end of a shard's line range. */
+  async finish(limitReached: boolean, rangeEnd: number): Promise<void> {
     if (this.n > 0) await this.flush();
     this.manifest = { ...this.manifest, complete: true, limit_reached: limitReached };
-    if (this.manifest.tokens > 0) await writeFileAtomic(path.join(this.out, MANIFEST_FILE), formatManifest(this.manifest));
+    const shard = this.manifest.shard;
+    if (shard) {
+      const from = this.manifest.chunks[this.manifest.chunks.length - 1]?.lines?.to ?? this.firstLine;
+      this.manifest = { ...this.manifest, shard: { ...shard, tail_lines: this.corpus.lineHashes(from, rangeEnd) } };
+    }
+    if (this.manifest.tokens > 0 || shard) await writeFileAtomic(path.join(this.out, MANIFEST_FILE), formatManifest(this.manifest));
   }
 
   private async flush(): Promise<void> {
@@ -572,20 +611,22 @@ class ChunkWriter {
       start: this.start,
       end: this.end,
       window: this.window,
-      lines: chunkLines(this.corpus, this.manifest.chunks[index - 1]?.lines?.to ?? 0, this.end),
+      lines: chunkLines(this.corpus, this.manifest.chunks[index - 1]?.lines?.to ?? this.firstLine, this.end),
+      ...(this.recordTruncated ? { truncated_ids: this.truncatedIds } : {}),
     };
     this.manifest = withTotals({ ...this.manifest, chunks: [...this.manifest.chunks, entry] });
     await writeFileAtomic(path.join(this.out, MANIFEST_FILE), formatManifest(this.manifest));
     this.n = 0;
     this.documents = 0;
     this.truncated = 0;
+    this.truncatedIds = [];
     this.specialCount = 0;
     await this.onChunk?.(entry, index);
   }
 }
 
-/** Writes a safetensors file atomically and returns its size, its sha256 and each tensor's sha256. */
-async function writeChunkFile(
+/** Writes a safetensors file atomically and returns its size, its sha256 and each tensor's sha256 (./merge.ts writes merged chunks with it). */
+export async function writeChunkFile(
   file: string,
   tensors: { name: string; dtype: SafetensorsDtype; shape: number[]; data: TensorData }[],
   metadata: Record<string, string>,

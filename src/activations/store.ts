@@ -222,9 +222,13 @@ export class ActivationStore {
 
   /** `[tokens, dModel]` of one layer in one chunk, as float32. */
   loadLayer(index: number, layer: number, verify: boolean): Float32Array {
+    return bytesToF32(this.loadLayerBytes(index, layer, verify), this.dtype);
+  }
+
+  /** One layer's tensor of one chunk as stored (`dtype` bytes, little-endian): what a merge of shard stores copies. */
+  loadLayerBytes(index: number, layer: number, verify: boolean): Uint8Array {
     const n = this.entry(index).tokens;
-    const bytes = this.tensorBytes(index, hookName(layer, this.site), this.dtype, [n, this.dModel], verify);
-    return bytesToF32(bytes, this.dtype);
+    return this.tensorBytes(index, hookName(layer, this.site), this.dtype, [n, this.dModel], verify);
   }
 
   loadTokens(index: number, verify: boolean): Pick<StoreChunk, "tokenIds" | "docIds" | "positions" | "special"> {

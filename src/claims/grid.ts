@@ -25,7 +25,7 @@ import { harvest } from "../activations/harvest.ts";
 import type { ActivationStore } from "../activations/store.ts";
 import { readPairs } from "../data/pairs.ts";
 import { readDomainCorpus } from "../data/domain-corpus.ts";
-import { ArgumentError, FormatError, NotFoundError, SafesailError } from "../errors.ts";
+import { FormatError, NotFoundError, SafesailError } from "../errors.ts";
 import { contrastiveReport, DEFAULT_THRESHOLDS, pairQueries } from "../metrics/evaluate.ts";
 import { poolActivations, queryActivations, type QueryActivations } from "../metrics/features.ts";
 import { bootstrapKeptCounts, FILTER_THRESHOLD_GRID, precisionRecallFilter, splitHalves } from "../metrics/filter.ts";
@@ -45,6 +45,7 @@ import { writeJsonAtomic } from "../util/atomic.ts";
 import { stableJson } from "../util/resume.ts";
 import { significant } from "../util/significant.ts";
 import { sha256Hex } from "../util/hash.ts";
+import { pickShard, type Shard } from "../util/shard.ts";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -172,24 +173,15 @@ export interface ClaimsGridFile {
   machine: string;
 }
 
-/** Every configuration of the grid, then the convergence check's; `shard` keeps those with index % count === index. */
-export function gridConfigs(shard?: { index: number; count: number }, g: ClaimsGridSettings = CLAIMS_GRID): GridConfig[] {
+/** Every configuration of the grid, then the convergence check's; `shard` keeps its round-robin share (src/util/shard.ts). */
+export function gridConfigs(shard?: Shard, g: ClaimsGridSettings = CLAIMS_GRID): GridConfig[] {
   const all: GridConfig[] = [];
   for (const site of g.sites) for (const layer of g.layers) for (const k of g.ks) all.push({ site, layer, k, steps: g.steps });
   for (const c of g.convergence.configs) all.push({ ...c, steps: g.steps * g.convergence.factor });
-  return shard ? all.filter((_, i) => i % shard.count === shard.index) : all;
+  return pickShard(all, shard);
 }
 
 export const configName = (c: GridConfig): string => `${c.site}-L${c.layer}-k${c.k}-s${c.steps}`;
-
-/** Parses "I/N" (0 <= I < N). */
-export function parseShard(text: string, field = "shard"): { index: number; count: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
-  const index = m ? Number(m[1]) : NaN;
-  const count = m ? Number(m[2]) : NaN;
-  if (!m || !(count >= 1) || !(index < count)) throw new ArgumentError(`--${field} must be I/N with 0 <= I < N, got ${JSON.stringify(text)}`, { field });
-  return { index, count };
-}
 
 export class ClaimsGridStopped extends SafesailError {}
 
@@ -201,7 +193,7 @@ export interface BuildClaimsGridOptions {
   pairs?: string;
   samples?: string;
   /** Only this share of the configurations; the file is then not assembled (run without a shard to assemble). */
-  shard?: { index: number; count: number };
+  shard?: Shard;
   /** Harvest only (before starting shards elsewhere). */
   harvestOnly?: boolean;
   /** Train nothing: assemble the file from the entries already measured (by shards, say). */

@@ -8,9 +8,10 @@ import * as path from "node:path";
 import { ArgumentError, SafesailError } from "../errors.ts";
 import { terminalProgress } from "../progress.ts";
 import { promises as fsp } from "node:fs";
-import { buildClaimsGrid, ClaimsGridStopped, CLAIMS_GRID_FILE, CLAIMS_WORK, gridConfigs, parseShard } from "../claims/grid.ts";
+import { buildClaimsGrid, ClaimsGridStopped, CLAIMS_GRID_FILE, CLAIMS_WORK, gridConfigs } from "../claims/grid.ts";
 import { CLAIMS_NOTEBOOK, RESULTS_CELL_TAG, RESULTS_FILE, resultsFromNotebook } from "../claims/results.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { resolveShard } from "../util/shard.ts";
 import { intArg, parseCliArgs } from "./args.ts";
 import { describeResult, runNotebooks } from "./notebooks.ts";
 import { stopOnSignals } from "./signals.ts";
@@ -47,8 +48,9 @@ domain samples (the filter's counts per threshold, with bootstrap resamples). Ev
 configuration already measured with the same settings, is not redone.
 
   --jobs N         run N shard processes (one onnxruntime thread each; default 1: this process), then write the file
-  --shard I/N      only configurations I, I+N, I+2N, ... (default from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT when
-                   set); the file is not written: run without --shard to assemble
+  --shard I/N      only configurations I, I+N, I+2N, ... (default from the environment: SLURM_ARRAY_TASK_ID/
+                   SLURM_ARRAY_TASK_COUNT, or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX with SAFESAIL_SHARD_COUNT;
+                   --shard none ignores it; docs/scale-out.md); the file is not written: run without --shard to assemble
   --harvest-only   harvest the three sites and stop (before starting shards that share the work folder)
   --assemble-only  train nothing: write the file from the configurations already measured (after shards ran)
   --partial        with --assemble-only: write what there is, the rest listed in "missing" (a look at a run in
@@ -57,11 +59,6 @@ configuration already measured with the same settings, is not redone.
   --out FILE       the assembled grid (default ${CLAIMS_GRID_FILE}, committed)
   --model DIR      the model (default the embedded toy model)`,
 };
-
-function shardFromEnv(env: NodeJS.ProcessEnv): { index: number; count: number } | undefined {
-  if (env.SLURM_ARRAY_TASK_ID !== undefined && env.SLURM_ARRAY_TASK_COUNT !== undefined) return parseShard(`${env.SLURM_ARRAY_TASK_ID}/${env.SLURM_ARRAY_TASK_COUNT}`, "shard (from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)");
-  return undefined;
-}
 
 async function gridCommand(args: string[]): Promise<number> {
   const { values } = parseCliArgs({
@@ -80,7 +77,8 @@ async function gridCommand(args: string[]): Promise<number> {
     },
   });
   const jobs = intArg(values, "jobs", { min: 1, default: 1 });
-  const shard = values.shard !== undefined ? parseShard(values.shard) : shardFromEnv(process.env);
+  // --jobs starts its own shards: the environment's shard (a Slurm array task, say) is not read then.
+  const shard = jobs > 1 && values.shard === undefined ? undefined : resolveShard(values.shard);
   if (jobs > 1 && shard) throw new ArgumentError("--jobs and --shard do not go together: --jobs starts its own shards", { field: "jobs" });
   const log = (line: string) => process.stdout.write(`${shard ? `[${shard.index}/${shard.count}] ` : ""}${line}\n`);
   const stop = stopOnSignals("safesail claims grid: stopping at the next checkpoint");

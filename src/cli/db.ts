@@ -1,8 +1,8 @@
-// `safesail db import|export|query`: the feature database (src/db/) from the command line.
+// `safesail db import|export|query|merge`: the feature database (src/db/) from the command line.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { ArgumentError } from "../errors.ts";
-import { exportNeuronpedia, exportSafeSail, importSafeSail, NEURONPEDIA_DEFAULT_MODEL_ID, newFeatureDb, queryFeatures, readFeatureDb, writeFeatureDb } from "../db/index.ts";
+import { exportNeuronpedia, exportSafeSail, findDbShardFiles, importSafeSail, mergeFeatureDbShards, NEURONPEDIA_DEFAULT_MODEL_ID, newFeatureDb, queryFeatures, readFeatureDb, writeFeatureDb } from "../db/index.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { choiceArg, floatArg, intArg, parseCliArgs, requiredArg, requiredPositional } from "./args.ts";
 
@@ -15,11 +15,20 @@ const USAGE = `usage: safesail db <subcommand>
                                                 Neuronpedia-style JSONL, one feature per line; source "{layer}-{NAME}"
                                                 (default model ${NEURONPEDIA_DEFAULT_MODEL_ID}, set safesail-{hook site} or safesail-mlp_out)
   query DB [--domain D] [--layer L] [--min-score S] [--search TEXT] [--limit N] [--json]
-                                                features by domain, layer, score (correlation_score) and text`;
+                                                features by domain, layer, score (correlation_score) and text
+  merge [SHARD_DB...] --out DB [--json]          the shard databases of explain/score --shard I/N (default: the
+                                                DB.shard-IIII-of-NNNN.json files next to DB) into DB (created, or
+                                                updated in place as the unsharded commands do). Checked first, errors
+                                                naming file and field: one split (one N, each shard once: no gap, no
+                                                overlap), the same example store (model, SAEs) and feature list, the
+                                                same explainer / simulator and scoring settings, every shard's run
+                                                complete, a record for each of its features and no other
+                                                (docs/scale-out.md)`;
 
 const IMPORT = "safesail db import FILE --out DB [--overwrite]";
 const EXPORT = "safesail db export DB --format safe-sail|neuronpedia --out FILE [--model-id ID] [--sae-set NAME] [--overwrite]";
 const QUERY = "safesail db query DB [--domain D] [--layer L] [--min-score S] [--search TEXT] [--limit N] [--json]";
+const MERGE = "safesail db merge [SHARD_DB...] --out DB [--json]";
 
 function refuseExisting(file: string, overwrite: boolean | undefined): void {
   if (existsSync(file) && !overwrite) throw new ArgumentError(`--out: ${file} exists; pass --overwrite to replace it`, { field: "out", file });
@@ -97,6 +106,15 @@ export async function dbCommand(args: string[]): Promise<number> {
       process.stdout.write(`${table.numRows()} features\n`);
       for (const r of rows) process.stdout.write(`${r.id}\t${r.correlation_score ?? ""}\t${r.tags}\t${String(r.explanation ?? "").replace(/\s+/g, " ").slice(0, 120)}\n`);
     }
+    return 0;
+  }
+  if (sub === "merge") {
+    const { values, positionals } = parseCliArgs({ args: rest, allowPositionals: true, usage: MERGE, help: USAGE, options: { out: { type: "string" }, json: { type: "boolean" } } });
+    const out = requiredArg(values, "out", { metavar: "DB", hint: "the database the shards were named after" });
+    const files = positionals.length ? positionals : await findDbShardFiles(out);
+    const r = await mergeFeatureDbShards(files, { out });
+    if (values.json) process.stdout.write(`${JSON.stringify({ db: out, shards: r.shards, records: r.records, failed: r.failed, updated: r.updated, total: r.db.records.length })}\n`);
+    else process.stdout.write(`${out}: ${r.records} features from ${r.shards} shards ${r.updated ? "updated" : "written"} (${r.db.records.length} records in all${r.failed ? `; ${r.failed} carry failures: rerun their shards to retry` : ""})\n`);
     return 0;
   }
   if (sub === undefined || sub === "--help" || sub === "-h") {

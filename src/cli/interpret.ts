@@ -14,9 +14,15 @@
 //
 // The database is saved (atomically) as results arrive, so an interrupted run keeps what it got; a rerun skips
 // features already explained by the same explainer (--redo explains them again) and retries failed ones.
+//
+// --shard I/N (or a Slurm array task's / Kubernetes Indexed Job's environment: src/util/shard.ts) processes features
+// I, I+N, ... of the list and writes DB.shard-IIII-of-NNNN.json instead of DB (score: in place when DB is already a
+// shard's); `safesail db merge --out DB` checks and joins the shards (src/db/shards.ts, docs/scale-out.md).
 import { existsSync } from "node:fs";
 import { ArgumentError } from "../errors.ts";
-import { newFeatureDb, readFeatureDb, writeFeatureDb, type FeatureDb, type FeatureRecord } from "../db/index.ts";
+import { newFeatureDb, readFeatureDb, writeFeatureDb, type FeatureDb, type FeatureDbShard, type FeatureRecord } from "../db/index.ts";
+import { examplesIdentity, featureListRecord, sameSplit } from "../db/shards.ts";
+import { pickShard, resolveShard, shardFilePath, shardLabel, type ResolvedShard } from "../util/shard.ts";
 import { recordFromExamples, upsertRecords, withExplanation, withScores } from "../db/interpretation.ts";
 import { openExampleStore, type ExampleStore } from "../interpret/example-store.ts";
 import { baselineExplainer, llmExplainer, estimateTokens, type Explainer, type TokenCounter } from "../interpret/explainers.ts";
@@ -52,6 +58,12 @@ database (created, or updated in place).
   --max-retries N         retries on 429, 5xx, timeouts and dropped connections, with backoff and Retry-After
                           (default 5)
   --redo                  explain again features the same explainer already explained
+  --shard I/N             explain only features I, I+N, I+2N, ... of the list (0-based), into
+                          DB.shard-IIII-of-NNNN.json (DB named by --out, shard name before the extension), with its
+                          own replay cache by default. Default from the environment: a Slurm array task
+                          (SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT), a Kubernetes Indexed Job (JOB_COMPLETION_INDEX
+                          with SAFESAIL_SHARD_COUNT = the Job's completions) or SAFESAIL_SHARD=I/N; --shard none ignores
+                          it. Join the shards with safesail db merge --out DB (docs/scale-out.md)
   --json                  print a JSON summary`;
 
 const SCORE_USAGE = "safesail score DB --examples DIR --method sls|tls|detection|all [options]";
@@ -71,6 +83,10 @@ saw, activating and non-activating) and writes the scores into DB.
                           llm needs --llm; baseline: predicts from the explanation's words (not an LLM; default
                           unless --llm is given)
   --llm, --api-base, --api-key, --cache, --offline, --concurrency, --timeout, --max-retries: as for safesail explain
+  --shard I/N             score only features I, I+N, ... of DB's features in the store (in the store's order), into
+                          DB.shard-IIII-of-NNNN.json (kept up to date if an explain shard wrote it); a DB that is
+                          itself a shard's database is scored in place. Default from the environment, as for
+                          safesail explain; --shard none ignores it. Join the shards with safesail db merge --out DB
   --json                  print {"features", "tls", "sls", "sls_tls_pearson", "cost": {"tls_tokens", "sls_tokens",
                           "ratio"}, ...}`;
 
@@ -84,6 +100,7 @@ const LLM_OPTIONS = {
   timeout: { type: "string" },
   "max-retries": { type: "string" },
   features: { type: "string" },
+  shard: { type: "string" },
   json: { type: "boolean" },
 } as const;
 
@@ -133,6 +150,21 @@ async function tokenCounter(store: ExampleStore): Promise<{ count: TokenCounter;
   return { count: estimateTokens, how: "estimated at 4 characters per token" };
 }
 
+/**
+ * The shard record of a shard's database (records.ts FeatureDbShard) for `ids` of `list`; `existing` is what `file`
+ * holds now: a database of another split or another shard there is an error naming the file.
+ */
+function shardRecord(shard: ResolvedShard, store: ExampleStore, list: readonly string[], ids: readonly string[], existing: FeatureDb, file: string): FeatureDbShard {
+  const rec: FeatureDbShard = { index: shard.index, count: shard.count, examples: examplesIdentity(store), features: featureListRecord(list), ids: [...ids] };
+  if (existing.shard) {
+    const diffs = existing.shard.index === shard.index ? sameSplit(existing.shard, rec) : [`index: ${existing.shard.index} vs ${shard.index}`];
+    if (diffs.length) throw new ArgumentError(`${file}: holds shard ${shardLabel(existing.shard)} of another split (${diffs.join("; ")}); remove it, or write to another DB`, { field: "shard", file });
+  } else if (existing.records.length > 0) {
+    throw new ArgumentError(`${file}: exists and is not a shard's database; remove it, or write to another DB`, { field: "shard", file });
+  }
+  return rec;
+}
+
 /** Saves the database at most every `ms` and at the end, one write at a time. */
 function debouncedSave(file: string, get: () => FeatureDb, ms = 2000) {
   let last = 0;
@@ -160,17 +192,25 @@ export async function explainCommand(args: string[]): Promise<number> {
     options: { ...LLM_OPTIONS, examples: { type: "string" }, out: { type: "string" }, explainer: { type: "string" }, redo: { type: "boolean" } },
   });
   const examplesDir = requiredArg(values, "examples", { metavar: "DIR" });
-  const dbFile = requiredArg(values, "out", { metavar: "DB" });
+  const target = requiredArg(values, "out", { metavar: "DB" });
   const kind = choiceArg(values, "explainer", ["llm", "baseline"] as const);
+  const shard = resolveShard(values.shard);
   const store = await openExampleStore(examplesDir);
-  const ids = featureList(values.features) ?? store.ids();
+  const list = featureList(values.features) ?? store.ids();
   const known = new Set(store.ids());
-  for (const id of ids) if (!known.has(id)) throw new ArgumentError(`--features: ${id} is not in the example store ${examplesDir} (it has ${store.ids().length} features)`, { field: "features" });
+  for (const id of list) if (!known.has(id)) throw new ArgumentError(`--features: ${id} is not in the example store ${examplesDir} (it has ${store.ids().length} features)`, { field: "features" });
+  const ids = pickShard(list, shard);
+  const dbFile = shard ? shardFilePath(target, shard) : target;
+  if (shard) process.stderr.write(`safesail explain: shard ${shardLabel(shard)}${shard.source === "--shard" ? "" : ` (from ${shard.source})`}: ${ids.length} of ${list.length} features -> ${dbFile}\n`);
   const client = clientFromFlags(values, kind, dbFile, "--explainer");
   const counter = client ? null : await tokenCounter(store);
   const explainer: Explainer = client ? llmExplainer(client) : baselineExplainer({ count: counter!.count });
 
   let db = existsSync(dbFile) ? await readFeatureDb(dbFile) : newFeatureDb([], `explanations of ${examplesDir}`);
+  if (shard) {
+    const rec = shardRecord(shard, store, list, ids, db, dbFile);
+    db = { ...db, shard: { ...rec, ...(db.shard?.score ? { score: db.shard.score } : {}), explain: { explainer: explainer.name, complete: false } } };
+  }
   const byId = new Map(db.records.map((r) => [r.id, r]));
   const base = async (id: string): Promise<FeatureRecord> => {
     const fe = store.feature(id);
@@ -194,13 +234,14 @@ export async function explainCommand(args: string[]): Promise<number> {
   });
   // Features of the store never explained before still get their record (activation summary, tags).
   for (const id of ids) if (!byId.has(id)) db = upsertRecords(db, [await base(id)]);
+  if (db.shard?.explain) db = { ...db, shard: { ...db.shard, explain: { ...db.shard.explain, complete: true } } };
   await save.final();
   const usage = result.explanations.reduce((a, e) => ({ prompt_tokens: a.prompt_tokens + e.usage.prompt_tokens, completion_tokens: a.completion_tokens + e.usage.completion_tokens }), { prompt_tokens: 0, completion_tokens: 0 });
   const cached = result.explanations.filter((e) => e.cached).length;
   const explainerNote = explainer.kind === "baseline" ? `${explainer.name} (offline baseline, not an LLM; tokens ${counter!.how})` : explainer.name;
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ db: dbFile, explainer: explainer.name, explainer_kind: explainer.kind, features: ids.length, explained: result.explanations.length, skipped, cached, failures: result.failures, usage })}\n`,
+      `${JSON.stringify({ db: dbFile, ...(shard ? { shard: shardLabel(shard) } : {}), explainer: explainer.name, explainer_kind: explainer.kind, features: ids.length, explained: result.explanations.length, skipped, cached, failures: result.failures, usage })}\n`,
     );
   } else {
     process.stdout.write(`${dbFile}: ${result.explanations.length} features explained by ${explainerNote}` + (skipped ? `, ${skipped} already explained (--redo to redo)` : "") + (cached ? `, ${cached} from the replay cache` : "") + "\n");
@@ -230,6 +271,7 @@ export async function scoreCommand(args: string[]): Promise<number> {
   const threshold = floatArg(values, "threshold", { gt: 0, max: 1 }) ?? SLS_THRESHOLD;
   const seed = intArg(values, "seed", { min: 0 }) ?? 0;
   const kind = choiceArg(values, "simulator", ["llm", "baseline"] as const);
+  const shard = resolveShard(values.shard);
   if (!existsSync(dbFile)) throw new ArgumentError(`DB: ${dbFile}: no such feature database (safesail explain --out ${dbFile} makes one)`, { field: "DB", file: dbFile });
   let db = await readFeatureDb(dbFile);
   const store = await openExampleStore(examplesDir);
@@ -237,8 +279,29 @@ export async function scoreCommand(args: string[]): Promise<number> {
   const requested = featureList(values.features);
   const byId = new Map(db.records.map((r) => [r.id, r]));
   if (requested) for (const id of requested) if (!byId.has(id)) throw new ArgumentError(`--features: ${id} is not in ${dbFile}`, { field: "features" });
-  const candidates = requested ?? db.records.filter((r) => inStore.has(r.id)).map((r) => r.id);
+  let candidates = requested ?? db.records.filter((r) => inStore.has(r.id)).map((r) => r.id);
   for (const id of candidates) if (!inStore.has(id)) throw new ArgumentError(`--features: ${id} is not in the example store ${examplesDir}`, { field: "features" });
+  // Sharded: a shard's database is scored in place (as that shard); another database's features (in the store's
+  // order) are split, and this shard's records go to DB.shard-IIII-of-NNNN.json.
+  let outFile = dbFile;
+  if (db.shard) {
+    if (shard && (shard.index !== db.shard.index || shard.count !== db.shard.count)) {
+      throw new ArgumentError(`DB: ${dbFile} is shard ${shardLabel(db.shard)}'s database, but this is shard ${shardLabel(shard)} (from ${shard.source}); score that shard's file, or give --shard ${shardLabel(db.shard)}`, { field: "shard", file: dbFile });
+    }
+    const mine = new Set(db.shard.ids);
+    candidates = candidates.filter((id) => mine.has(id));
+  } else if (shard) {
+    const list = requested ?? store.ids().filter((id) => byId.has(id));
+    candidates = pickShard(list, shard);
+    outFile = shardFilePath(dbFile, shard);
+    let out = existsSync(outFile) ? await readFeatureDb(outFile) : newFeatureDb([], db.description);
+    const rec = shardRecord(shard, store, list, candidates, out, outFile);
+    out = { ...out, shard: { ...rec, ...(out.shard?.explain ? { explain: out.shard.explain } : {}) } };
+    db = upsertRecords(out, candidates.map((id) => byId.get(id)!));
+    byId.clear();
+    for (const r of db.records) byId.set(r.id, r);
+    process.stderr.write(`safesail score: shard ${shardLabel(shard)}${shard.source === "--shard" ? "" : ` (from ${shard.source})`}: ${candidates.length} of ${list.length} features -> ${outFile}\n`);
+  }
   const explanations = new Map<string, string>();
   const unexplained: string[] = [];
   for (const id of candidates) {
@@ -247,10 +310,12 @@ export async function scoreCommand(args: string[]): Promise<number> {
     else unexplained.push(id);
   }
   if (explanations.size === 0) throw new ArgumentError(`${dbFile}: none of its ${candidates.length} features of ${examplesDir} has an explanation to score (run safesail explain first)`, { field: "DB", file: dbFile });
-  const client = clientFromFlags(values, kind, dbFile, "--simulator");
+  const client = clientFromFlags(values, kind, outFile, "--simulator");
   const counter = client ? null : await tokenCounter(store);
   const simulator: Simulator = client ? llmSimulator(client) : baselineSimulator({ count: counter!.count });
-  const save = debouncedSave(dbFile, () => db);
+  const stage = (complete: boolean) => ({ simulator: simulator.name, methods, segments, threshold, seed, complete });
+  if (db.shard) db = { ...db, shard: { ...db.shard, score: stage(false) } };
+  const save = debouncedSave(outFile, () => db);
   const results = await scoreFeatures(store, explanations, simulator, {
     features: [...explanations.keys()],
     methods,
@@ -266,17 +331,18 @@ export async function scoreCommand(args: string[]): Promise<number> {
       await save.maybe();
     },
   });
+  if (db.shard) db = { ...db, shard: { ...db.shard, score: stage(true) } };
   await save.final();
   const summary = summariseScores(results, { seed });
   if (unexplained.length) summary.warnings.push(`${unexplained.length} features have no explanation and were not scored: ${unexplained.slice(0, 10).join(", ")}${unexplained.length > 10 ? ", ..." : ""}`);
   const simulatorNote = simulator.kind === "baseline" ? `${simulator.name} (offline baseline, not an LLM; tokens ${counter!.how})` : simulator.name;
   const explainers = [...new Set(results.map((r) => byId.get(r.id)?.explainer ?? "unknown"))];
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ db: dbFile, methods, simulator_kind: simulator.kind, explainers, tokens_counted: counter?.how ?? "API usage", ...summary })}\n`);
+    process.stdout.write(`${JSON.stringify({ db: outFile, ...(db.shard ? { shard: shardLabel(db.shard) } : {}), methods, simulator_kind: simulator.kind, explainers, tokens_counted: counter?.how ?? "API usage", ...summary })}\n`);
   } else {
     const fmt = (x: number | null, d = 3) => (x === null ? "undefined" : x.toFixed(d));
     const ci = (c: [number, number] | null) => (c ? ` [95% CI ${fmt(c[0])}, ${fmt(c[1])}]` : "");
-    process.stdout.write(`${dbFile}: ${summary.features} features scored by ${simulatorNote} (explanations by ${explainers.join(", ")})\n`);
+    process.stdout.write(`${outFile}: ${summary.features} features scored by ${simulatorNote} (explanations by ${explainers.join(", ")})\n`);
     if (methods.includes("tls")) process.stdout.write(`TLS: mean r ${fmt(summary.tls.mean)}${ci(summary.tls.ci95)} over ${summary.tls.n} features, ${summary.cost.tls_tokens} tokens\n`);
     if (methods.includes("sls")) process.stdout.write(`SLS (n=${segments}, threshold ${threshold}): mean r ${fmt(summary.sls.mean)}${ci(summary.sls.ci95)} over ${summary.sls.n} features, ${summary.cost.sls_tokens} tokens\n`);
     if (methods.includes("tls") && methods.includes("sls")) {

@@ -31,8 +31,10 @@ commands:
                                            generate text (KV cache; greedy unless --temperature)
   harvest MODEL --corpus FILE --layers 0,2 --out DIR [--site mlp_out] [--max-tokens N] [--no-chat] [--dtype BF16] ...
                                            activations of a corpus into a resumable store (safesail harvest --help)
+  harvest merge [SHARD_DIR...] --out DIR   join the stores of harvest --shard I/N runs into the unsharded store
   train-sae --acts DIR --layer L --k K --out DIR [--expansion 10] [--tokens N | --steps N] [--batch 1024] [--lr X]
-                                           train a TopK-ReLU SAE on stored activations (SAELens layout; resumable)
+                                           train a TopK-ReLU SAE on stored activations (SAELens layout; resumable);
+                                           --layer 1,2 --k 8,32: a sweep, shardable (--shard I/N, then train-sae merge)
   eval-sae SAE_DIR --model MODEL --corpus FILE [--no-chat] [--positions all|answer] [--max-docs N] [--json]
                                            MSE, FVU, L0, dead/dense latents, CE with the SAE spliced in, KL
   convert IN.pt --to saelens --out DIR [--k 200] [--layer L]
@@ -43,6 +45,7 @@ commands:
                                            safety features kept by the precision-recall filter, with domain tags
   db import FILE --out DB | db export DB --format safe-sail|neuronpedia --out FILE | db query DB [--domain D] ...
                                            the feature database; Safe-SAIL release files byte for byte
+  db merge [SHARD_DB...] --out DB          join the databases of explain/score --shard I/N runs
   map --db DB --out MAP.json [--embedding tfidf|MODEL] [--seed S] [--json]
                                            the StarMap feature map: explanations in 2-D, clusters, neighbour agreement
   examples --sae DIR --model MODEL --corpus FILE --out DIR (--features 2_17,2_40 | --db FILE | --filter FILE) [--json]
@@ -74,7 +77,9 @@ safesail COMMAND --help (or safesail help COMMAND) prints a command's options.
 
 MODEL is a local Hugging Face folder (config.json + safetensors + tokenizer) or a hub id such as
 Qwen/Qwen2.5-0.5B-Instruct (downloaded into the Hugging Face cache; HF_ENDPOINT and HF_TOKEN are honoured).
-SAFESAIL_DEVICE=cuda runs on the CUDA execution provider where onnxruntime has it.`;
+SAFESAIL_DEVICE=cuda runs on the CUDA execution provider where onnxruntime has it.
+harvest, train-sae sweeps, explain, score and claims grid take --shard I/N, by default from a Slurm array task or a
+Kubernetes Indexed Job's environment (docs/scale-out.md).`;
 
 type Command = (args: string[]) => Promise<number>;
 

@@ -5,3 +5,4 @@ export * from "./store.ts";
 export * from "./query.ts";
 export * from "./neuronpedia.ts";
 export * from "./interpretation.ts";
+export * from "./shards.ts";

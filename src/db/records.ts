@@ -64,7 +64,29 @@ export interface FeatureDb {
   version: typeof FEATURE_DB_VERSION;
   /** Free text: where the records came from (an imported file, an explain run). */
   description?: string;
+  /** Present in a shard's database only (`explain`/`score --shard I/N`): which part it holds (./shards.ts). */
+  shard?: FeatureDbShard;
   records: FeatureRecord[];
+}
+
+/**
+ * A shard of explain/score (docs/scale-out.md): the features of one example store, listed in order, were split
+ * round robin, and this database holds the records of features `i % count === index` (`ids`). `safesail db merge`
+ * checks the N shards against each other with it.
+ */
+export interface FeatureDbShard {
+  index: number;
+  count: number;
+  /** The example store (path as the shard saw it; sha256 of its index, the model fingerprint and SAEs identify it). */
+  examples: { path: string; sha256: string; model_fingerprint: string; saes: string[] };
+  /** The whole list that was split: its length and the sha256 of its ids joined by newlines. */
+  features: { count: number; sha256: string };
+  /** This shard's features, in list order. */
+  ids: string[];
+  /** The explain run on this shard: its explainer, and whether it reached the end. */
+  explain?: { explainer: string; complete: boolean };
+  /** The score run on this shard: its simulator and settings, and whether it reached the end. */
+  score?: { simulator: string; methods: string[]; segments: number; threshold: number; seed: number; complete: boolean };
 }
 
 /** A record from its id and fields (layer and index parsed from the id). */

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { FormatError, NotFoundError } from "../errors.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
-import { checkRecord, FEATURE_DB_FORMAT, FEATURE_DB_VERSION, type FeatureDb, type FeatureRecord } from "./records.ts";
+import { checkRecord, FEATURE_DB_FORMAT, FEATURE_DB_VERSION, type FeatureDb, type FeatureDbShard, type FeatureRecord } from "./records.ts";
 
 export function newFeatureDb(records: FeatureRecord[] = [], description?: string): FeatureDb {
   return { format: FEATURE_DB_FORMAT, version: FEATURE_DB_VERSION, ...(description ? { description } : {}), records };
@@ -29,7 +29,27 @@ export function parseFeatureDb(text: string, file: string): FeatureDb {
     seen.add(rec.id);
     return rec;
   });
-  return { format: FEATURE_DB_FORMAT, version: FEATURE_DB_VERSION, ...(typeof db.description === "string" ? { description: db.description } : {}), records };
+  const shard = db.shard === undefined ? undefined : checkShard(db.shard, file);
+  return { format: FEATURE_DB_FORMAT, version: FEATURE_DB_VERSION, ...(typeof db.description === "string" ? { description: db.description } : {}), ...(shard ? { shard } : {}), records };
+}
+
+/** A shard database's `shard` field (records.ts FeatureDbShard); errors name the file and the field. */
+function checkShard(value: unknown, file: string): FeatureDbShard {
+  const fail = (field: string, expected: string): never => {
+    throw new FormatError(`${file}: shard${field ? `.${field}` : ""}: expected ${expected}`, { file, field: `shard${field ? `.${field}` : ""}` });
+  };
+  const obj = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+  if (!obj(value)) fail("", "an object");
+  const s = value as Record<string, unknown>;
+  const int = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  if (!int(s.count) || (s.count as number) < 1 || !int(s.index) || (s.index as number) >= (s.count as number)) fail("index", "0 <= index < count");
+  const ex = s.examples as Record<string, unknown>;
+  if (!obj(ex) || typeof ex.path !== "string" || typeof ex.sha256 !== "string" || typeof ex.model_fingerprint !== "string" || !Array.isArray(ex.saes)) fail("examples", "{path, sha256, model_fingerprint, saes}");
+  const f = s.features as Record<string, unknown>;
+  if (!obj(f) || !int(f.count) || typeof f.sha256 !== "string") fail("features", "{count, sha256}");
+  if (!Array.isArray(s.ids) || !s.ids.every((i) => typeof i === "string")) fail("ids", "a list of feature ids");
+  for (const stage of ["explain", "score"]) if (s[stage] !== undefined && !(obj(s[stage]) && typeof (s[stage] as { complete?: unknown }).complete === "boolean")) fail(stage, "an object with complete");
+  return value as FeatureDbShard;
 }
 
 export async function readFeatureDb(file: string): Promise<FeatureDb> {

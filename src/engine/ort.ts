@@ -39,11 +39,11 @@ export function defaultDevice(env: NodeJS.ProcessEnv = process.env): Device {
 
 /**
  * How to get the CUDA execution provider: onnxruntime-node's npm package leaves its CUDA binaries out (too large
- * for the registry) and downloads them at install time only when asked (docs/scale.md, "GPU").
+ * for the registry) and downloads them at install time only when asked (docs/scale-out.md, "GPU").
  */
 export const CUDA_INSTALL_HINT =
   "install onnxruntime-node's CUDA binaries with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` " +
-  "(needs an NVIDIA driver, CUDA 12 and cuDNN 9 on the library path; see docs/scale.md), or unset SAFESAIL_DEVICE to run on the CPU";
+  "(needs an NVIDIA driver, CUDA 12 and cuDNN 9 on the library path; see docs/scale-out.md), or unset SAFESAIL_DEVICE to run on the CPU";
 
 function cudaError(err: unknown): UnsupportedError {
   return new UnsupportedError(`could not start onnxruntime with the CUDA execution provider (SAFESAIL_DEVICE=cuda): ${(err as Error).message}; ${CUDA_INSTALL_HINT}`, {

@@ -20,17 +20,25 @@ function flatten(value: Json, prefix: string, out: Map<string, string | undefine
 
 const show = (json: string | undefined): string => (json === undefined ? "unset" : json.length > 80 ? `${json.slice(0, 77)}...` : json);
 
-/** Every field whose value differs, as `field: was X, now Y`, in the order the fields first appear. */
-export function settingsDiff(saved: Record<string, Json>, current: Record<string, Json>): string[] {
-  const a = new Map<string, string | undefined>();
-  const b = new Map<string, string | undefined>();
-  flatten(saved, "", a);
-  flatten(current, "", b);
-  const diffs: string[] = [];
-  for (const key of new Set([...a.keys(), ...b.keys()])) {
-    if (a.get(key) !== b.get(key)) diffs.push(`${key}: was ${show(a.get(key))}, now ${show(b.get(key))}`);
+/**
+ * Every field whose value differs (nested objects field by field, `hyper.lr`), with both values as short JSON
+ * ("unset" when absent), in the order the fields first appear.
+ */
+export function fieldDiffs(a: Record<string, Json>, b: Record<string, Json>): { field: string; a: string; b: string }[] {
+  const fa = new Map<string, string | undefined>();
+  const fb = new Map<string, string | undefined>();
+  flatten(a, "", fa);
+  flatten(b, "", fb);
+  const diffs: { field: string; a: string; b: string }[] = [];
+  for (const key of new Set([...fa.keys(), ...fb.keys()])) {
+    if (fa.get(key) !== fb.get(key)) diffs.push({ field: key, a: show(fa.get(key)), b: show(fb.get(key)) });
   }
   return diffs;
+}
+
+/** Every field whose value differs, as `field: was X, now Y`, in the order the fields first appear. */
+export function settingsDiff(saved: Record<string, Json>, current: Record<string, Json>): string[] {
+  return fieldDiffs(saved, current).map((d) => `${d.field}: was ${d.a}, now ${d.b}`);
 }
 
 export interface SettingsCheck {
