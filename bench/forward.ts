@@ -22,6 +22,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { createRandomModel, QWEN25_05B_SHAPES } from "../src/model/random.ts";
 import { loadModel, type KvCache, type Model } from "../src/model/runtime.ts";
+import { torchEnv } from "./torch-env.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const PYTHON = "/usr/bin/python3"; // Debian's python has torch + numpy; the pyenv one on PATH does not.
@@ -157,15 +158,7 @@ function runTorch(dir: string, ids: number[], plan: Plan, threads: number, blas:
     "--threads", String(threads),
     "--logits-out", logitsFile,
   ];
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    // OpenBLAS 0.3.21 may not recognise this CPU and fall back to half-speed kernels.
-    OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? "SkylakeX",
-    OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? String(threads),
-    // torch's OpenMP workers and OpenBLAS's pthreads take turns on the same cores; spinning OpenMP
-    // workers starve the BLAS threads (prefill measured 3-4x slower with the default policy).
-    OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? "PASSIVE",
-  };
+  const env = torchEnv(threads);
   if (blas.libDir) env.LD_LIBRARY_PATH = [blas.libDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":");
   const r = spawnSync(PYTHON, args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 << 20 });
   if (r.error) throw new Error(`could not run ${PYTHON}: ${r.error.message}`);

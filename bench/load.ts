@@ -19,6 +19,7 @@ import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { torchEnv } from "./torch-env.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const PYTHON = "/usr/bin/python3";
@@ -71,7 +72,7 @@ function runChild(dir: string, mode: string, cacheRoot: string, threads: number)
 }
 
 function runTorch(dir: string, threads: number): { loadS: number; peakRssMiB: number } {
-  const env = { ...process.env, OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE ?? "SkylakeX", OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? "PASSIVE", OPENBLAS_NUM_THREADS: String(threads) };
+  const env = torchEnv(threads);
   const r = spawnSync(PYTHON, [join(ROOT, "bench", "forward_torch.py"), "--model", dir, "--ids", "100", "--warmup", "0", "--prefill-runs", "1", "--decode-steps", "0", "--threads", String(threads)], {
     encoding: "utf8",
     env,

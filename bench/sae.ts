@@ -8,6 +8,7 @@
 // toy = d 256, 2,560 latents, k 32, batch 1024 (the toy model). Prints tokens/s per engine and the
 // ratio safesail / torch (> 1: safesail faster). Torch runs first in a child process, then safesail.
 // Not a CI test; figures go to bench/README.md.
+import { torchEnv } from "./torch-env.ts";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -48,7 +49,7 @@ try {
   writeFileSync(join(dir, "x.f32"), raw(x));
   for (const n of ["W_encT", "b_enc", "W_dec", "b_dec"] as const) writeFileSync(join(dir, `${n}.f32`), raw(sae.params[n]));
   const r = spawnSync("/usr/bin/python3", [join(ROOT, "bench/sae_torch.py"), "--data", dir, "--steps", String(steps), "--threads", String(threads)], {
-    env: { ...process.env, OPENBLAS_CORETYPE: "SkylakeX" },
+    env: torchEnv(threads),
     encoding: "utf8",
     maxBuffer: 16 << 20,
   });

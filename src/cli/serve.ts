@@ -78,7 +78,9 @@ export async function serveCommand(args: string[]): Promise<number> {
 
   const saes = saeDir !== undefined ? await loadSaes(saeDir) : null;
   const db = dbFile !== undefined ? await readFeatureDb(dbFile) : null;
-  const model = await loadModel(modelPath, { progress: terminalProgress() });
+  // A server decodes for hours: repacking the weights at start (seconds to a minute) buys faster decoding
+  // (bench/README.md, "Repacking, the trade").
+  const model = await loadModel(modelPath, { progress: terminalProgress(), prepack: true });
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer({
