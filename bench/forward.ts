@@ -27,7 +27,8 @@ import { torchEnv } from "./torch-env.ts";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const PYTHON = "/usr/bin/python3"; // Debian's python has torch + numpy; the pyenv one on PATH does not.
 const TORCH_SCRIPT = join(ROOT, "bench", "forward_torch.py");
-const PROMPT_LEN = 64;
+/** Prompt length of the prefill measurement (`--prompt-len`; default 64). */
+let PROMPT_LEN = 64;
 
 interface Plan {
   warmup: number;
@@ -80,6 +81,8 @@ const USAGE = `usage: npx tsx bench/forward.ts [options]
   --only WHICH     qwen | toy: that built-in model only; model: only the --model folders
   --model DIR      also benchmark this Hugging Face folder (repeatable)
   --system-blas    run torch on the system libblas.so.3 even when it is the slow reference BLAS
+  --prompt-len N   prompt length of the prefill measurement (default 64)
+  --no-decode      prefill only
   --prepack        let onnxruntime repack the mapped weights at session start (LoadOptions.prepack)
   --json FILE      also write the results as JSON
 `;
@@ -312,6 +315,8 @@ async function main(): Promise<void> {
       threads: { type: "string" },
       "system-blas": { type: "boolean", default: false },
       prepack: { type: "boolean", default: false },
+      "prompt-len": { type: "string" },
+      "no-decode": { type: "boolean", default: false },
       model: { type: "string", multiple: true, default: [] },
       json: { type: "string" },
       only: { type: "string" },
@@ -324,7 +329,12 @@ async function main(): Promise<void> {
   }
   const threads = values.threads ? Number(values.threads) : os.availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive integer, got ${values.threads}`);
+  if (values["prompt-len"] !== undefined) {
+    PROMPT_LEN = Number(values["prompt-len"]);
+    if (!Number.isInteger(PROMPT_LEN) || PROMPT_LEN < 1) throw new Error(`--prompt-len must be a positive integer, got ${values["prompt-len"]}`);
+  }
   const plan: Plan = values.quick ? { warmup: 1, prefillRuns: 2, decodeSteps: 16, decodeRuns: 1 } : { warmup: 1, prefillRuns: 5, decodeSteps: 32, decodeRuns: 3 };
+  if (values["no-decode"]) plan.decodeSteps = 0;
   if (!existsSync(PYTHON)) throw new Error(`${PYTHON} not found (the torch reference needs Debian's python3 with torch and numpy)`);
 
   const qwenDir = join(ROOT, ".cache", "bench", "qwen25-0.5b-random");
