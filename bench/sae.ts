@@ -29,7 +29,8 @@ const { values } = parseArgs({
     json: { type: "string" },
   },
 });
-const SHAPES: Record<string, [number, number, number, number]> = { qwen: [896, 8960, 64, 1024], toy: [256, 2560, 32, 1024] };
+// paper: the Safe-SAIL SAEs on Qwen2.5-3B (d 2048, expansion 10, k 200).
+const SHAPES: Record<string, [number, number, number, number]> = { qwen: [896, 8960, 64, 1024], toy: [256, 2560, 32, 1024], paper: [2048, 20480, 200, 1024] };
 const [d, S, k, B] = SHAPES[values.shape!] ?? (values.shape!.split(",").map(Number) as [number, number, number, number]);
 const steps = Number(values.steps);
 const threads = values.threads ? Number(values.threads) : os.availableParallelism();
@@ -93,6 +94,21 @@ if (!values["no-tfjs"]) {
   console.error(`tfjs backend: ${backend}`);
 }
 
+// ---- the machine's fp32 peak, an FMA loop on every thread (bench/fma-peak.c), measured in this run
+let peakGflops: number | null = null;
+{
+  const exe = join(os.tmpdir(), `safesail-fma-peak-${process.pid}`);
+  const cc = spawnSync("gcc", ["-O2", "-mavx512f", "-mfma", "-pthread", join(ROOT, "bench", "fma-peak.c"), "-o", exe], { encoding: "utf8" });
+  if (cc.status === 0) {
+    const runs = [0, 1, 2].map(() => JSON.parse(spawnSync(exe, [String(threads)], { encoding: "utf8" }).stdout) as { gflops: number });
+    peakGflops = Math.max(...runs.map((r) => r.gflops));
+    rmSync(exe, { force: true });
+  } else console.error(`no FMA peak (gcc with AVX-512 needed): ${cc.stderr.slice(0, 300)}`);
+}
+// FLOPs the step does: the dense encoder product 2·B·d·S, then per token and active latent the decoder gather, the
+// latent's gradient, and the two weight-gradient rows (2·d each), i.e. 8·B·k·d. (Adam and top-k are memory work.)
+const stepFlops = 2 * B * d * S + 8 * B * k * d;
+
 const result = {
   shape: { d, latents: S, k, batch: B },
   threads,
@@ -102,10 +118,14 @@ const result = {
   ratio_vs_torch_dense: torch ? torch.dense.step_s / ortStep : null,
   ratio_vs_torch_gather: torch ? torch.gather.step_s / ortStep : null,
   first_loss_rel_diff: torch ? Math.abs(first.mse - torch.dense.first_loss) / torch.dense.first_loss : null,
+  step_gflop: stepFlops / 1e9,
+  gflops: stepFlops / ortStep / 1e9,
+  fma_peak_gflops: peakGflops,
+  fraction_of_peak: peakGflops ? stepFlops / ortStep / 1e9 / peakGflops : null,
 };
 const f = (v: number) => v.toFixed(0).padStart(8);
 console.log(`TopK SAE step, d ${d}, ${S} latents, k ${k}, batch ${B}, ${threads} threads`);
-console.log(`  safesail (onnxruntime)   ${f(B / ortStep)} tokens/s  (${(ortStep * 1000).toFixed(0)} ms/step)`);
+console.log(`  safesail (onnxruntime)   ${f(B / ortStep)} tokens/s  (${(ortStep * 1000).toFixed(0)} ms/step)  ${result.gflops.toFixed(0)} GFLOPS of ${result.step_gflop.toFixed(1)} GFLOP/step` + (peakGflops ? `, ${(result.fraction_of_peak! * 100).toFixed(0)}% of the FMA peak ${peakGflops.toFixed(0)} GFLOPS (${threads} threads)` : ""));
 if (torch) {
   console.log(`  torch ${torch.torch} dense      ${f(torch.dense.tokens_per_s)} tokens/s  (${(torch.dense.step_s * 1000).toFixed(0)} ms/step)   ratio ${result.ratio_vs_torch_dense!.toFixed(2)}x`);
   console.log(`  torch gather decoder     ${f(torch.gather.tokens_per_s)} tokens/s  (${(torch.gather.step_s * 1000).toFixed(0)} ms/step)   ratio ${result.ratio_vs_torch_gather!.toFixed(2)}x`);

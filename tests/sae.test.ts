@@ -280,3 +280,33 @@ describe("SAELens format", () => {
     await expect(loadSae(dir)).rejects.toThrow(/sae_weights\.safetensors: tensor "W_dec": 1 non-finite value \(first NaN at index 5\)/);
   });
 });
+
+describe("training step: output buffers reused", () => {
+  it("several steps writing into the replaced arrays equal steps with fresh outputs, bit for bit", async () => {
+    const { sae, x, d, S, k, B } = fixture();
+    const copy = () => ({ ...sae.params, W_encT: sae.params.W_encT.slice(), b_enc: sae.params.b_enc.slice(), W_dec: sae.params.W_dec.slice(), b_dec: sae.params.b_dec.slice() });
+    const hyper = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+    const run = async (reuse: boolean) => {
+      const p = copy();
+      const initial = p.W_encT;
+      const state = zeroAdamState(p);
+      const runner = new SaeStepRunner({ dIn: d, dSae: S, k }, 0, undefined, reuse);
+      const seen = new Set<Float32Array>();
+      for (let i = 0; i < 5; i++) {
+        await runner.trainStep(p, state, x, B, hyper, null, 0);
+        seen.add(p.W_encT);
+      }
+      await runner.dispose();
+      return { p, state, buffers: seen.size, reusedInitial: seen.has(initial) };
+    };
+    const fresh = await run(false);
+    const reused = await run(true);
+    expect(fresh.buffers).toBe(5);
+    expect(reused.buffers).toBe(2); // two sets of arrays take turns after the first step
+    for (const n of SAE_PARAMS) {
+      expect(reused.p[n]).toEqual(fresh.p[n]);
+      expect(reused.state.m[n]).toEqual(fresh.state.m[n]);
+      expect(reused.state.v[n]).toEqual(fresh.state.v[n]);
+    }
+  });
+});

@@ -11,7 +11,9 @@ import { openSafetensors } from "../src/formats/safetensors.ts";
 import { graphWeights } from "../src/model/graph.ts";
 import { createRandomModel } from "../src/model/random.ts";
 import { loadModel, type Model } from "../src/model/runtime.ts";
-import { openWeightCache, WEIGHT_FILE, WEIGHT_INDEX, weightCacheDisabled, weightCacheRoot, type WeightCacheIndex } from "../src/model/weight-cache.ts";
+import { openWeightCache, quantizeRowsQ8, WEIGHT_FILE, WEIGHT_INDEX, weightCacheDisabled, weightCacheRoot, type WeightCacheIndex } from "../src/model/weight-cache.ts";
+import { ArgumentError } from "../src/errors.ts";
+import { mulberry32 } from "../src/util/prng.ts";
 import { readModelConfig } from "../src/model/config.ts";
 import { openWeights } from "../src/model/weights.ts";
 
@@ -180,5 +182,54 @@ console.log(JSON.stringify({ folder: m.stored.folder, first: out.logits.data[0] 
     expect(new Set(parsed.map((p) => p.first)).size).toBe(1);
     expect(cacheDirs(root)).toHaveLength(1);
     expect(existsSync(join(parsed[0]!.folder, WEIGHT_INDEX))).toBe(true);
+  });
+
+  it("int8: blockwise quantisation within half a step, padded blocks, zero blocks", () => {
+    const K = 70; // two full blocks of 32 and one of 6, zero-padded
+    const rows = 3;
+    const rand = mulberry32(7);
+    const v = Float32Array.from({ length: rows * K }, () => (rand() - 0.5) * 4);
+    v.fill(0, K, 2 * K); // row 1 all zeros
+    const kBlocks = 3;
+    const blocks = new Uint8Array(rows * kBlocks * 32);
+    const scales = new Float32Array(rows * kBlocks);
+    quantizeRowsQ8(v, rows, K, blocks, scales);
+    for (let r = 0; r < rows; r++) {
+      for (let b = 0; b < kBlocks; b++) {
+        const scale = scales[r * kBlocks + b]!;
+        let amax = 0;
+        for (let j = b * 32; j < Math.min(K, (b + 1) * 32); j++) amax = Math.max(amax, Math.abs(v[r * K + j]!));
+        expect(scale).toBeCloseTo(amax / 127, 6);
+        for (let j = 0; j < 32; j++) {
+          const q = blocks[(r * kBlocks + b) * 32 + j]!;
+          const k = b * 32 + j;
+          if (k >= K) expect(q).toBe(128);
+          else expect(Math.abs((q - 128) * scale - v[r * K + k]!)).toBeLessThanOrEqual(scale / 2 + 1e-6);
+        }
+      }
+    }
+    expect(Array.from(scales.subarray(kBlocks, 2 * kBlocks))).toEqual([0, 0, 0]);
+  });
+
+  it("int8: 8-bit matrices in their own cache, logits close to fp32 but not equal; needs the cache", async () => {
+    const root = join(work, "c6");
+    const fp = await loadModel(modelDir, { weightCache: root });
+    const q8 = await loadModel(modelDir, { weightCache: root, precision: "int8" });
+    expect(q8.stored?.precision).toBe("int8");
+    expect(cacheDirs(root)).toHaveLength(2); // building the int8 cache does not remove the fp32 one
+    const index = JSON.parse(readFileSync(join(q8.stored!.folder, WEIGHT_INDEX), "utf8")) as WeightCacheIndex;
+    expect(index.tensors["model.layers.0.mlp.down_proj.weight:q8"]).toMatchObject({ dtype: "U8", shape: [64, 3, 32], inFeatures: 96 });
+    expect(index.tensors["model.embed_tokens.weight"]).toBeDefined(); // the Gather's float32 table stays
+    const a = (await fp.runWithCache(ids, [], { logits: "all" })).logits.data;
+    const b = (await q8.runWithCache(ids, [], { logits: "all" })).logits.data;
+    const maxAbs = a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    const rel = maxDiff(a, b) / maxAbs;
+    expect(rel).toBeGreaterThan(1e-6); // the 8-bit path really ran
+    expect(rel).toBeLessThan(0.05);
+    await fp.dispose();
+    await q8.dispose();
+    const err = await loadModel(modelDir, { weightCache: false, precision: "int8" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ArgumentError);
+    expect((err as Error).message).toMatch(/needs the weight cache/);
   });
 });

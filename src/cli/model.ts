@@ -2,17 +2,28 @@
 import { ArgumentError } from "../errors.ts";
 import { terminalProgress } from "../progress.ts";
 import { hookName } from "../model/hooks.ts";
+import type { WeightPrecision } from "../model/graph.ts";
 import { loadModel, type Model } from "../model/runtime.ts";
 import { floatArg, intArg, intList, parseCliArgs, requiredArg, requiredPositional } from "./args.ts";
 
 const USAGE = {
   info: "safesail info MODEL",
-  logits: "safesail logits MODEL (--ids 1,2,3 | --text T) [--hook NAME]... [--top N] [--json]",
-  generate: "safesail generate MODEL --prompt T [--chat] [--max-new-tokens N] [--seed S] [--temperature X] [--top-p P] [--json]",
+  logits: "safesail logits MODEL (--ids 1,2,3 | --text T) [--hook NAME]... [--top N] [--precision P] [--json]",
+  generate: "safesail generate MODEL --prompt T [--chat] [--max-new-tokens N] [--seed S] [--temperature X] [--top-p P] [--precision P] [--json]",
 };
 
 const MODEL_ARG = `MODEL is a local Hugging Face folder (config.json + safetensors + tokenizer) or a hub id such as
 Qwen/Qwen2.5-0.5B-Instruct (downloaded into the Hugging Face cache).`;
+
+/** `--precision` of the commands that run the model (logits, generate, serve). */
+export const PRECISION_HELP = `  --precision P         fp32 (default: the reference) or int8: 8-bit weights for the projections and the
+                        head, faster decoding at a small logit error (bench/README.md; needs the weight cache)`;
+
+export function precisionArg(values: { precision?: string }): WeightPrecision {
+  const p = values.precision ?? "fp32";
+  if (p !== "fp32" && p !== "int8") throw new ArgumentError(`--precision must be fp32 or int8, got ${JSON.stringify(p)}`, { field: "precision" });
+  return p;
+}
 
 const HELP = {
   info: `usage: ${USAGE.info}
@@ -30,6 +41,7 @@ Runs one forward pass and prints the next-token logits of the last position, plu
   --hook NAME     a hook point to read, e.g. blocks.0.hook_mlp_out (repeatable)
   --top N         how many of the top next tokens to list (default 5)
   --json          one JSON object: {"input_ids": [...], "logits_last": [...], "hooks": {"NAME": [[...], ...]}}
+${PRECISION_HELP}
 
 ${MODEL_ARG}`,
   generate: `usage: ${USAGE.generate}
@@ -43,17 +55,19 @@ Generates a continuation with a KV cache, streamed to stdout (a summary line on 
   --top-p P             nucleus sampling in (0, 1] (default 1)
   --seed S              sampling seed (default 0)
   --json                print {"prompt_ids", "ids", "text", "finish_reason"} instead of streaming
+${PRECISION_HELP}
 
 ${MODEL_ARG}`,
 };
 
-async function open(model: string): Promise<Model> {
-  return loadModel(model, { progress: terminalProgress() });
+async function open(model: string, precision: WeightPrecision = "fp32", weightCache?: false): Promise<Model> {
+  return loadModel(model, { progress: terminalProgress(), precision, weightCache });
 }
 
 export async function infoCommand(args: string[]): Promise<number> {
   const { positionals } = parseCliArgs({ args, maxPositionals: 1, usage: USAGE.info, help: HELP.info, options: {} });
-  const model = await open(requiredPositional(positionals, 0, "MODEL", USAGE.info));
+  // No forward runs: the weight cache is not built for a summary.
+  const model = await open(requiredPositional(positionals, 0, "MODEL", USAGE.info), "fp32", false);
   process.stdout.write(`${JSON.stringify(modelSummary(model), null, 2)}\n`);
   await model.dispose();
   return 0;
@@ -105,13 +119,14 @@ export async function logitsCommand(args: string[]): Promise<number> {
       hook: { type: "string", multiple: true },
       json: { type: "boolean" },
       top: { type: "string" },
+      precision: { type: "string" },
     },
   });
   const modelPath = requiredPositional(positionals, 0, "MODEL", USAGE.logits);
   if ((values.ids === undefined) === (values.text === undefined)) throw new ArgumentError(`give exactly one of --ids or --text (${USAGE.logits})`);
   const givenIds = intList(values, "ids", { min: 0 });
   const top = intArg(values, "top", { min: 1, default: 5 });
-  const model = await open(modelPath);
+  const model = await open(modelPath, precisionArg(values));
   try {
     const ids = givenIds ?? model.encode(values.text!);
     const hooks = values.hook ?? [];
@@ -154,6 +169,7 @@ export async function generateCommand(args: string[]): Promise<number> {
       chat: { type: "boolean" },
       "max-new-tokens": { type: "string" },
       seed: { type: "string" },
+      precision: { type: "string" },
       temperature: { type: "string" },
       "top-p": { type: "string" },
       json: { type: "boolean" },
@@ -167,7 +183,7 @@ export async function generateCommand(args: string[]): Promise<number> {
     temperature: floatArg(values, "temperature", { min: 0, default: 0 }),
     topP: floatArg(values, "top-p", { gt: 0, max: 1, default: 1 }),
   };
-  const model = await open(modelPath);
+  const model = await open(modelPath, precisionArg(values));
   try {
     const started = performance.now();
     const streaming = !values.json;

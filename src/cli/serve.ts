@@ -5,11 +5,12 @@ import { ArgumentError } from "../errors.ts";
 import { readFeatureDb } from "../db/store.ts";
 import { loadSaes } from "../interpret/examples.ts";
 import { loadModel } from "../model/runtime.ts";
+import { precisionArg } from "./model.ts";
 import { terminalProgress } from "../progress.ts";
 import { API_KEY_ENV, checkApiKey, isLoopbackHost, SERVE_DEFAULTS, startServer } from "../serve/server.ts";
 import { intArg, parseCliArgs, requiredPositional } from "./args.ts";
 
-const SYNOPSIS = "safesail serve MODEL [--saes DIR] [--db FILE] [--port P] [--host H] [--api-key KEY] [--name NAME] [--queue N] [--max-tokens N] [--quiet]";
+const SYNOPSIS = "safesail serve MODEL [--saes DIR] [--db FILE] [--port P] [--host H] [--api-key KEY] [--name NAME] [--queue N] [--max-tokens N] [--precision P] [--quiet]";
 
 const USAGE = `usage: ${SYNOPSIS}
 
@@ -29,6 +30,8 @@ GET /v1/models. Any OpenAI client works with base URL http://HOST:PORT/v1 and th
   --name NAME       the model name clients send (default: the model folder's name, or the hub id)
   --queue N         requests that may wait while one runs (default ${SERVE_DEFAULTS.maxQueue}); beyond: 429 with Retry-After
   --max-tokens N    most new tokens per answer (default: up to the model's context)
+  --precision P     fp32 (default: the reference) or int8: 8-bit weights for the projections and the head,
+                    faster decoding at a small logit error (bench/README.md; needs the weight cache)
   --quiet           no request log on stderr
 
 Prints the URL it listens on; stops cleanly on Ctrl-C (SIGINT) or SIGTERM. docs/serve.md has the request
@@ -48,6 +51,7 @@ export async function serveCommand(args: string[]): Promise<number> {
       "api-key": { type: "string" },
       name: { type: "string" },
       queue: { type: "string" },
+      precision: { type: "string" },
       "max-tokens": { type: "string" },
       quiet: { type: "boolean" },
     },
@@ -80,7 +84,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   const db = dbFile !== undefined ? await readFeatureDb(dbFile) : null;
   // A server decodes for hours: repacking the weights at start (seconds to a minute) buys faster decoding
   // (bench/README.md, "Repacking, the trade").
-  const model = await loadModel(modelPath, { progress: terminalProgress(), prepack: true });
+  const model = await loadModel(modelPath, { progress: terminalProgress(), prepack: true, precision: precisionArg(values) });
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer({

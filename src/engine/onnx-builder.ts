@@ -102,8 +102,8 @@ export class GraphBuilder {
    * A float32 initializer stored in a file the session maps from disk (`location` relative to the session's
    * external-data folder, see SessionConfig.externalFolder): no bytes pass through JavaScript.
    */
-  storedWeight(name: string, dims: number[], location: string, offset: number, length: number): string {
-    this.initializers.push({ kind: "external", name, type: DataType.FLOAT, dims, location, offset, length });
+  storedWeight(name: string, dims: number[], location: string, offset: number, length: number, type: DataTypeCode = DataType.FLOAT): string {
+    this.initializers.push({ kind: "external", name, type, dims, location, offset, length });
     return name;
   }
 

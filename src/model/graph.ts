@@ -82,28 +82,50 @@ export const SegmentIO = {
 /** Supplies float32 weights by Hugging Face name. */
 export type WeightGetter = (name: string) => { shape: number[]; data: Float32Array };
 
-/** Where one graph initializer lies in a stored float32 weight file (see weight-cache.ts). */
+/** Where one graph initializer lies in a stored weight file (see weight-cache.ts). */
 export interface StoredTensor {
   /** File name relative to `StoredWeights.folder`. */
   location: string;
   offset: number;
   length: number;
   shape: number[];
+  /** Element type: float32 (default) or the uint8 blocks of an 8-bit weight. */
+  dtype?: "F32" | "U8";
+  /** 8-bit blocks: the matrix's input width K (the last block is zero-padded to 32). */
+  inFeatures?: number;
 }
 
 /**
- * Float32 weights already laid out on disk in the graph's own initializers (fused groups concatenated), so a
- * session maps them instead of receiving bytes from JavaScript.
+ * Weights already laid out on disk in the graph's own initializers (fused groups concatenated), so a session maps
+ * them instead of receiving bytes from JavaScript. With `precision` "int8" the matrices of the projections and the
+ * output head are stored as 8-bit blocks (`quantizedNames`) and run through MatMulNBits.
  */
 export interface StoredWeights {
   folder: string;
+  precision?: WeightPrecision;
   lookup(name: string): StoredTensor | undefined;
+}
+
+/**
+ * How the weight matrices are kept for the forward: "fp32", the reference (every result of the project is
+ * computed so); "int8": blockwise 8-bit weights (32 per block, one float32 scale each) with onnxruntime's int8
+ * MatMulNBits kernel, opt-in, for generation speed (bench/README.md, "Reduced precision").
+ */
+export type WeightPrecision = "fp32" | "int8";
+/** Weights per quantisation block of the int8 precision. */
+export const Q8_BLOCK = 32;
+
+/** Stored names of an 8-bit matrix: its blocks `[N, ceil(K / 32), 32]` uint8 and its scales `[N * ceil(K / 32)]`. */
+export function quantizedNames(name: string): { blocks: string; scales: string } {
+  return { blocks: `${name}:q8`, scales: `${name}:q8.scales` };
 }
 
 /** One initializer the decoder graph reads from the weights: the Hugging Face tensors it concatenates by rows. */
 export interface GraphWeight {
   name: string;
   parts: string[];
+  /** "q8": stored as 8-bit blocks under quantizedNames(name). Default float32. */
+  format?: "f32" | "q8";
 }
 
 /** Name of the initializer made of several projections' weights (or biases) stacked by rows. */
@@ -119,23 +141,30 @@ const gateUpPrefixes = (layer: number) => [`model.layers.${layer}.mlp.gate_proj`
  * else (a stored-weights lookup that misses is an error there), so a weight file written from this list serves
  * every segment.
  */
-export function graphWeights(cfg: ModelConfig): GraphWeight[] {
-  const one = (name: string): GraphWeight => ({ name, parts: [name] });
-  const fused = (prefixes: string[], kind: "weight" | "bias"): GraphWeight => ({ name: fusedWeightName(prefixes, kind), parts: prefixes.map((p) => `${p}.${kind}`) });
+export function graphWeights(cfg: ModelConfig, precision: WeightPrecision = "fp32"): GraphWeight[] {
+  const matrix: GraphWeight["format"] = precision === "int8" ? "q8" : "f32";
+  const one = (name: string, format: GraphWeight["format"] = "f32"): GraphWeight => ({ name, parts: [name], format });
+  const fused = (prefixes: string[], kind: "weight" | "bias"): GraphWeight => ({
+    name: fusedWeightName(prefixes, kind),
+    parts: prefixes.map((p) => `${p}.${kind}`),
+    format: kind === "weight" ? matrix : "f32",
+  });
   const out: GraphWeight[] = [one("model.embed_tokens.weight")];
   for (let i = 0; i < cfg.numLayers; i++) {
     const p = `model.layers.${i}`;
     out.push(one(`${p}.input_layernorm.weight`), fused(qkvPrefixes(i), "weight"));
     if (cfg.attentionBias) out.push(fused(qkvPrefixes(i), "bias"));
-    out.push(one(`${p}.self_attn.o_proj.weight`));
+    out.push(one(`${p}.self_attn.o_proj.weight`, matrix));
     if (cfg.oProjBias) out.push(one(`${p}.self_attn.o_proj.bias`));
     out.push(one(`${p}.post_attention_layernorm.weight`), fused(gateUpPrefixes(i), "weight"));
     if (cfg.mlpBias) out.push(fused(gateUpPrefixes(i), "bias"));
-    out.push(one(`${p}.mlp.down_proj.weight`));
+    out.push(one(`${p}.mlp.down_proj.weight`, matrix));
     if (cfg.mlpBias) out.push(one(`${p}.mlp.down_proj.bias`));
   }
   out.push(one("model.norm.weight"));
-  if (!cfg.tieWordEmbeddings) out.push(one("lm_head.weight"));
+  // The head: with tied embeddings at int8, an 8-bit copy of the embedding (the Gather keeps the float32 one).
+  if (!cfg.tieWordEmbeddings) out.push(one("lm_head.weight", matrix));
+  else if (matrix === "q8") out.push(one("model.embed_tokens.weight", "q8"));
   return out;
 }
 
@@ -205,6 +234,25 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
     return id;
   };
   const w = (name: string): string => initializer(name, [name]);
+  // x [n, in] times a weight [out, in] transposed, plus an optional bias: Gemm on float32 weights; MatMulNBits
+  // (8-bit blocks, int8 compute: onnxruntime's accuracy_level 4) where the stored weights hold the matrix as int8.
+  const project = (x: string, name: string, parts: string[], bias?: string, opts: { outputs?: string[] } = {}): string => {
+    const q = stored?.precision === "int8" ? quantizedNames(name) : null;
+    const blocks = q ? stored!.lookup(q.blocks) : undefined;
+    if (!q || !blocks) return g.op("Gemm", bias ? [x, initializer(name, parts), bias] : [x, initializer(name, parts)], { transB: 1 }, opts);
+    let ids = cache.get(q.blocks);
+    if (!ids) {
+      const scales = stored!.lookup(q.scales);
+      if (!scales) throw new Error(`stored weights in ${stored!.folder} have blocks but no scales for "${name}" (delete that folder)`);
+      g.storedWeight(q.blocks, blocks.shape, blocks.location, blocks.offset, blocks.length, DataType.UINT8);
+      g.storedWeight(q.scales, scales.shape, scales.location, scales.offset, scales.length);
+      cache.set(q.blocks, (ids = q.blocks));
+    }
+    const [N, kBlocks] = blocks.shape as [number, number, number];
+    const attrs = { K: blocks.inFeatures ?? kBlocks * Q8_BLOCK, N, bits: 8, block_size: Q8_BLOCK, accuracy_level: 4 };
+    if (!bias) return g.op("MatMulNBits", [x, q.blocks, q.scales], attrs, { ...opts, domain: "com.microsoft" });
+    return g.op("Add", [g.op("MatMulNBits", [x, q.blocks, q.scales], attrs, { domain: "com.microsoft" }), bias], {}, opts);
+  };
 
   // Shapes used everywhere: [B, T] from position_ids, kvLen from the attention mask.
   const shapeBT = g.op("Shape", [positionIds]);
@@ -248,14 +296,12 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
   // Several projections of one input as one Gemm over row-concatenated weights, then a Split: fewer,
   // larger matrix products (decode reads every weight once per token either way).
   const fusedLinear = (x: string, prefixes: string[], bias: boolean, outDims: number[]) => {
-    const weight = initializer(fusedWeightName(prefixes, "weight"), prefixes.map((p) => `${p}.weight`));
     const biasName = bias ? initializer(fusedWeightName(prefixes, "bias"), prefixes.map((p) => `${p}.bias`)) : undefined;
-    const y = g.op("Gemm", biasName ? [x, weight, biasName] : [x, weight], { transB: 1 });
+    const y = project(x, fusedWeightName(prefixes, "weight"), prefixes.map((p) => `${p}.weight`), biasName);
     return g.opMulti("Split", [y, g.constI64(outDims)], outDims.length, { axis: -1 });
   };
 
-  const linear = (x: string, prefix: string, bias: boolean) =>
-    g.op("Gemm", bias ? [x, w(`${prefix}.weight`), w(`${prefix}.bias`)] : [x, w(`${prefix}.weight`)], { transB: 1 });
+  const linear = (x: string, prefix: string, bias: boolean) => project(x, `${prefix}.weight`, [`${prefix}.weight`], bias ? w(`${prefix}.bias`) : undefined);
 
   const applyRope = (x: string) => {
     const r = rope!;
@@ -437,7 +483,7 @@ export function buildSegment(cfg: ModelConfig, weights: WeightGetter, spec: Segm
     const rows = g.input(SegmentIO.logitRows, I64, ["k"]);
     const picked = g.op("Gather", [resid, rows], { axis: 0 });
     const head = cfg.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-    g.op("Gemm", [rmsNorm(picked, "model.norm.weight"), w(head)], { transB: 1 }, { outputs: [SegmentIO.logits] });
+    project(rmsNorm(picked, "model.norm.weight"), head, [head], undefined, { outputs: [SegmentIO.logits] });
     g.output(SegmentIO.logits, F, ["k", cfg.vocabSize]);
   }
   const carry: [string, string][] = [];

@@ -14,7 +14,8 @@ import { readModelConfig } from "./config.ts";
 import { resolveModel } from "./hub.ts";
 import { Model } from "./model.ts";
 import { loadTokenizer, MissingTokenizerError } from "./tokenizer.ts";
-import type { StoredWeights } from "./graph.ts";
+import { ArgumentError } from "../errors.ts";
+import type { StoredWeights, WeightPrecision } from "./graph.ts";
 import { openWeightCache, weightCacheDisabled } from "./weight-cache.ts";
 import { openWeights, validateWeights } from "./weights.ts";
 
@@ -32,6 +33,12 @@ export interface LoadOptions extends SessionConfig {
    * SAFESAIL_WEIGHT_CACHE=0. false: read them into memory (no disk written). A string: the cache root.
    */
   weightCache?: boolean | string;
+  /**
+   * "fp32" (default): the reference. "int8": the projections and the head as blockwise 8-bit weights run by
+   * onnxruntime's int8 kernel, for faster generation at a small logit error (bench/README.md, "Reduced precision");
+   * needs the weight cache.
+   */
+  precision?: WeightPrecision;
   /** What the weight cache did, and why it was skipped (default: stderr for a skip, nothing otherwise). */
   log?: (message: string) => void;
 }
@@ -51,11 +58,17 @@ export async function loadModel(idOrPath: string, opts: LoadOptions = {}): Promi
     throw err;
   });
   let stored: StoredWeights | null = null;
+  const precision = opts.precision ?? "fp32";
+  if (precision !== "fp32" && precision !== "int8") throw new ArgumentError(`precision must be "fp32" or "int8", got ${JSON.stringify(precision)}`, { field: "precision" });
   const useCache = opts.weightCache === undefined ? !weightCacheDisabled() : opts.weightCache !== false;
+  if (!useCache && precision !== "fp32") {
+    throw new ArgumentError(`precision "${precision}" needs the weight cache (it stores the 8-bit weights); it is off (${opts.weightCache === false ? "weightCache: false" : "SAFESAIL_WEIGHT_CACHE"})`, { field: "precision" });
+  }
   if (useCache) {
     const root = typeof opts.weightCache === "string" ? opts.weightCache : undefined;
-    const res = await openWeightCache(weights, cfg, { root, progress: opts.progress, log: opts.log });
+    const res = await openWeightCache(weights, cfg, { root, progress: opts.progress, log: opts.log, precision });
     if (res.stored) stored = res.stored;
+    else if (precision !== "fp32") throw new ArgumentError(`precision "${precision}" needs the weight cache, which cannot be written: ${res.reason}`, { field: "precision" });
     else (opts.log ?? ((m: string) => process.stderr.write(`${m}; loading the weights in memory\n`)))(res.reason);
   }
   return new Model(dir, cfg, weights, tokenizer, { device, threads: opts.threads, prepack: opts.prepack }, stored);

@@ -21,7 +21,7 @@ import { FormatError } from "../errors.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { f16ToF32, findNonFinite } from "../formats/safetensors.ts";
 import { sha256File, sha256Hex } from "../util/hash.ts";
-import { graphWeights, type StoredTensor, type StoredWeights } from "./graph.ts";
+import { graphWeights, Q8_BLOCK, quantizedNames, type StoredTensor, type StoredWeights, type WeightPrecision } from "./graph.ts";
 import type { ModelConfig, TensorRef } from "./types.ts";
 import type { SafetensorsWeights } from "./weights.ts";
 
@@ -37,6 +37,7 @@ const DISK_MARGIN = 1 << 30;
 export interface WeightCacheIndex {
   version: number;
   key: string;
+  precision: WeightPrecision;
   /** Source files (absolute, real paths) and their sha256. */
   sources: { file: string; sha256: string }[];
   bytes: number;
@@ -49,6 +50,8 @@ export interface WeightCacheOptions {
   progress?: Progress;
   /** Notes about what the cache did (built, replaced, skipped); default: nothing. */
   log?: (message: string) => void;
+  /** "int8": the projection matrices and the head as 8-bit blocks (a cache of its own, next to the fp32 one). */
+  precision?: WeightPrecision;
   /** Free bytes on the cache's disk (tests inject a small number); default statfs. */
   freeBytes?: (dir: string) => number;
 }
@@ -107,7 +110,7 @@ function readIndex(dir: string): WeightCacheIndex | null {
 }
 
 function storedFrom(dir: string, index: WeightCacheIndex): StoredWeights {
-  return { folder: dir, lookup: (name) => index.tensors[name] };
+  return { folder: dir, precision: index.precision, lookup: (name) => index.tensors[name] };
 }
 
 function pidAlive(pid: number): boolean {
@@ -120,7 +123,7 @@ function pidAlive(pid: number): boolean {
 }
 
 /** Removes caches made from the same source files under another key, and temporary folders of dead processes. */
-function prune(root: string, keep: string, sources: string[], log: (m: string) => void): void {
+function prune(root: string, keep: string, precision: WeightPrecision, sources: string[], log: (m: string) => void): void {
   for (const entry of fs.readdirSync(root)) {
     const dir = path.join(root, entry);
     const tmp = /\.tmp-(\d+)-/.exec(entry);
@@ -130,17 +133,17 @@ function prune(root: string, keep: string, sources: string[], log: (m: string) =
     }
     if (entry === keep || entry === "hashes") continue;
     const index = readIndexLoose(dir);
-    if (index && index.sources.length === sources.length && index.sources.every((s, i) => s.file === sources[i])) {
+    if (index && (index.precision ?? "fp32") === precision && index.sources.length === sources.length && index.sources.every((s, i) => s.file === sources[i])) {
       fs.rmSync(dir, { recursive: true, force: true });
       log(`weight cache: removed ${dir} (made from an earlier version of the same files)`);
     }
   }
 }
 
-function readIndexLoose(dir: string): { sources: { file: string }[] } | null {
+function readIndexLoose(dir: string): { sources: { file: string }[]; precision?: string } | null {
   try {
-    const index = JSON.parse(fs.readFileSync(path.join(dir, WEIGHT_INDEX), "utf8")) as { sources?: { file: string }[] };
-    return Array.isArray(index.sources) ? { sources: index.sources } : null;
+    const index = JSON.parse(fs.readFileSync(path.join(dir, WEIGHT_INDEX), "utf8")) as { sources?: { file: string }[]; precision?: string };
+    return Array.isArray(index.sources) ? { sources: index.sources, precision: index.precision } : null;
   } catch {
     return null;
   }
@@ -149,20 +152,26 @@ function readIndexLoose(dir: string): { sources: { file: string }[] } | null {
 /** Elements converted per read: small buffers, reused, so a conversion adds ~24 MB to RSS, not a tensor's size. */
 const CHUNK = 1 << 22;
 
-/** Streams source tensors into the float32 file, chunk by chunk, refusing NaN and infinities. */
+/** Streams source tensors into the weight file, chunk by chunk, refusing NaN and infinities. */
 class Converter {
   private readonly bytes = new Uint8Array(CHUNK * 4);
   private readonly floats = new Float32Array(CHUNK);
+  private blocks = new Uint8Array(0);
+  private scales = new Float32Array(0);
 
-  /** Writes `ref` as float32 at byte `at` of `out`; returns the bytes written. */
-  write(ref: TensorRef, out: number, at: number): number {
+  /** Calls `use` with consecutive float32 pieces of `ref` (each a whole number of `rowLength` elements). */
+  private read(ref: TensorRef, rowLength: number, use: (values: Float32Array, start: number) => void): void {
     const size = DTYPE_BYTES[ref.dtype];
     if (size === undefined) throw new FormatError(`${ref.file}: tensor "${ref.name}": dtype ${ref.dtype} is not a float dtype`, { file: ref.file, field: ref.name });
     const n = ref.byteLength / size;
+    const step = Math.max(1, Math.floor(CHUNK / rowLength)) * rowLength;
+    if (step > CHUNK) throw new FormatError(`${ref.file}: tensor "${ref.name}": rows of ${rowLength} values are too long to convert`, { file: ref.file, field: ref.name });
+    let nonFinite = 0;
+    let first: { index: number; kind: string } | undefined;
     const fd = fs.openSync(ref.file, "r");
     try {
-      for (let start = 0; start < n; start += CHUNK) {
-        const m = Math.min(CHUNK, n - start);
+      for (let start = 0; start < n; start += step) {
+        const m = Math.min(step, n - start);
         const raw = this.bytes.subarray(0, m * size);
         let done = 0;
         while (done < raw.length) {
@@ -179,16 +188,79 @@ class Converter {
         } else f.set(f16ToF32(new Uint16Array(raw.buffer, 0, m)));
         const bad = findNonFinite(f);
         if (bad) {
-          throw new FormatError(`${ref.file}: tensor "${ref.name}": non-finite value${bad.count === 1 ? "" : "s"} (first ${bad.kind} at index ${start + bad.first})`, { file: ref.file, field: ref.name });
+          nonFinite += bad.count;
+          first ??= { index: start + bad.first, kind: bad.kind };
         }
-        const view = new Uint8Array(f.buffer, 0, m * 4);
-        let put = 0;
-        while (put < view.length) put += fs.writeSync(out, view, put, view.length - put, at + start * 4 + put);
+        use(f, start);
       }
     } finally {
       fs.closeSync(fd);
     }
-    return n * 4;
+    // The same words as readTensorF32's check (the in-memory load): how many, and the first.
+    if (first) {
+      throw new FormatError(`${ref.file}: tensor "${ref.name}": ${nonFinite} non-finite value${nonFinite === 1 ? "" : "s"} (first ${first.kind} at index ${first.index})`, { file: ref.file, field: ref.name });
+    }
+  }
+
+  /** Writes `ref` as float32 at byte `at` of `out`; returns the bytes written. */
+  write(ref: TensorRef, out: number, at: number): number {
+    let written = 0;
+    this.read(ref, 1, (f, start) => {
+      writeAll(out, new Uint8Array(f.buffer, 0, f.length * 4), at + start * 4);
+      written += f.length * 4;
+    });
+    return written;
+  }
+
+  /**
+   * Writes `ref` ([rows, K]) as 8-bit blocks at `at.blocks` and their scales at `at.scales` (quantizeRowsQ8);
+   * returns the bytes written to each.
+   */
+  writeQ8(ref: TensorRef, out: number, at: { blocks: number; scales: number }): { blocks: number; scales: number } {
+    const K = ref.shape[1]!;
+    const kBlocks = Math.ceil(K / Q8_BLOCK);
+    let rowsDone = 0;
+    this.read(ref, K, (f) => {
+      const rows = f.length / K;
+      if (this.blocks.length < rows * kBlocks * Q8_BLOCK) this.blocks = new Uint8Array(rows * kBlocks * Q8_BLOCK);
+      if (this.scales.length < rows * kBlocks) this.scales = new Float32Array(rows * kBlocks);
+      const blocks = this.blocks.subarray(0, rows * kBlocks * Q8_BLOCK);
+      const scales = this.scales.subarray(0, rows * kBlocks);
+      quantizeRowsQ8(f, rows, K, blocks, scales);
+      writeAll(out, blocks, at.blocks + rowsDone * kBlocks * Q8_BLOCK);
+      writeAll(out, new Uint8Array(scales.buffer, 0, scales.length * 4), at.scales + rowsDone * kBlocks * 4);
+      rowsDone += rows;
+    });
+    return { blocks: rowsDone * kBlocks * Q8_BLOCK, scales: rowsDone * kBlocks * 4 };
+  }
+}
+
+function writeAll(fd: number, view: Uint8Array, at: number): void {
+  let put = 0;
+  while (put < view.length) put += fs.writeSync(fd, view, put, view.length - put, at + put);
+}
+
+/**
+ * Blockwise symmetric 8-bit quantisation of `rows` rows of K values, the layout of onnxruntime's MatMulNBits with
+ * bits 8 and no zero-point input (zero point 128): per row, blocks of Q8_BLOCK values (the last zero-padded), each
+ * stored as uint8 q = round(v / scale) + 128 with scale = max |v| / 127 (0 for an all-zero block), so
+ * v ≈ (q - 128) * scale within scale / 2.
+ */
+export function quantizeRowsQ8(values: Float32Array, rows: number, K: number, blocks: Uint8Array, scales: Float32Array): void {
+  const kBlocks = Math.ceil(K / Q8_BLOCK);
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < kBlocks; b++) {
+      const from = r * K + b * Q8_BLOCK;
+      const to = r * K + Math.min(K, (b + 1) * Q8_BLOCK);
+      let amax = 0;
+      for (let i = from; i < to; i++) amax = Math.max(amax, Math.abs(values[i]!));
+      const scale = amax / 127;
+      const inv = scale > 0 ? 1 / scale : 0;
+      scales[r * kBlocks + b] = scale;
+      const out = (r * kBlocks + b) * Q8_BLOCK;
+      for (let i = from; i < to; i++) blocks[out + i - from] = Math.round(values[i]! * inv) + 128;
+      for (let i = to - from; i < Q8_BLOCK; i++) blocks[out + i] = 128;
+    }
   }
 }
 
@@ -207,10 +279,11 @@ export async function openWeightCache(weights: SafetensorsWeights, cfg: ModelCon
   } catch (err) {
     return { stored: null, reason: `weight cache folder ${root} is not writable (${(err as Error).message})` };
   }
-  const plan = graphWeights(cfg);
+  const precision = opts.precision ?? "fp32";
+  const plan = graphWeights(cfg, precision);
   const sources: { file: string; sha256: string }[] = [];
   for (const file of weights.files) sources.push({ file: fs.realpathSync(file), sha256: await fileHash(root, file) });
-  const key = sha256Hex(JSON.stringify({ version: WEIGHT_CACHE_VERSION, plan, sources: sources.map((s) => s.sha256) })).slice(0, 40);
+  const key = sha256Hex(JSON.stringify({ version: WEIGHT_CACHE_VERSION, precision, plan, sources: sources.map((s) => s.sha256) })).slice(0, 40);
   const dir = path.join(root, key);
   const existing = readIndex(dir);
   if (existing) return { stored: storedFrom(dir, existing), index: existing, built: false };
@@ -220,8 +293,18 @@ export async function openWeightCache(weights: SafetensorsWeights, cfg: ModelCon
   let bytes = 0;
   for (const gw of plan) {
     const refs = gw.parts.map((p) => weights.ref(p));
-    const length = refs.reduce((n, r) => n + r.shape.reduce((a, b) => a * b, 1) * 4, 0);
     const rows = refs.reduce((n, r) => n + r.shape[0]!, 0);
+    if (gw.format === "q8") {
+      const K = refs[0]!.shape[1]!;
+      const kBlocks = Math.ceil(K / Q8_BLOCK);
+      const q = quantizedNames(gw.name);
+      tensors[q.blocks] = { location: WEIGHT_FILE, offset: bytes, length: rows * kBlocks * Q8_BLOCK, shape: [rows, kBlocks, Q8_BLOCK], dtype: "U8", inFeatures: K };
+      bytes = align(bytes + rows * kBlocks * Q8_BLOCK);
+      tensors[q.scales] = { location: WEIGHT_FILE, offset: bytes, length: rows * kBlocks * 4, shape: [rows * kBlocks] };
+      bytes = align(bytes + rows * kBlocks * 4);
+      continue;
+    }
+    const length = refs.reduce((n, r) => n + r.shape.reduce((a, b) => a * b, 1) * 4, 0);
     const shape = refs[0]!.shape.length === 1 ? [rows] : [rows, ...refs[0]!.shape.slice(1)];
     tensors[gw.name] = { location: WEIGHT_FILE, offset: bytes, length, shape };
     bytes = align(bytes + length);
@@ -239,17 +322,27 @@ export async function openWeightCache(weights: SafetensorsWeights, cfg: ModelCon
     try {
       fs.ftruncateSync(fd, bytes);
       const conv = new Converter();
-      progress.start("float32 weight cache", plan.length);
+      progress.start(precision === "fp32" ? "float32 weight cache" : `${precision} weight cache`, plan.length);
       plan.forEach((gw, i) => {
-        let at = tensors[gw.name]!.offset;
-        for (const part of gw.parts) at += conv.write(weights.ref(part), fd, at);
+        if (gw.format === "q8") {
+          const q = quantizedNames(gw.name);
+          const at = { blocks: tensors[q.blocks]!.offset, scales: tensors[q.scales]!.offset };
+          for (const part of gw.parts) {
+            const n = conv.writeQ8(weights.ref(part), fd, at);
+            at.blocks += n.blocks;
+            at.scales += n.scales;
+          }
+        } else {
+          let at = tensors[gw.name]!.offset;
+          for (const part of gw.parts) at += conv.write(weights.ref(part), fd, at);
+        }
         progress.update(i + 1, gw.name);
       });
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
-    const index: WeightCacheIndex = { version: WEIGHT_CACHE_VERSION, key, sources, bytes, tensors };
+    const index: WeightCacheIndex = { version: WEIGHT_CACHE_VERSION, key, precision, sources, bytes, tensors };
     fs.writeFileSync(path.join(tmp, WEIGHT_INDEX), JSON.stringify(index));
     if (fs.existsSync(dir) && !readIndex(dir)) {
       // A broken cache under our key (a truncated data file): move it out of the way, then remove it.
@@ -273,7 +366,7 @@ export async function openWeightCache(weights: SafetensorsWeights, cfg: ModelCon
     }
     progress.finish(`${(bytes / 2 ** 30).toFixed(2)} GiB`);
     log(`weight cache: wrote ${dir} (${(bytes / 2 ** 30).toFixed(2)} GiB)`);
-    prune(root, key, sources.map((s) => s.file), log);
+    prune(root, key, precision, sources.map((s) => s.file), log);
     return { stored: storedFrom(dir, index), index, built: true };
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -42,11 +42,18 @@ const scalar = (v: number) => f32(Float32Array.of(v), [1]);
 /** Sessions for one SAE shape: with and without AuxK, training and gradient-only variants built on demand. */
 export class SaeStepRunner {
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  /** The parameter and moment arrays the last step replaced: the next step's output buffers. */
+  private spare: { p: Record<SaeParamName, Float32Array>; m: Record<SaeParamName, Float32Array>; v: Record<SaeParamName, Float32Array> } | null = null;
 
+  /**
+   * `reuseOutputs` (default true): each step writes its results into the arrays the previous step replaced, so a
+   * caller that keeps a parameter or moment array past the next step must copy it.
+   */
   constructor(
     readonly shapes: Omit<SaeStepShapes, "kAux">,
     readonly kAux: number,
     private readonly threads?: number,
+    private readonly reuseOutputs = true,
   ) {}
 
   private session(mode: "train" | "grads", aux: boolean): Promise<ort.InferenceSession> {
@@ -78,7 +85,8 @@ export class SaeStepRunner {
 
   /**
    * One Adam step on `batch` rows of `x`. `dead` marks latents AuxK may use (null or all-zero: the graph
-   * without AuxK runs). Replaces the arrays of `p` and `state` with the updated ones.
+   * without AuxK runs). Replaces the arrays of `p` and `state` with the updated ones; the replaced arrays are
+   * overwritten by the step after (see the constructor's `reuseOutputs`).
    */
   async trainStep(p: SaeParams, state: AdamState, x: Float32Array, batch: number, hyper: AdamHyper, dead: Float32Array | null, auxCoef: number): Promise<StepStats> {
     const useAux = this.kAux > 0 && auxCoef > 0 && dead !== null && dead.some((v) => v > 0);
@@ -96,12 +104,34 @@ export class SaeStepRunner {
     feeds.eps_hat = scalar(hyper.eps * bc2);
     feeds.beta1 = scalar(hyper.beta1);
     feeds.beta2 = scalar(hyper.beta2);
-    const out = await session.run(feeds);
-    for (const n of SAE_PARAMS) {
-      p[n] = out[`new_${n}`]!.data as Float32Array;
-      state.m[n] = out[`new_m_${n}`]!.data as Float32Array;
-      state.v[n] = out[`new_v_${n}`]!.data as Float32Array;
+    // The updated parameters and moments are written into the arrays the step before last replaced (kept here):
+    // at the paper's shape they are 1 GB per step, and fresh memory costs more here than the arithmetic
+    // (bench/README.md, "SAE step").
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const name of session.outputNames) fetches[name] = null;
+    const spare = this.spare;
+    const outputsOf = (n: SaeParamName) => [`new_${n}`, `new_m_${n}`, `new_v_${n}`] as const;
+    if (spare) {
+      for (const n of SAE_PARAMS) {
+        const [np, nm, nv] = outputsOf(n);
+        fetches[np] = f32(spare.p[n], shapes[n]);
+        fetches[nm] = f32(spare.m[n], shapes[n]);
+        fetches[nv] = f32(spare.v[n], shapes[n]);
+      }
     }
+    const out = await session.run(feeds, fetches);
+    const old = { p: {} as Record<SaeParamName, Float32Array>, m: {} as Record<SaeParamName, Float32Array>, v: {} as Record<SaeParamName, Float32Array> };
+    for (const n of SAE_PARAMS) {
+      const [np, nm, nv] = outputsOf(n);
+      old.p[n] = p[n];
+      old.m[n] = state.m[n];
+      old.v[n] = state.v[n];
+      // With buffers given, onnxruntime-node writes into them (the tensors it returns are copies).
+      p[n] = spare ? spare.p[n] : (out[np]!.data as Float32Array);
+      state.m[n] = spare ? spare.m[n] : (out[nm]!.data as Float32Array);
+      state.v[n] = spare ? spare.v[n] : (out[nv]!.data as Float32Array);
+    }
+    this.spare = this.reuseOutputs ? old : null;
     state.step = t;
     return SaeStepRunner.stats(out);
   }
