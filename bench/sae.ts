@@ -26,6 +26,7 @@ const { values } = parseArgs({
     steps: { type: "string", default: "10" },
     threads: { type: "string" },
     "no-tfjs": { type: "boolean", default: false },
+    "no-reuse": { type: "boolean", default: false },
     json: { type: "string" },
   },
 });
@@ -61,7 +62,8 @@ try {
 }
 
 // ---- safesail (onnxruntime)
-const runner = new SaeStepRunner({ dIn: d, dSae: S, k }, 0, threads);
+// --no-reuse: every step's outputs in fresh memory (the runner's behaviour before output reuse), to compare.
+const runner = new SaeStepRunner({ dIn: d, dSae: S, k }, 0, threads, !values["no-reuse"]);
 const p = { ...sae.params, W_encT: sae.params.W_encT.slice(), b_enc: sae.params.b_enc.slice(), W_dec: sae.params.W_dec.slice(), b_dec: sae.params.b_dec.slice() };
 const state = zeroAdamState(p);
 const hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 6.25e-10 };
@@ -124,7 +126,7 @@ const result = {
   fraction_of_peak: peakGflops ? stepFlops / ortStep / 1e9 / peakGflops : null,
 };
 const f = (v: number) => v.toFixed(0).padStart(8);
-console.log(`TopK SAE step, d ${d}, ${S} latents, k ${k}, batch ${B}, ${threads} threads`);
+console.log(`TopK SAE step, d ${d}, ${S} latents, k ${k}, batch ${B}, ${threads} threads${values["no-reuse"] ? ", outputs in fresh memory (--no-reuse)" : ""}`);
 console.log(`  safesail (onnxruntime)   ${f(B / ortStep)} tokens/s  (${(ortStep * 1000).toFixed(0)} ms/step)  ${result.gflops.toFixed(0)} GFLOPS of ${result.step_gflop.toFixed(1)} GFLOP/step` + (peakGflops ? `, ${(result.fraction_of_peak! * 100).toFixed(0)}% of the FMA peak ${peakGflops.toFixed(0)} GFLOPS (${threads} threads)` : ""));
 if (torch) {
   console.log(`  torch ${torch.torch} dense      ${f(torch.dense.tokens_per_s)} tokens/s  (${(torch.dense.step_s * 1000).toFixed(0)} ms/step)   ratio ${result.ratio_vs_torch_dense!.toFixed(2)}x`);
