@@ -1,25 +1,6 @@
 // `safesail` entry point: dispatches to one module per command group, each thin over src/ modules.
 import { SafesailError } from "../errors.ts";
 import { HelpRequested } from "./args.ts";
-import { claimsCommand } from "./claims.ts";
-import { convertCommand } from "./convert.ts";
-import { dbCommand } from "./db.ts";
-import { demoCommand } from "./demo.ts";
-import { examplesCommand } from "./examples.ts";
-import { explainCommand, scoreCommand } from "./interpret.ts";
-import { harvestCommand } from "./harvest.ts";
-import { kernelCommand } from "./kernel.ts";
-import { labCommand } from "./lab.ts";
-import { mapCommand } from "./map.ts";
-import { filterCommand, metricsCommand } from "./metrics.ts";
-import { generateCommand, infoCommand, logitsCommand } from "./model.ts";
-import { notebooksCommand } from "./notebooks.ts";
-import { publishCommand } from "./publish.ts";
-import { evalSaeCommand, trainSaeCommand } from "./sae.ts";
-import { serveCommand } from "./serve.ts";
-import { steerCommand } from "./steer.ts";
-import { supplementCommand } from "./supplement.ts";
-import { toyCommand } from "./toy.ts";
 
 const USAGE = `usage: safesail <command> [options]
 
@@ -83,31 +64,33 @@ Kubernetes Indexed Job's environment (docs/scale-out.md).`;
 
 type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-  info: infoCommand,
-  logits: logitsCommand,
-  generate: generateCommand,
-  harvest: harvestCommand,
-  "train-sae": trainSaeCommand,
-  "eval-sae": evalSaeCommand,
-  convert: convertCommand,
-  metrics: metricsCommand,
-  filter: filterCommand,
-  db: dbCommand,
-  map: mapCommand,
-  examples: examplesCommand,
-  explain: explainCommand,
-  score: scoreCommand,
-  steer: steerCommand,
-  serve: serveCommand,
-  demo: demoCommand,
-  kernel: kernelCommand,
-  lab: labCommand,
-  notebooks: notebooksCommand,
-  publish: publishCommand,
-  supplement: supplementCommand,
-  toy: toyCommand,
-  claims: claimsCommand,
+// Each command's module is imported when that command runs: importing all of them (and tfjs, transformers,
+// arquero behind them) cost every process, `--help` included, about 1.5 s.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  info: async () => (await import("./model.ts")).infoCommand,
+  logits: async () => (await import("./model.ts")).logitsCommand,
+  generate: async () => (await import("./model.ts")).generateCommand,
+  harvest: async () => (await import("./harvest.ts")).harvestCommand,
+  "train-sae": async () => (await import("./sae.ts")).trainSaeCommand,
+  "eval-sae": async () => (await import("./sae.ts")).evalSaeCommand,
+  convert: async () => (await import("./convert.ts")).convertCommand,
+  metrics: async () => (await import("./metrics.ts")).metricsCommand,
+  filter: async () => (await import("./metrics.ts")).filterCommand,
+  db: async () => (await import("./db.ts")).dbCommand,
+  map: async () => (await import("./map.ts")).mapCommand,
+  examples: async () => (await import("./examples.ts")).examplesCommand,
+  explain: async () => (await import("./interpret.ts")).explainCommand,
+  score: async () => (await import("./interpret.ts")).scoreCommand,
+  steer: async () => (await import("./steer.ts")).steerCommand,
+  serve: async () => (await import("./serve.ts")).serveCommand,
+  demo: async () => (await import("./demo.ts")).demoCommand,
+  kernel: async () => (await import("./kernel.ts")).kernelCommand,
+  lab: async () => (await import("./lab.ts")).labCommand,
+  notebooks: async () => (await import("./notebooks.ts")).notebooksCommand,
+  publish: async () => (await import("./publish.ts")).publishCommand,
+  supplement: async () => (await import("./supplement.ts")).supplementCommand,
+  toy: async () => (await import("./toy.ts")).toyCommand,
+  claims: async () => (await import("./claims.ts")).claimsCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -118,12 +101,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const loadCommand = COMMANDS[name];
+  if (!loadCommand) {
     process.stderr.write(`safesail: unknown command "${name}"\n\n${USAGE}\n`);
     return 2;
   }
   try {
+    const command = await loadCommand();
     return await command(rest);
   } catch (err) {
     // `--help` / `-h` on any command (parseCliArgs): its usage on stdout, exit 0.

@@ -10,11 +10,19 @@
 // keep weights pre-transposed to `[in, out]` and run plain 2-D matMuls on `[rows, in]` inputs.
 import { createRequire } from "node:module";
 import path from "node:path";
-import * as tfjs from "@tensorflow/tfjs";
+import type * as TfjsNamespace from "@tensorflow/tfjs";
 import { ConfigError, UnsupportedError } from "../errors.ts";
 
 /** The tfjs namespace. With tfjs-node this is the namespace that package re-exports. */
-export type Tf = typeof tfjs;
+export type Tf = typeof TfjsNamespace;
+
+// Imported on first use: tfjs takes about 0.65 s to import, which every `safesail` process (even `--help`)
+// paid when this was a static import, although only the toy trainer and the tfjs forward use it.
+let tfjsModule: Tf | undefined;
+async function loadTfjs(): Promise<Tf> {
+  tfjsModule ??= (await import("@tensorflow/tfjs")) as Tf;
+  return tfjsModule;
+}
 
 /** Backends this module can start, in the order `auto` tries them. */
 export const TF_BACKENDS = ["node-gpu", "node", "wasm", "cpu"] as const;
@@ -61,12 +69,14 @@ async function startWasm(): Promise<Tf> {
     wasm.setWasmPaths(wasmBinaryDir());
     wasmPathsSet = true;
   }
+  const tfjs = await loadTfjs();
   if (!(await tfjs.setBackend("wasm"))) throw new UnsupportedError("@tensorflow/tfjs-backend-wasm: the wasm backend failed to start");
   await tfjs.ready();
   return tfjs;
 }
 
 async function startCpu(): Promise<Tf> {
+  const tfjs = await loadTfjs();
   if (!(await tfjs.setBackend("cpu"))) throw new UnsupportedError("tfjs: the cpu backend failed to start");
   await tfjs.ready();
   return tfjs;
