@@ -2,7 +2,8 @@
 // reference of the same step on the same shapes and the same starting numbers (bench/sae_torch.py), and
 // against the tfjs autodiff version (src/sae/tfjs-step.ts, gradients only, i.e. a lower bound on its step).
 //
-//   npx tsx bench/sae.ts [--shape qwen|toy|D,S,K,B] [--steps 10] [--threads N] [--no-tfjs] [--json FILE]
+//   npx tsx bench/sae.ts [--shape qwen|toy|paper|D,S,K,B] [--steps 10] [--threads N] [--formulation dense|gather|both]
+//                        [--no-tfjs] [--json FILE]
 //
 // Shapes: qwen = d 896, 8,960 latents, k 64, batch 1024 (Qwen2.5-0.5B's width, expansion 10);
 // toy = d 256, 2,560 latents, k 32, batch 1024 (the toy model). Prints tokens/s per engine and the
@@ -16,7 +17,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createSae } from "../src/sae/sae.ts";
-import { SaeStepRunner, zeroAdamState } from "../src/sae/step.ts";
+import { SaeStepRunner, zeroAdamState, type SaeStepFormulation } from "../src/sae/step.ts";
 import { mulberry32 } from "../src/util/prng.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -26,7 +27,8 @@ const { values } = parseArgs({
     steps: { type: "string", default: "10" },
     threads: { type: "string" },
     "no-tfjs": { type: "boolean", default: false },
-    "no-reuse": { type: "boolean", default: false },
+    formulation: { type: "string", default: "dense" },
+    "no-torch-gather": { type: "boolean", default: false },
     json: { type: "string" },
   },
 });
@@ -44,13 +46,13 @@ for (let j = 0; j < d; j++) sae.params.b_dec[j] = 0.1 * gauss();
 
 // ---- torch
 const dir = mkdtempSync(join(os.tmpdir(), "safesail-bench-sae-"));
-let torch: { threads: number; torch: string; dense: { first_loss: number; tokens_per_s: number; step_s: number }; gather: { first_loss: number; tokens_per_s: number; step_s: number } } | null = null;
+let torch: { threads: number; torch: string; dense: { first_loss: number; tokens_per_s: number; step_s: number }; gather?: { first_loss: number; tokens_per_s: number; step_s: number } } | null = null;
 try {
   writeFileSync(join(dir, "shapes.json"), JSON.stringify({ d, S, k, B }));
   const raw = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   writeFileSync(join(dir, "x.f32"), raw(x));
   for (const n of ["W_encT", "b_enc", "W_dec", "b_dec"] as const) writeFileSync(join(dir, `${n}.f32`), raw(sae.params[n]));
-  const r = spawnSync("/usr/bin/python3", [join(ROOT, "bench/sae_torch.py"), "--data", dir, "--steps", String(steps), "--threads", String(threads)], {
+  const r = spawnSync("/usr/bin/python3", [join(ROOT, "bench/sae_torch.py"), "--data", dir, "--steps", String(steps), "--threads", String(threads), "--variants", values["no-torch-gather"] ? "dense" : "dense,gather"], {
     env: torchEnv(threads),
     encoding: "utf8",
     maxBuffer: 16 << 20,
@@ -61,23 +63,30 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
-// ---- safesail (onnxruntime)
-// --no-reuse: every step's outputs in fresh memory (the runner's behaviour before output reuse), to compare.
-const runner = new SaeStepRunner({ dIn: d, dSae: S, k }, 0, threads, !values["no-reuse"]);
-const p = { ...sae.params, W_encT: sae.params.W_encT.slice(), b_enc: sae.params.b_enc.slice(), W_dec: sae.params.W_dec.slice(), b_dec: sae.params.b_dec.slice() };
-const state = zeroAdamState(p);
-const hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 6.25e-10 };
-const first = await runner.trainStep(p, state, x, B, hyper, null, 0);
-await runner.trainStep(p, state, x, B, hyper, null, 0);
-const times: number[] = [];
-for (let i = 0; i < steps; i++) {
-  const t0 = performance.now();
-  await runner.trainStep(p, state, x, B, hyper, null, 0);
-  times.push((performance.now() - t0) / 1000);
-}
-await runner.dispose();
+// ---- safesail (onnxruntime): the dense-code gradient graph with the in-place Adam (the default), and/or the gathered-rows
+// graph with Adam inside onnxruntime (the formulation before issue 17), from the same starting numbers.
+const formulations: SaeStepFormulation[] = values.formulation === "both" ? ["dense", "gather"] : [values.formulation as SaeStepFormulation];
+if (!formulations.every((f) => f === "dense" || f === "gather")) throw new Error(`--formulation: expected dense, gather or both, got ${values.formulation}`);
 const median = (a: number[]) => [...a].sort((u, v) => u - v)[Math.floor(a.length / 2)]!;
-const ortStep = median(times);
+const ortRuns: { formulation: SaeStepFormulation; step_s: number; first_loss: number }[] = [];
+for (const formulation of formulations) {
+  const runner = new SaeStepRunner({ dIn: d, dSae: S, k }, 0, threads, formulation);
+  const p = { ...sae.params, W_encT: sae.params.W_encT.slice(), b_enc: sae.params.b_enc.slice(), W_dec: sae.params.W_dec.slice(), b_dec: sae.params.b_dec.slice() };
+  const state = zeroAdamState(p);
+  const hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 6.25e-10 };
+  const first = await runner.trainStep(p, state, x, B, hyper, null, 0);
+  await runner.trainStep(p, state, x, B, hyper, null, 0);
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    await runner.trainStep(p, state, x, B, hyper, null, 0);
+    times.push((performance.now() - t0) / 1000);
+  }
+  await runner.dispose();
+  ortRuns.push({ formulation, step_s: median(times), first_loss: first.mse });
+}
+const ortStep = ortRuns[0]!.step_s;
+const first = { mse: ortRuns[0]!.first_loss };
 
 // ---- tfjs autodiff (gradients only)
 let tfjsStep: number | null = null;
@@ -110,15 +119,24 @@ let peakGflops: number | null = null;
 // FLOPs the step does: the dense encoder product 2·B·d·S, then per token and active latent the decoder gather, the
 // latent's gradient, and the two weight-gradient rows (2·d each), i.e. 8·B·k·d. (Adam and top-k are memory work.)
 const stepFlops = 2 * B * d * S + 8 * B * k * d;
+// What the dense formulation executes: five [B, S] x [S, d]-sized GEMMs (encoder, decoder, dZ, and the two weight
+// gradients), i.e. it trades the sparse products for dense ones that run at the GEMM rate.
+const denseFlops = 5 * 2 * B * d * S;
 
+// glibc hands blocks over 32 MiB out as fresh mmap'd pages and returns them on free, so every step pays page faults on
+// its large tensors (a few µs per 4 KiB page on this VM); MALLOC_MMAP_MAX_=0 keeps them in the heap. It changes both
+// engines' figures (they inherit it), so the header says which setting ran.
+const mallocEnv = ["MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"].filter((n) => process.env[n] !== undefined).map((n) => `${n}=${process.env[n]}`).join(" ");
 const result = {
   shape: { d, latents: S, k, batch: B },
+  malloc_env: mallocEnv || null,
   threads,
-  safesail: { step_s: ortStep, tokens_per_s: B / ortStep, first_loss: first.mse },
+  safesail: { step_s: ortStep, tokens_per_s: B / ortStep, first_loss: first.mse, formulation: ortRuns[0]!.formulation },
+  formulations: ortRuns,
   torch: torch && { version: torch.torch, dense: torch.dense, gather: torch.gather },
   tfjs_grad_only: tfjsStep && { step_s: tfjsStep, tokens_per_s: B / tfjsStep },
   ratio_vs_torch_dense: torch ? torch.dense.step_s / ortStep : null,
-  ratio_vs_torch_gather: torch ? torch.gather.step_s / ortStep : null,
+  ratio_vs_torch_gather: torch?.gather ? torch.gather.step_s / ortStep : null,
   first_loss_rel_diff: torch ? Math.abs(first.mse - torch.dense.first_loss) / torch.dense.first_loss : null,
   step_gflop: stepFlops / 1e9,
   gflops: stepFlops / ortStep / 1e9,
@@ -126,11 +144,19 @@ const result = {
   fraction_of_peak: peakGflops ? stepFlops / ortStep / 1e9 / peakGflops : null,
 };
 const f = (v: number) => v.toFixed(0).padStart(8);
-console.log(`TopK SAE step, d ${d}, ${S} latents, k ${k}, batch ${B}, ${threads} threads${values["no-reuse"] ? ", outputs in fresh memory (--no-reuse)" : ""}`);
-console.log(`  safesail (onnxruntime)   ${f(B / ortStep)} tokens/s  (${(ortStep * 1000).toFixed(0)} ms/step)  ${result.gflops.toFixed(0)} GFLOPS of ${result.step_gflop.toFixed(1)} GFLOP/step` + (peakGflops ? `, ${(result.fraction_of_peak! * 100).toFixed(0)}% of the FMA peak ${peakGflops.toFixed(0)} GFLOPS (${threads} threads)` : ""));
+console.log(`TopK SAE step, d ${d}, ${S} latents, k ${k}, batch ${B}, ${threads} threads, glibc malloc: ${mallocEnv || "default"}`);
+for (const run of ortRuns) {
+  const useful = stepFlops / run.step_s / 1e9;
+  const executed = run.formulation === "dense" ? denseFlops / run.step_s / 1e9 : useful;
+  const pct = (g: number) => (peakGflops ? ` (${((g / peakGflops) * 100).toFixed(0)}% of the FMA peak)` : "");
+  console.log(`  safesail ${run.formulation.padEnd(6)} (onnxruntime) ${f(B / run.step_s)} tokens/s  (${(run.step_s * 1000).toFixed(0)} ms/step)  ${useful.toFixed(0)} GFLOPS of the sparse step's ${result.step_gflop.toFixed(1)} GFLOP${pct(useful)}` +
+    (run.formulation === "dense" ? `; ${executed.toFixed(0)} GFLOPS executed (${(denseFlops / 1e9).toFixed(0)} GFLOP of GEMMs)${pct(executed)}` : "") +
+    (torch ? `; ${(torch.dense.step_s / run.step_s).toFixed(2)}x torch dense` : ""));
+}
+if (peakGflops) console.log(`  FMA peak (bench/fma-peak.c, ${threads} threads): ${peakGflops.toFixed(0)} GFLOPS`);
 if (torch) {
   console.log(`  torch ${torch.torch} dense      ${f(torch.dense.tokens_per_s)} tokens/s  (${(torch.dense.step_s * 1000).toFixed(0)} ms/step)   ratio ${result.ratio_vs_torch_dense!.toFixed(2)}x`);
-  console.log(`  torch gather decoder     ${f(torch.gather.tokens_per_s)} tokens/s  (${(torch.gather.step_s * 1000).toFixed(0)} ms/step)   ratio ${result.ratio_vs_torch_gather!.toFixed(2)}x`);
+  if (torch.gather) console.log(`  torch gather decoder     ${f(torch.gather.tokens_per_s)} tokens/s  (${(torch.gather.step_s * 1000).toFixed(0)} ms/step)   ratio ${result.ratio_vs_torch_gather!.toFixed(2)}x`);
   console.log(`  first-step loss: safesail ${first.mse.toFixed(5)}, torch ${torch.dense.first_loss.toFixed(5)} (rel diff ${result.first_loss_rel_diff!.toExponential(1)})`);
 }
 if (tfjsStep) console.log(`  tfjs autodiff (grads)    ${f(B / tfjsStep)} tokens/s  (${(tfjsStep * 1000).toFixed(0)} ms for gradients alone)`);

@@ -38,6 +38,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--variants", default="dense,gather")
     args = ap.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -52,7 +53,7 @@ def main():
     }
     out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "shapes": shapes}
 
-    for variant in ("dense", "gather"):
+    for variant in args.variants.split(","):
         p = {n: t.clone().requires_grad_(True) for n, t in init.items()}
         opt = torch.optim.Adam(list(p.values()), lr=args.lr, betas=(0.9, 0.999), eps=6.25e-10)
 

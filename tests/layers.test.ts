@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 const SRC = resolve(import.meta.dirname, "..", "src");
 
 /** Ground floor first. A unit is a top-level folder of src/ or a top-level file (without .ts). */
-const LAYERS = ["errors", "safety", "refusal", "util", "progress", "formats", "engine", "model", "toy", "data", "activations", "sae", "metrics", "interpret", "db", "map", "steer", "serve", "claims", "cli"];
+const LAYERS = ["errors", "safety", "refusal", "util", "progress", "storage", "formats", "engine", "model", "toy", "data", "activations", "sae", "metrics", "interpret", "db", "map", "steer", "serve", "claims", "cli"];
 /** Who may import toy/ (the embedded default is one model among others, not the library's vocabulary). */
 const TOY_IMPORTERS = new Set(["toy", "data", "claims", "cli"]);
 

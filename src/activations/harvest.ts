@@ -31,7 +31,7 @@
 // * Fail early. The whole corpus is checked (UTF-8, JSON, document shapes: ./corpus.ts) before the first
 //   forward pass, so a bad line near the end costs seconds, not the hours before it.
 
-import { open, readdir, rm, stat } from "node:fs/promises";
+import { open, readdir, readFile, rm, stat } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import * as path from "node:path";
@@ -43,6 +43,7 @@ import { buildHeader, encodeTensor, openSafetensors, type SafetensorsDtype, type
 import { silentProgress, type Progress } from "../progress.ts";
 import { withAtomicFile, writeFileAtomic } from "../util/atomic.ts";
 import { settingsDiff } from "../util/resume.ts";
+import { isRemotePath, joinS3Url, objectCacheDir, parseS3Url, readTextObjectIfExists, uploadFolder } from "../storage/object-store.ts";
 import { shardName, shardRange, type Shard } from "../util/shard.ts";
 import { openCorpus, type Corpus, type CorpusEntry, type CorpusFileFormat, type CorpusInput } from "./corpus.ts";
 import { documentActivations, tokenizeDocument, TEXT_DEFAULTS } from "./text.ts";
@@ -70,7 +71,10 @@ export interface HarvestOptions {
   layers: number[];
   /** Hook site; default "mlp_out" (the Safe-SAIL site). */
   site?: Site;
-  /** Store folder. An existing incomplete store with the same settings is resumed. */
+  /**
+   * Store folder. An existing incomplete store with the same settings is resumed. An `s3://BUCKET/PREFIX` URL:
+   * harvested into a local staging folder (the cache's copy of the URL), then uploaded, manifest last.
+   */
   out: string;
   /** Stop after this many tokens (the last document is cut to fit). Default: the whole corpus. */
   maxTokens?: number;
@@ -118,6 +122,7 @@ interface WindowDoc {
 }
 
 export async function harvest(model: Model, corpusInput: CorpusInput, opts: HarvestOptions): Promise<ActivationStore> {
+  if (isRemotePath(opts.out)) return harvestToObjectStore(model, corpusInput, opts);
   const cfg = model.config;
   const D = cfg.hiddenSize;
   const site = opts.site ?? HARVEST_DEFAULTS.site;
@@ -288,6 +293,37 @@ export async function harvest(model: Model, corpusInput: CorpusInput, opts: Harv
   }
   progress.finish(`${manifest.tokens} tokens, ${manifest.documents} documents, ${manifest.chunks.length} chunks`);
   return new ActivationStore(out, manifest);
+}
+
+/**
+ * `out` an `s3://` URL (src/storage/object-store.ts): the harvest runs in the local cache's copy of that URL, a
+ * staging folder where an interrupted harvest resumes as a local one does; the finished store is then uploaded,
+ * manifest last, and reading it back on this machine downloads nothing. A store already at the URL is refused
+ * unless `overwrite` (or unless the staging folder holds that very store: the harvest then only checks it).
+ */
+async function harvestToObjectStore(model: Model, corpusInput: CorpusInput, opts: HarvestOptions): Promise<ActivationStore> {
+  const base = parseS3Url(opts.out, "out").url;
+  const url = opts.shard ? joinS3Url(base, shardName(opts.shard)) : base;
+  const staging = objectCacheDir(base);
+  const local = opts.shard ? path.join(staging, shardName(opts.shard)) : staging;
+  const manifestUrl = joinS3Url(url, MANIFEST_FILE);
+  const remote = await readTextObjectIfExists(manifestUrl, { signal: opts.signal });
+  const staged = () => readFile(path.join(local, MANIFEST_FILE), "utf8").catch(() => null);
+  if (remote !== null && !opts.overwrite && remote !== (await staged())) {
+    throw new ArgumentError(`out: ${url} already holds an activation store (${manifestUrl}); use a new --out (out) or --overwrite (overwrite: true) to replace it`, { field: "out", file: url });
+  }
+  let store: ActivationStore;
+  try {
+    store = await harvest(model, corpusInput, { ...opts, out: staging });
+  } catch (err) {
+    // Messages about the staging folder also name the URL it stands for.
+    if (err instanceof ArgumentError && err.field === "out") throw new ArgumentError(`out: ${url} (staged in ${local}): ${err.message.replace(/^out: /, "")}`, { field: "out", file: url, cause: err });
+    throw err;
+  }
+  if (opts.overwrite || remote !== (await staged())) {
+    await uploadFolder(store.dir, url, { manifest: MANIFEST_FILE, progress: opts.progress, signal: opts.signal });
+  }
+  return new ActivationStore(store.dir, store.manifest, url);
 }
 
 function positiveInt(v: number | undefined, name: string, fallback: number): number {

@@ -29,6 +29,7 @@ import { ArgumentError, FormatError } from "../errors.ts";
 import type { SafetensorsDtype, TensorData } from "../formats/safetensors.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { downloadFolder, isRemotePath, joinS3Url, listSubfolders, objectCacheDir, objectExists, parseS3Url, uploadFolder } from "../storage/object-store.ts";
 import { fieldDiffs } from "../util/resume.ts";
 import { checkShardSet, parseShardName, shardLabel } from "../util/shard.ts";
 import { LINE_HASH_CHARS, MANIFEST_FILE, STORE_FORMAT, TOKEN_TENSORS, chunkFileName, formatManifest, readManifest, withTotals, type ChunkEntry, type StoreManifest, type StreamCursor } from "./format.ts";
@@ -50,8 +51,14 @@ const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
 const isChunkFile = (n: string) => /^chunk-\d{5,}\.safetensors$/.test(n);
 const isOurTemp = (n: string) => /^\.(chunk-\d{5,}\.safetensors|manifest\.json)\.tmp-/.test(n);
 
-/** The shard stores (`shard-IIII-of-NNNN` folders with a manifest) inside `dir`, in name order. */
+/** The shard stores (`shard-IIII-of-NNNN` folders with a manifest) inside `dir` (a folder or an `s3://` URL), in name order. */
 export async function findShardDirs(dir: string): Promise<string[]> {
+  if (isRemotePath(dir)) {
+    const url = parseS3Url(dir, "out").url;
+    const names = (await listSubfolders(url)).filter((n) => /^shard-\d+-of-\d+$/.test(n));
+    if (names.length === 0) throw new ArgumentError(`${url}: holds no shard folders (shard-IIII-of-NNNN/, uploaded by safesail harvest --shard I/N --out ${url})`, { field: "out", file: url });
+    return names.sort().map((n) => joinS3Url(url, n));
+  }
   let names: string[];
   try {
     names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && /^shard-\d+-of-\d+$/.test(e.name)).map((e) => e.name);
@@ -140,9 +147,15 @@ export async function checkActivationShards(dirs: readonly string[]): Promise<Sh
   return ordered;
 }
 
-/** Merges complete shard stores into one store at `opts.out` (see the file comment); returns it. */
+/**
+ * Merges complete shard stores into one store at `opts.out` (see the file comment); returns it. Shards and `out`
+ * may be `s3://` URLs (src/storage/object-store.ts): remote shards are read through the local cache (a shard whose
+ * upload did not finish is refused, naming it); a remote `out` is merged into its local cache copy, then uploaded,
+ * manifest last (a store already there is refused unless `overwrite`).
+ */
 export async function mergeActivationShards(dirs: readonly string[], opts: MergeShardsOptions): Promise<ActivationStore> {
   if (typeof opts.out !== "string" || opts.out === "") throw new ArgumentError("out: a folder path is required", { field: "out" });
+  if (isRemotePath(opts.out) || dirs.some((d) => isRemotePath(d))) return mergeRemote(dirs, opts);
   const out = path.resolve(opts.out);
   const parts = await checkActivationShards(dirs);
   if (parts.some((p) => p.dir === out)) throw new ArgumentError(`out: ${out} is one of the shard folders; merge into another folder (e.g. the one holding them)`, { field: "out", file: out });
@@ -172,6 +185,23 @@ export async function mergeActivationShards(dirs: readonly string[], opts: Merge
   const manifest = await writer.finish();
   progress.finish(`${manifest.tokens} tokens, ${manifest.documents} documents, ${manifest.chunks.length} chunks`);
   return new ActivationStore(out, manifest);
+}
+
+async function mergeRemote(dirs: readonly string[], opts: MergeShardsOptions): Promise<ActivationStore> {
+  const url = isRemotePath(opts.out) ? parseS3Url(opts.out, "out").url : null;
+  if (url && !opts.overwrite && (await objectExists(joinS3Url(url, MANIFEST_FILE), { signal: opts.signal }))) {
+    throw new ArgumentError(`out: ${url} already holds an activation store (${MANIFEST_FILE}); use --overwrite (overwrite: true) to replace it with the merge, or another --out`, { field: "out", file: url });
+  }
+  const local: string[] = [];
+  for (const d of dirs) {
+    if (!isRemotePath(d)) local.push(d);
+    else local.push((await downloadFolder(parseS3Url(d, "shards").url, undefined, { manifest: MANIFEST_FILE, progress: opts.progress, signal: opts.signal })).dir);
+  }
+  if (!url) return mergeActivationShards(local, opts);
+  // The cache's copy of `out` is scratch space: whatever an earlier read left there is replaced.
+  const store = await mergeActivationShards(local, { ...opts, out: objectCacheDir(url), overwrite: true });
+  await uploadFolder(store.dir, url, { manifest: MANIFEST_FILE, progress: opts.progress, signal: opts.signal });
+  return new ActivationStore(store.dir, store.manifest, url);
 }
 
 /** Clears what a merge writes in `out` (when allowed); shard folders and other folders are left alone. */

@@ -19,7 +19,9 @@ import { ArgumentError, FormatError, describeValue } from "../errors.ts";
 import { bytesToF32, openSafetensors, readTensorBytes } from "../formats/safetensors.ts";
 import { mulberry32, shuffleInPlace } from "../util/prng.ts";
 import { sha256File } from "../util/hash.ts";
-import { TOKEN_TENSORS, readManifest, type ChunkEntry, type StoreDtype, type StoreManifest } from "./format.ts";
+import { downloadFolder, isRemotePath } from "../storage/object-store.ts";
+import type { Progress } from "../progress.ts";
+import { MANIFEST_FILE, TOKEN_TENSORS, readManifest, type ChunkEntry, type StoreDtype, type StoreManifest } from "./format.ts";
 import { hookName, type Site } from "../model/hooks.ts";
 
 /** Where rows of activations come from: travels with the data so an SAE trained on them can record it. */
@@ -99,7 +101,21 @@ export interface StoreChunk {
 
 export const DEFAULT_BUFFER_TOKENS = 131072;
 
-export async function openActivationStore(dir: string): Promise<ActivationStore> {
+export interface OpenStoreOptions {
+  /** Progress of the download when `dir` is an `s3://` URL. */
+  progress?: Progress;
+}
+
+/**
+ * Opens the store in `dir`: a folder, or an `s3://BUCKET/PREFIX` URL (src/storage/object-store.ts), which is first
+ * copied into the local cache (only files changed since the last copy are fetched; a store whose upload did not
+ * finish, so has no manifest, is refused naming the URL). The store then reads the local copy.
+ */
+export async function openActivationStore(dir: string, opts: OpenStoreOptions = {}): Promise<ActivationStore> {
+  if (isRemotePath(dir)) {
+    const copy = await downloadFolder(dir, undefined, { manifest: MANIFEST_FILE, progress: opts.progress });
+    return new ActivationStore(copy.dir, await readManifest(copy.dir), copy.url);
+  }
   const abs = path.resolve(dir);
   return new ActivationStore(abs, await readManifest(abs));
 }
@@ -115,10 +131,15 @@ export class ActivationStore {
   /** False when the harvest was interrupted (what is there is readable; rerun the harvest to finish it). */
   readonly complete: boolean;
 
+  /** Where the store was opened from: its folder, or the `s3://` URL whose local copy `dir` is. */
+  readonly source: string;
+
   constructor(
     readonly dir: string,
     readonly manifest: StoreManifest,
+    source?: string,
   ) {
+    this.source = source ?? dir;
     this.layers = manifest.layers;
     this.site = manifest.site;
     this.hooks = manifest.hooks;
@@ -289,7 +310,7 @@ export class LayerReader implements ActivationReader {
     this.dModel = store.dModel;
     this.hookName = hookName(layer, store.site);
     this.model = { name: store.manifest.model.path, fingerprint: store.manifest.model.fingerprint };
-    this.dataset = store.dir;
+    this.dataset = store.source;
     const m = store.manifest;
     this.completeness = { complete: m.complete, documents: m.documents, corpusDocuments: m.corpus.documents, chunks: m.chunks.length, tokens: m.tokens };
     this.tokens = opts.dropSpecial ? store.tokens - store.manifest.special_tokens : store.tokens;

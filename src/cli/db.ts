@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { ArgumentError } from "../errors.ts";
 import { exportNeuronpedia, exportSafeSail, findDbShardFiles, importSafeSail, mergeFeatureDbShards, NEURONPEDIA_DEFAULT_MODEL_ID, newFeatureDb, queryFeatures, readFeatureDb, writeFeatureDb } from "../db/index.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { isRemotePath, objectExists, parseS3Url, writeTextObjectAtomic } from "../storage/object-store.ts";
 import { choiceArg, floatArg, intArg, parseCliArgs, requiredArg, requiredPositional } from "./args.ts";
 
 const USAGE = `usage: safesail db <subcommand>
@@ -23,15 +24,25 @@ const USAGE = `usage: safesail db <subcommand>
                                                 overlap), the same example store (model, SAEs) and feature list, the
                                                 same explainer / simulator and scoring settings, every shard's run
                                                 complete, a record for each of its features and no other
-                                                (docs/scale-out.md)`;
+                                                (docs/scale-out.md)
+
+DB (and export's --out FILE) may be an object on S3-compatible storage, s3://BUCKET/KEY, written with one PutObject
+(docs/scale-out.md, "Object storage"); merge works on files only.`;
 
 const IMPORT = "safesail db import FILE --out DB [--overwrite]";
 const EXPORT = "safesail db export DB --format safe-sail|neuronpedia --out FILE [--model-id ID] [--sae-set NAME] [--overwrite]";
 const QUERY = "safesail db query DB [--domain D] [--layer L] [--min-score S] [--search TEXT] [--limit N] [--json]";
 const MERGE = "safesail db merge [SHARD_DB...] --out DB [--json]";
 
-function refuseExisting(file: string, overwrite: boolean | undefined): void {
-  if (existsSync(file) && !overwrite) throw new ArgumentError(`--out: ${file} exists; pass --overwrite to replace it`, { field: "out", file });
+async function refuseExisting(file: string, overwrite: boolean | undefined): Promise<void> {
+  if (isRemotePath(file)) parseS3Url(file, "--out");
+  if (!overwrite && (isRemotePath(file) ? await objectExists(file) : existsSync(file))) throw new ArgumentError(`--out: ${file} exists; pass --overwrite to replace it`, { field: "out", file });
+}
+
+/** An export file: a path (temp file + rename) or an s3:// object (one PutObject). */
+async function writeOut(file: string, text: string): Promise<void> {
+  if (isRemotePath(file)) await writeTextObjectAtomic(file, text);
+  else await writeFileAtomic(file, text);
 }
 
 export async function dbCommand(args: string[]): Promise<number> {
@@ -40,7 +51,7 @@ export async function dbCommand(args: string[]): Promise<number> {
     const { values, positionals } = parseCliArgs({ args: rest, maxPositionals: 1, usage: IMPORT, help: USAGE, options: { out: { type: "string" }, overwrite: { type: "boolean" } } });
     const file = requiredPositional(positionals, 0, "FILE", IMPORT);
     const out = requiredArg(values, "out", { metavar: "DB" });
-    refuseExisting(out, values.overwrite);
+    await refuseExisting(out, values.overwrite);
     if (!existsSync(file)) throw new ArgumentError(`FILE: ${file}: file not found`, { field: "FILE", file });
     const records = importSafeSail(await readFile(file, "utf8"), file);
     await writeFeatureDb(out, newFeatureDb(records, `imported from ${file}`));
@@ -62,10 +73,10 @@ export async function dbCommand(args: string[]): Promise<number> {
     for (const flag of ["model-id", "sae-set"] as const) {
       if (format !== "neuronpedia" && values[flag] !== undefined) throw new ArgumentError(`--${flag} applies to --format neuronpedia only`, { field: flag });
     }
-    refuseExisting(out, values.overwrite);
+    await refuseExisting(out, values.overwrite);
     const db = await readFeatureDb(dbFile);
     if (format === "safe-sail") {
-      await writeFileAtomic(out, exportSafeSail(db.records));
+      await writeOut(out, exportSafeSail(db.records));
       process.stdout.write(`${out}: ${db.records.length} features (${format})\n`);
     } else {
       const modelId = values["model-id"] ?? NEURONPEDIA_DEFAULT_MODEL_ID;
@@ -77,7 +88,7 @@ export async function dbCommand(args: string[]): Promise<number> {
         if (err instanceof ArgumentError) throw new ArgumentError(err.message.replace("exportNeuronpedia: modelId", "--model-id").replace("exportNeuronpedia: saeSet", "--sae-set"), { field: err.field });
         throw err;
       }
-      await writeFileAtomic(out, text);
+      await writeOut(out, text);
       const unexplained = db.records.filter((r) => r.explanation === null || r.explanation === "***").length;
       process.stdout.write(`${out}: ${db.records.length} features (${format}, model ${modelId}; ${unexplained} without an explanation: null or masked)\n`);
     }
@@ -111,6 +122,9 @@ export async function dbCommand(args: string[]): Promise<number> {
   if (sub === "merge") {
     const { values, positionals } = parseCliArgs({ args: rest, allowPositionals: true, usage: MERGE, help: USAGE, options: { out: { type: "string" }, json: { type: "boolean" } } });
     const out = requiredArg(values, "out", { metavar: "DB", hint: "the database the shards were named after" });
+    for (const f of [out, ...positionals]) {
+      if (isRemotePath(f)) throw new ArgumentError(`${f}: db merge works on files (a local or shared file system), not s3:// objects; merge there, then write the result to object storage with safesail db export or by copying the file`, { field: f === out ? "out" : "SHARD_DB", file: f });
+    }
     const files = positionals.length ? positionals : await findDbShardFiles(out);
     const r = await mergeFeatureDbShards(files, { out });
     if (values.json) process.stdout.write(`${JSON.stringify({ db: out, shards: r.shards, records: r.records, failed: r.failed, updated: r.updated, total: r.db.records.length })}\n`);

@@ -21,6 +21,7 @@ import { ArgumentError } from "../errors.ts";
 import { SITES } from "../model/hooks.ts";
 import { loadModel } from "../model/runtime.ts";
 import { terminalProgress } from "../progress.ts";
+import { isRemotePath, joinS3Url, objectCacheDir, objectExists, parseS3Url } from "../storage/object-store.ts";
 import { resolveShard, shardLabel, shardName } from "../util/shard.ts";
 import { choiceArg, intArg, intList, parseCliArgs, requiredArg, requiredPositional } from "./args.ts";
 import { stopOnSignals } from "./signals.ts";
@@ -35,7 +36,9 @@ Runs MODEL over the corpus and stores the activations of every given layer at on
   --corpus FILE         one document per line, or JSONL (.jsonl/.ndjson/.json) with "text", "prompt",
                         "messages" (chat list, always templated) or "ids" per line
   --layers L,L,...      layer indices
-  --out DIR             the store; an interrupted harvest in DIR is resumed by the same command
+  --out DIR             the store; an interrupted harvest in DIR is resumed by the same command. Or
+                        s3://BUCKET/PREFIX: harvested into a local staging folder (the cache's copy of the URL),
+                        then uploaded, the manifest last (docs/scale-out.md, "Object storage")
   --site S              resid_pre | attn_out | resid_mid | mlp_out | resid_post (default mlp_out)
   --no-chat             tokenise plain text / prompts as written (default: as a user turn of the chat
                         template followed by the assistant header; --chat says so explicitly)
@@ -75,6 +78,10 @@ one shard per index 0..N-1 (no gap, no overlap) and their document ranges tile t
 (fingerprint), site, layers, dtype, corpus (sha256) and harvest settings. Every tensor read is checked against
 its sha256. Streams one chunk at a time; chunks are written atomically and the manifest last.
 
+DIR and SHARD_DIRs may be s3://BUCKET/PREFIX URLs (the shards of harvest --shard I/N --out s3://...): shards are
+read through the local cache (one whose upload did not finish is refused), and an s3:// DIR is merged locally and
+then uploaded, the manifest last (docs/scale-out.md, "Object storage").
+
   --out DIR      the merged store (default: the one SHARD_DIR given, when it holds the shard folders);
                  shard folders inside it are kept (delete them once the merge is checked)
   --overwrite    replace a store already in DIR
@@ -94,10 +101,13 @@ async function harvestMergeCommand(args: string[]): Promise<number> {
     else out = requiredArg(values, "out", { metavar: "DIR", hint: "the merged store folder" });
   }
   if (out === "") throw new ArgumentError("--out DIR is required (the merged store folder)", { field: "out" });
-  // A folder with a manifest is a shard store; another folder stands for the shard folders inside it.
+  // A folder with a manifest is a shard store; another folder stands for the shard folders inside it. Either may
+  // be an s3:// URL.
+  const hasManifest = async (p: string) => (isRemotePath(p) ? objectExists(joinS3Url(parseS3Url(p, "SHARD_DIR").url, MANIFEST_FILE)) : existsSync(path.join(p, MANIFEST_FILE)));
+  if (isRemotePath(out)) parseS3Url(out, "--out");
   const dirs: string[] = [];
   for (const p of positionals.length ? positionals : [out]) {
-    if (existsSync(path.join(p, MANIFEST_FILE)) && p !== out) dirs.push(p);
+    if (p !== out && (await hasManifest(p))) dirs.push(p);
     else dirs.push(...(await findShardDirs(p)));
   }
   const stop = stopOnSignals("safesail harvest merge: stopping; run the same command again to start the merge over");
@@ -105,9 +115,9 @@ async function harvestMergeCommand(args: string[]): Promise<number> {
     const store = await mergeActivationShards(dirs, { out, overwrite: values.overwrite ?? false, progress: values.json ? undefined : terminalProgress(), signal: stop.signal });
     const m = store.manifest;
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ out: store.dir, shards: dirs.length, hooks: m.hooks, d_model: m.d_model, dtype: m.dtype, tokens: m.tokens, documents: m.documents, chunks: m.chunks.length })}\n`);
+      process.stdout.write(`${JSON.stringify({ out: store.source, shards: dirs.length, hooks: m.hooks, d_model: m.d_model, dtype: m.dtype, tokens: m.tokens, documents: m.documents, chunks: m.chunks.length })}\n`);
     } else {
-      process.stdout.write(`${store.dir}: ${dirs.length} shards merged: ${m.tokens} tokens from ${m.documents} documents, ${m.hooks.join(", ")}, ${m.chunks.length} chunk${m.chunks.length === 1 ? "" : "s"}\n`);
+      process.stdout.write(`${store.source}: ${dirs.length} shards merged: ${m.tokens} tokens from ${m.documents} documents, ${m.hooks.join(", ")}, ${m.chunks.length} chunk${m.chunks.length === 1 ? "" : "s"}\n`);
     }
     return 0;
   } catch (err) {
@@ -170,7 +180,9 @@ export async function harvestCommand(args: string[]): Promise<number> {
   if (shard && limits.maxTokens !== undefined) {
     throw new ArgumentError(`--max-tokens cannot be combined with a shard (${shardLabel(shard)}, from ${shard.source}): the limit is on the whole corpus's token stream; cut the corpus file instead${shard.source === "--shard" ? "" : ", or give --shard none to run unsharded"}`, { field: "max-tokens" });
   }
-  if (shard && shard.source !== "--shard") process.stderr.write(`safesail harvest: shard ${shardLabel(shard)} (from ${shard.source}) -> ${path.join(out, shardName(shard))}\n`);
+  const remote = isRemotePath(out);
+  if (remote) parseS3Url(out, "--out"); // a bad URL fails before the model loads
+  if (shard && shard.source !== "--shard") process.stderr.write(`safesail harvest: shard ${shardLabel(shard)} (from ${shard.source}) -> ${remote ? joinS3Url(out, shardName(shard)) : path.join(out, shardName(shard))}\n`);
 
   const model = await loadModel(modelPath, { progress: terminalProgress() });
   const stop = stopOnSignals("safesail harvest: stopping after the current batch");
@@ -191,11 +203,11 @@ export async function harvestCommand(args: string[]): Promise<number> {
     });
     const m = store.manifest;
     if (values.json) {
-      const summary = { out: store.dir, ...(m.shard ? { shard: shardLabel(m.shard), documents_range: [m.shard.documents.from, m.shard.documents.to] } : {}), hooks: m.hooks, d_model: m.d_model, dtype: m.dtype, tokens: m.tokens, special_tokens: m.special_tokens, documents: m.documents, truncated_documents: m.truncated_documents, chunks: m.chunks.length, limit_reached: m.limit_reached };
+      const summary = { out: store.source, ...(m.shard ? { shard: shardLabel(m.shard), documents_range: [m.shard.documents.from, m.shard.documents.to] } : {}), hooks: m.hooks, d_model: m.d_model, dtype: m.dtype, tokens: m.tokens, special_tokens: m.special_tokens, documents: m.documents, truncated_documents: m.truncated_documents, chunks: m.chunks.length, limit_reached: m.limit_reached };
       process.stdout.write(`${JSON.stringify(summary)}\n`);
     } else {
       process.stdout.write(
-        `${store.dir}: ${m.tokens} tokens from ${m.documents} documents (${m.truncated_documents} cut at ${m.options.max_doc_tokens} tokens${m.limit_reached ? `; stopped at --max-tokens ${m.options.max_tokens}` : ""}), ` +
+        `${store.source}: ${m.tokens} tokens from ${m.documents} documents (${m.truncated_documents} cut at ${m.options.max_doc_tokens} tokens${m.limit_reached ? `; stopped at --max-tokens ${m.options.max_tokens}` : ""}), ` +
           `${m.hooks.join(", ")} as ${m.dtype} [tokens, ${m.d_model}], ${m.chunks.length} chunk${m.chunks.length === 1 ? "" : "s"}` +
           (m.shard ? `; shard ${shardLabel(m.shard)} (documents ${m.shard.documents.from}..${m.shard.documents.to - 1}): merge the ${m.shard.count} shards with safesail harvest merge --out ${out}` : "") +
           "\n",
@@ -204,7 +216,8 @@ export async function harvestCommand(args: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (stop.signal.aborted && (err as Error).name === "AbortError") {
-      process.stderr.write(`safesail harvest: interrupted; complete chunks are kept in ${out}; run the same command again to resume\n`);
+      const kept = remote ? `${objectCacheDir(out)} (the staging folder of ${out}: the store is uploaded, manifest last, once the harvest finishes)` : out;
+      process.stderr.write(`safesail harvest: interrupted; complete chunks are kept in ${kept}; run the same command again to resume\n`);
       return 130;
     }
     throw err;

@@ -18,10 +18,10 @@
 // --shard I/N (or a Slurm array task's / Kubernetes Indexed Job's environment: src/util/shard.ts) processes features
 // I, I+N, ... of the list and writes DB.shard-IIII-of-NNNN.json instead of DB (score: in place when DB is already a
 // shard's); `safesail db merge --out DB` checks and joins the shards (src/db/shards.ts, docs/scale-out.md).
-import { existsSync } from "node:fs";
 import { ArgumentError } from "../errors.ts";
-import { newFeatureDb, readFeatureDb, writeFeatureDb, type FeatureDb, type FeatureDbShard, type FeatureRecord } from "../db/index.ts";
+import { featureDbExists, newFeatureDb, readFeatureDb, writeFeatureDb, type FeatureDb, type FeatureDbShard, type FeatureRecord } from "../db/index.ts";
 import { examplesIdentity, featureListRecord, sameSplit } from "../db/shards.ts";
+import { isRemotePath, objectCacheDir } from "../storage/object-store.ts";
 import { pickShard, resolveShard, shardFilePath, shardLabel, type ResolvedShard } from "../util/shard.ts";
 import { recordFromExamples, upsertRecords, withExplanation, withScores } from "../db/interpretation.ts";
 import { openExampleStore, type ExampleStore } from "../interpret/example-store.ts";
@@ -127,7 +127,8 @@ function clientFromFlags(values: LlmFlags, kind: "llm" | "baseline" | undefined,
     model: values.llm,
     baseUrl: values["api-base"],
     apiKey: values["api-key"],
-    cache: values.cache ?? `${dbFile}.llm-cache.jsonl`,
+    // A database on object storage keeps its replay cache in the local cache (it is appended to line by line).
+    cache: values.cache ?? `${isRemotePath(dbFile) ? objectCacheDir(dbFile) : dbFile}.llm-cache.jsonl`,
     concurrency: intArg(values, "concurrency", { min: 1 }) ?? 4,
     ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
     maxRetries: intArg(values, "max-retries", { min: 0 }) ?? 5,
@@ -206,7 +207,7 @@ export async function explainCommand(args: string[]): Promise<number> {
   const counter = client ? null : await tokenCounter(store);
   const explainer: Explainer = client ? llmExplainer(client) : baselineExplainer({ count: counter!.count });
 
-  let db = existsSync(dbFile) ? await readFeatureDb(dbFile) : newFeatureDb([], `explanations of ${examplesDir}`);
+  let db = (await featureDbExists(dbFile)) ? await readFeatureDb(dbFile) : newFeatureDb([], `explanations of ${examplesDir}`);
   if (shard) {
     const rec = shardRecord(shard, store, list, ids, db, dbFile);
     db = { ...db, shard: { ...rec, ...(db.shard?.score ? { score: db.shard.score } : {}), explain: { explainer: explainer.name, complete: false } } };
@@ -272,7 +273,7 @@ export async function scoreCommand(args: string[]): Promise<number> {
   const seed = intArg(values, "seed", { min: 0 }) ?? 0;
   const kind = choiceArg(values, "simulator", ["llm", "baseline"] as const);
   const shard = resolveShard(values.shard);
-  if (!existsSync(dbFile)) throw new ArgumentError(`DB: ${dbFile}: no such feature database (safesail explain --out ${dbFile} makes one)`, { field: "DB", file: dbFile });
+  if (!(await featureDbExists(dbFile))) throw new ArgumentError(`DB: ${dbFile}: no such feature database (safesail explain --out ${dbFile} makes one)`, { field: "DB", file: dbFile });
   let db = await readFeatureDb(dbFile);
   const store = await openExampleStore(examplesDir);
   const inStore = new Set(store.ids());
@@ -294,7 +295,7 @@ export async function scoreCommand(args: string[]): Promise<number> {
     const list = requested ?? store.ids().filter((id) => byId.has(id));
     candidates = pickShard(list, shard);
     outFile = shardFilePath(dbFile, shard);
-    let out = existsSync(outFile) ? await readFeatureDb(outFile) : newFeatureDb([], db.description);
+    let out = (await featureDbExists(outFile)) ? await readFeatureDb(outFile) : newFeatureDb([], db.description);
     const rec = shardRecord(shard, store, list, candidates, out, outFile);
     out = { ...out, shard: { ...rec, ...(out.shard?.explain ? { explain: out.shard.explain } : {}) } };
     db = upsertRecords(out, candidates.map((id) => byId.get(id)!));

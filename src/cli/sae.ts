@@ -17,6 +17,7 @@ import { evalSae } from "../sae/eval.ts";
 import { loadSae } from "../sae/saelens.ts";
 import { indexSaeSweep, SWEEP_INDEX, trainSaeSweep } from "../sae/sweep.ts";
 import { trainSae } from "../sae/train.ts";
+import { isRemotePath, parseS3Url } from "../storage/object-store.ts";
 import { resolveShard, shardLabel, shardName } from "../util/shard.ts";
 import { choiceArg, floatArg, intArg, intList, parseCliArgs, requireArgs, requiredArg, requiredPositional } from "./args.ts";
 import { stopOnSignals } from "./signals.ts";
@@ -29,7 +30,8 @@ Trains a TopK-ReLU sparse autoencoder on one layer of an activation store (safes
 SAELens layout (DIR/cfg.json + DIR/sae_weights.safetensors). Checkpoints into DIR every 200 steps; the same
 command resumes after an interruption. Exit 3 when stopped early (Ctrl-C).
 
-  --acts DIR          the activation store
+  --acts DIR          the activation store (a folder, or s3://BUCKET/PREFIX: copied into the local cache first,
+                      only files changed since the last copy; docs/scale-out.md, "Object storage")
   --layer L           which of its layers (L,L,... for a sweep)
   --k K               active latents per token (K,K,... for a sweep)
   --out DIR           the SAE folder (a sweep: the sweep folder)
@@ -121,10 +123,11 @@ export async function trainSaeCommand(args: string[]): Promise<number> {
     seed: intArg(values, "seed", { min: 0 }),
     auxCoef: floatArg(values, "aux-coef", { min: 0 }),
   };
+  if (isRemotePath(values.acts)) parseS3Url(values.acts, "--acts"); // a bad URL fails before anything runs
   if (values.fresh) process.stderr.write("safesail train-sae: --fresh is deprecated and will be removed; it means --overwrite (start over), the spelling every command uses\n");
   if (sweep) return sweepCommand(values, layers, ks, options);
   const layer = layers[0]!;
-  const store = await openActivationStore(values.acts!);
+  const store = await openActivationStore(values.acts!, { progress: terminalProgress() });
   const reader = store.reader(layer, { dropSpecial: values["drop-special"] });
   const stopSignals = stopOnSignals("safesail train-sae: stopping at the next step; a checkpoint is written");
   try {
@@ -171,7 +174,7 @@ async function sweepCommand(values: TrainValues, layers: number[], ks: number[],
   const out = path.resolve(values.out!);
   const log = (line: string) => process.stderr.write(`safesail train-sae: ${line}\n`);
   if (shard && shard.source !== "--shard") log(`shard ${shardLabel(shard)} (from ${shard.source})`);
-  const store = await openActivationStore(values.acts!);
+  const store = await openActivationStore(values.acts!, { progress: values.json ? undefined : terminalProgress() });
   const stopSignals = stopOnSignals("safesail train-sae: stopping at the next step; a checkpoint is written");
   try {
     const r = await trainSaeSweep(store, {

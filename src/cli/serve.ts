@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ArgumentError } from "../errors.ts";
-import { readFeatureDb } from "../db/store.ts";
+import { featureDbExists, readFeatureDb } from "../db/store.ts";
 import { loadSaes } from "../interpret/examples.ts";
 import { loadModel } from "../model/runtime.ts";
 import { precisionArg } from "./model.ts";
@@ -78,7 +78,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (saeDir !== undefined && !existsSync(saeDir)) throw new ArgumentError(`--saes: ${saeDir}: not found`, { field: "saes", file: saeDir });
   if (values.db !== undefined && saeDir === undefined) throw new ArgumentError("--db goes with --saes (the database describes the SAEs' features)", { field: "db" });
   const dbFile = values.db ?? (saeDir !== undefined && existsSync(join(saeDir, "features.db.json")) ? join(saeDir, "features.db.json") : undefined);
-  if (values.db !== undefined && !existsSync(values.db)) throw new ArgumentError(`--db: ${values.db}: not found`, { field: "db", file: values.db });
+  if (values.db !== undefined && !(await featureDbExists(values.db))) throw new ArgumentError(`--db: ${values.db}: not found`, { field: "db", file: values.db });
 
   const saes = saeDir !== undefined ? await loadSaes(saeDir) : null;
   const db = dbFile !== undefined ? await readFeatureDb(dbFile) : null;

@@ -1,7 +1,10 @@
-// Reading and writing a feature database file (JSON, format name + version), atomically.
+// Reading and writing a feature database file (JSON, format name + version), atomically: a local (or shared file
+// system) path, or an `s3://BUCKET/KEY` object (src/storage/object-store.ts).
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { FormatError, NotFoundError } from "../errors.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { isRemotePath, objectExists, parseS3Url, readTextObjectIfExists, writeTextObjectAtomic } from "../storage/object-store.ts";
 import { checkRecord, FEATURE_DB_FORMAT, FEATURE_DB_VERSION, type FeatureDb, type FeatureDbShard, type FeatureRecord } from "./records.ts";
 
 export function newFeatureDb(records: FeatureRecord[] = [], description?: string): FeatureDb {
@@ -52,7 +55,14 @@ function checkShard(value: unknown, file: string): FeatureDbShard {
   return value as FeatureDbShard;
 }
 
+/** Reads a database file, or an `s3://BUCKET/KEY` object (src/storage/object-store.ts); NotFoundError naming it when there is none. */
 export async function readFeatureDb(file: string): Promise<FeatureDb> {
+  if (isRemotePath(file)) {
+    const url = parseS3Url(file, "file").url;
+    const text = await readTextObjectIfExists(url);
+    if (text === null) throw new NotFoundError(`${url}: no such feature database`, { file: url });
+    return parseFeatureDb(text, url);
+  }
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -63,7 +73,15 @@ export async function readFeatureDb(file: string): Promise<FeatureDb> {
   return parseFeatureDb(text, file);
 }
 
-/** Writes the database (temp file + rename). */
+/** Writes the database (temp file + rename; to an `s3://` URL, one PutObject, which S3 applies whole or not at all). */
 export async function writeFeatureDb(file: string, db: FeatureDb): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(db, null, 1) + "\n");
+  const text = JSON.stringify(db, null, 1) + "\n";
+  if (isRemotePath(file)) await writeTextObjectAtomic(parseS3Url(file, "file").url, text);
+  else await writeFileAtomic(file, text);
+}
+
+/** Whether a database exists at `file` (a path, or an `s3://` URL). */
+export async function featureDbExists(file: string): Promise<boolean> {
+  if (isRemotePath(file)) return objectExists(parseS3Url(file, "file").url);
+  return existsSync(file);
 }

@@ -15,11 +15,11 @@
 // to its size, mtime and inode (`hashes/`), and only recomputed when one of those changes (git's index does the
 // same). A new cache replaces older ones made from the same files.
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { FormatError } from "../errors.ts";
 import { silentProgress, type Progress } from "../progress.ts";
 import { f16ToF32, findNonFinite } from "../formats/safetensors.ts";
+import { safesailCacheRoot } from "../util/cache-root.ts";
 import { sha256File, sha256Hex } from "../util/hash.ts";
 import { graphWeights, Q8_BLOCK, quantizedNames, type StoredTensor, type StoredWeights, type WeightPrecision } from "./graph.ts";
 import type { ModelConfig, TensorRef } from "./types.ts";
@@ -61,9 +61,7 @@ export type WeightCacheResult = { stored: StoredWeights; index: WeightCacheIndex
 
 /** SAFESAIL_CACHE/weights, else XDG_CACHE_HOME/safesail/weights, else ~/.cache/safesail/weights. */
 export function weightCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SAFESAIL_CACHE) return path.resolve(env.SAFESAIL_CACHE, "weights");
-  if (env.XDG_CACHE_HOME) return path.resolve(env.XDG_CACHE_HOME, "safesail", "weights");
-  return path.join(os.homedir(), ".cache", "safesail", "weights");
+  return path.join(safesailCacheRoot(env), "weights");
 }
 
 /** Whether SAFESAIL_WEIGHT_CACHE turns the cache off ("0", "off", "false", "no"). */

@@ -1,8 +1,9 @@
-// Runs the TopK SAE training graph (train-graph.ts) on onnxruntime: one session per graph variant,
-// parameters and Adam moments kept as Float32Arrays between steps (each step's outputs are the next
-// step's inputs, no copies on the JS side).
+// Runs a TopK SAE training step: the loss and its gradients in one onnxruntime graph (train-graph.ts, one session
+// per variant), then Adam in place over the parameters and moments (adam.ts), which stay Float32Arrays owned by
+// the caller from step to step.
 import { createSession, ort } from "../engine/ort.ts";
-import { buildSaeStepGraph, paramShapes, SAE_PARAMS, type SaeParamName, type SaeStepShapes } from "./train-graph.ts";
+import { adamConstants, adamInPlace, adamUnitRowsInPlace } from "./adam.ts";
+import { buildSaeGradGraph, buildSaeStepGraph, paramShapes, SAE_PARAMS, type SaeParamName, type SaeStepShapes } from "./train-graph.ts";
 import type { SaeParams } from "./sae.ts";
 
 export interface AdamState {
@@ -39,28 +40,34 @@ export function zeroAdamState(p: Pick<SaeParams, "dIn" | "dSae">): AdamState {
 const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor("float32", data, dims);
 const scalar = (v: number) => f32(Float32Array.of(v), [1]);
 
-/** Sessions for one SAE shape: with and without AuxK, training and gradient-only variants built on demand. */
+/**
+ * How a step computes: "dense" (default) runs the dense-code gradient graph (`buildSaeGradGraph`) and updates the
+ * parameters in place in JS (adam.ts); "gather" runs the older single graph with the gathered-rows formulation and
+ * Adam inside onnxruntime (`buildSaeStepGraph`), kept for the benchmark's comparison.
+ */
+export type SaeStepFormulation = "dense" | "gather";
+
+/** Sessions for one SAE shape: with and without AuxK, built on demand. */
 export class SaeStepRunner {
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
-  /** The parameter and moment arrays the last step replaced: the next step's output buffers. */
+  /** The dense path's gradient arrays, written by onnxruntime each step (allocated once). */
+  private gradBuffers: Record<SaeParamName, Float32Array> | null = null;
+  /** The gather path: the parameter and moment arrays the last step replaced, the next step's output buffers. */
   private spare: { p: Record<SaeParamName, Float32Array>; m: Record<SaeParamName, Float32Array>; v: Record<SaeParamName, Float32Array> } | null = null;
 
-  /**
-   * `reuseOutputs` (default true): each step writes its results into the arrays the previous step replaced, so a
-   * caller that keeps a parameter or moment array past the next step must copy it.
-   */
   constructor(
     readonly shapes: Omit<SaeStepShapes, "kAux">,
     readonly kAux: number,
     private readonly threads?: number,
-    private readonly reuseOutputs = true,
+    readonly formulation: SaeStepFormulation = "dense",
   ) {}
 
-  private session(mode: "train" | "grads", aux: boolean): Promise<ort.InferenceSession> {
+  private session(mode: "train" | "grads" | "dense", aux: boolean): Promise<ort.InferenceSession> {
     const key = `${mode}:${aux}`;
     let s = this.sessions.get(key);
     if (!s) {
-      const { model } = buildSaeStepGraph({ ...this.shapes, kAux: aux ? this.kAux : 0 }, mode);
+      const shapes = { ...this.shapes, kAux: aux ? this.kAux : 0 };
+      const { model } = mode === "dense" ? buildSaeGradGraph(shapes) : buildSaeStepGraph(shapes, mode);
       s = createSession(model, [], this.threads ? { threads: this.threads } : {});
       this.sessions.set(key, s);
     }
@@ -84,29 +91,45 @@ export class SaeStepRunner {
   }
 
   /**
-   * One Adam step on `batch` rows of `x`. `dead` marks latents AuxK may use (null or all-zero: the graph
-   * without AuxK runs). Replaces the arrays of `p` and `state` with the updated ones; the replaced arrays are
-   * overwritten by the step after (see the constructor's `reuseOutputs`).
+   * One Adam step on `batch` rows of `x`. `dead` marks latents AuxK may use (null or all-zero: the graph without
+   * AuxK runs). The dense formulation updates the arrays of `p` and `state` in place; the gather one replaces them
+   * (and overwrites the replaced arrays the step after).
    */
   async trainStep(p: SaeParams, state: AdamState, x: Float32Array, batch: number, hyper: AdamHyper, dead: Float32Array | null, auxCoef: number): Promise<StepStats> {
     const useAux = this.kAux > 0 && auxCoef > 0 && dead !== null && dead.some((v) => v > 0);
-    const session = await this.session("train", useAux);
+    if (this.formulation === "gather") return this.gatherStep(p, state, x, batch, hyper, useAux ? dead : null, auxCoef);
+    const session = await this.session("dense", useAux);
+    const shapes = paramShapes(p);
+    this.gradBuffers ??= Object.fromEntries(SAE_PARAMS.map((n) => [n, new Float32Array(p[n].length)])) as Record<SaeParamName, Float32Array>;
+    const grads = this.gradBuffers;
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const name of session.outputNames) fetches[name] = null;
+    for (const n of SAE_PARAMS) fetches[`grad_${n}`] = f32(grads[n], shapes[n]);
+    const out = await session.run(this.feeds(p, x, batch, useAux ? dead : null, auxCoef), fetches);
     const t = state.step + 1;
-    const bc2 = Math.sqrt(1 - hyper.beta2 ** t);
-    const feeds = this.feeds(p, x, batch, useAux ? dead : null, auxCoef);
+    const c = adamConstants(hyper, t);
+    for (const n of SAE_PARAMS) {
+      if (n === "W_dec") adamUnitRowsInPlace(p.W_dec, state.m.W_dec, state.v.W_dec, grads.W_dec, p.dIn, c);
+      else adamInPlace(p[n], state.m[n], state.v[n], grads[n], c);
+    }
+    state.step = t;
+    return SaeStepRunner.stats(out);
+  }
+
+  private async gatherStep(p: SaeParams, state: AdamState, x: Float32Array, batch: number, hyper: AdamHyper, dead: Float32Array | null, auxCoef: number): Promise<StepStats> {
+    const session = await this.session("train", dead !== null);
+    const t = state.step + 1;
+    const c = adamConstants(hyper, t);
+    const feeds = this.feeds(p, x, batch, dead, auxCoef);
     const shapes = paramShapes(p);
     for (const n of SAE_PARAMS) {
       feeds[`m_${n}`] = f32(state.m[n], shapes[n]);
       feeds[`v_${n}`] = f32(state.v[n], shapes[n]);
     }
-    // Adam with bias correction: p -= lr·m̂/(√v̂ + eps) = p - alpha·m/(√v + epsHat).
-    feeds.alpha = scalar((hyper.lr * bc2) / (1 - hyper.beta1 ** t));
-    feeds.eps_hat = scalar(hyper.eps * bc2);
+    feeds.alpha = scalar(c.alpha);
+    feeds.eps_hat = scalar(c.epsHat);
     feeds.beta1 = scalar(hyper.beta1);
     feeds.beta2 = scalar(hyper.beta2);
-    // The updated parameters and moments are written into the arrays the step before last replaced (kept here):
-    // at the paper's shape they are 1 GB per step, and fresh memory costs more here than the arithmetic
-    // (bench/README.md, "SAE step").
     const fetches: Record<string, ort.Tensor | null> = {};
     for (const name of session.outputNames) fetches[name] = null;
     const spare = this.spare;
@@ -131,7 +154,7 @@ export class SaeStepRunner {
       state.m[n] = spare ? spare.m[n] : (out[nm]!.data as Float32Array);
       state.v[n] = spare ? spare.v[n] : (out[nv]!.data as Float32Array);
     }
-    this.spare = this.reuseOutputs ? old : null;
+    this.spare = old;
     state.step = t;
     return SaeStepRunner.stats(out);
   }
@@ -139,7 +162,7 @@ export class SaeStepRunner {
   /** Loss statistics and raw gradients of the loss (no update): for checks and benchmarks. */
   async gradients(p: SaeParams, x: Float32Array, batch: number, dead: Float32Array | null = null, auxCoef = 0): Promise<StepStats & { grads: Record<SaeParamName, Float32Array> }> {
     const useAux = this.kAux > 0 && dead !== null;
-    const session = await this.session("grads", useAux);
+    const session = await this.session(this.formulation === "dense" ? "dense" : "grads", useAux);
     const out = await session.run(this.feeds(p, x, batch, useAux ? dead : null, auxCoef));
     const grads = Object.fromEntries(SAE_PARAMS.map((n) => [n, out[`grad_${n}`]!.data as Float32Array])) as Record<SaeParamName, Float32Array>;
     return { ...SaeStepRunner.stats(out), grads };

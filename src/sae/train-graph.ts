@@ -48,6 +48,17 @@ export function paramShapes(s: Pick<SaeStepShapes, "dIn" | "dSae">): Record<SaeP
   return { W_encT: [s.dSae, s.dIn], b_enc: [s.dSae], W_dec: [s.dSae, s.dIn], b_dec: [s.dIn] };
 }
 
+/** The inputs both step graphs share: the batch, the four parameters, and AuxK's dead mask and coefficient. */
+function declareInputs(g: GraphBuilder, { dIn: d, dSae: S, kAux }: SaeStepShapes): { x: string; P: Record<SaeParamName, string>; dead: string; auxCoef: string } {
+  const F = DataType.FLOAT;
+  return {
+    x: g.input("x", F, ["B", d]),
+    P: { W_encT: g.input("W_encT", F, [S, d]), b_enc: g.input("b_enc", F, [S]), W_dec: g.input("W_dec", F, [S, d]), b_dec: g.input("b_dec", F, [d]) },
+    dead: kAux > 0 ? g.input("dead", F, [S]) : "",
+    auxCoef: kAux > 0 ? g.input("aux_coef", F, [1]) : "",
+  };
+}
+
 /**
  * Inputs: x [B, d]; the four parameters; for AuxK `dead` [S] (1 = dead) and `aux_coef` [1]; in "train"
  * mode `m_<p>`, `v_<p>` per parameter and the scalars `alpha`, `eps_hat`, `beta1`, `beta2` [1].
@@ -59,15 +70,7 @@ export function buildSaeStepGraph(shapes: SaeStepShapes, mode: SaeGraphMode): { 
   const { dIn: d, dSae: S, k, kAux } = shapes;
   const g = new GraphBuilder(`topk_sae_${mode}`);
   const F = DataType.FLOAT;
-  const x = g.input("x", F, ["B", d]);
-  const P: Record<SaeParamName, string> = {
-    W_encT: g.input("W_encT", F, [S, d]),
-    b_enc: g.input("b_enc", F, [S]),
-    W_dec: g.input("W_dec", F, [S, d]),
-    b_dec: g.input("b_dec", F, [d]),
-  };
-  const dead = kAux > 0 ? g.input("dead", F, [S]) : "";
-  const auxCoef = kAux > 0 ? g.input("aux_coef", F, [1]) : "";
+  const { x, P, dead, auxCoef } = declareInputs(g, shapes);
 
   const ax0 = g.constI64([0]);
   const ax1 = g.constI64([1]);
@@ -192,5 +195,113 @@ export function buildSaeStepGraph(shapes: SaeStepShapes, mode: SaeGraphMode): { 
     g.output(`new_m_${p}`, F, shapesOf[p]);
     g.output(`new_v_${p}`, F, shapesOf[p]);
   }
+  return { model: g.build({ opset: 17 }).model };
+}
+
+/**
+ * The loss statistics and raw gradients with the code kept dense: the TopK code is scattered into a [B, S] matrix
+ * and every product that touches the decoder or the encoder's gradient is a plain GEMM over it.
+ *
+ * Why dense, although the code is k-sparse: onnxruntime's CPU operators can only do the sparse products by first
+ * materialising the k rows per token ([B, k, d]: 1.7 GB at the paper's shape, and [B, d/2, d] = 8.6 GB for AuxK),
+ * and writing that memory costs more than the arithmetic the sparsity saves. A GEMM runs near the FMA peak
+ * (bench/README.md, "SAE step"). The products, 2·B·S·d FLOPs each:
+ *   pre  = xc · W_encT^T                     (encoder)
+ *   x̂   = Z · W_dec + b_dec                  (decoder, Z the scattered code)
+ *   dZ   = g · W_dec^T, read at the k chosen latents only
+ *   ∂W_dec  = Z^T · g                        ∂W_encT = dPre^T · xc         (dPre: ∂v scattered to [B, S])
+ * and ∂b_dec = Σ_b g − (Σ_b dPre_b) · W_encT, a vector product, since Σ_b dXc_b = (Σ_b dPre_b) · W_encT.
+ * AuxK adds its own decoder product and dZ, and shares the weight-gradient GEMMs (stacked along the batch for
+ * W_dec; summed into dPre for W_encT, whose input xc is the same). No decoder-row projection and no Adam here:
+ * the caller updates the parameters in place (adam.ts).
+ *
+ * Inputs and the statistics outputs are those of `buildSaeStepGraph`; the gradient outputs are `grad_<p>`.
+ */
+export function buildSaeGradGraph(shapes: SaeStepShapes): { model: Uint8Array } {
+  const { dIn: d, dSae: S, k, kAux } = shapes;
+  const g = new GraphBuilder("topk_sae_dense_grads");
+  const F = DataType.FLOAT;
+  const { x, P, dead, auxCoef } = declareInputs(g, shapes);
+
+  const ax0 = g.constI64([0]);
+  const two = g.constF([2]);
+  const zeroF = g.constF([0]);
+  const batchI = g.op("Gather", [g.op("Shape", [x]), g.constI64([0])]); // [1] int64
+  const batch = g.op("Cast", [batchI], { to: F }); // [1]
+  const batchScalar = g.op("Squeeze", [batch]);
+  const zerosBS = () => g.op("Expand", [zeroF, g.op("Concat", [batchI, g.constI64([S])], { axis: 0 })]); // [B, S]
+  // The code transposed, [S, B], scattered directly in that layout: the weight gradients are [S, B]·[B, d] products,
+  // and onnxruntime's Gemm with transA (or a Transpose it fuses back into one) took twice as long as a plain product
+  // (541 against 276 ms at the paper's shape).
+  const transpose = (t: string) => g.op("Transpose", [t], { perm: [1, 0] });
+  const scatterT = (indices: string, values: string, reduction?: "add") =>
+    g.op("ScatterElements", [g.op("Expand", [zeroF, g.op("Concat", [g.constI64([S]), batchI], { axis: 0 })]), transpose(indices), transpose(values)], { axis: 0, ...(reduction ? { reduction } : {}) }); // [S, B]
+  const sumSq = (t: string) => g.op("ReduceSum", [g.op("Mul", [t, t])], { keepdims: 0 });
+
+  // ---- forward
+  const xc = g.op("Sub", [x, P.b_dec]);
+  const pre = g.op("Gemm", [xc, P.W_encT, P.b_enc], { transB: 1 }); // [B, S]
+  const [vals, idx] = g.opMulti("TopK", [pre, g.constI64([k])], 2, { axis: -1, largest: 1, sorted: 0 });
+  const acts = g.op("Relu", [vals!]); // [B, k]
+  const code = g.op("ScatterElements", [zerosBS(), idx!, acts], { axis: 1 }); // [B, S]
+  const recon = g.op("Add", [g.op("MatMul", [code, P.W_dec]), P.b_dec]); // [B, d]
+  const err = g.op("Sub", [recon, x]);
+  g.op("Div", [sumSq(err), batchScalar], {}, { outputs: ["mse"] });
+  const centered = g.op("Sub", [x, g.op("ReduceMean", [x], { axes: [0], keepdims: 1 })]);
+  g.op("Div", [sumSq(centered), batchScalar], {}, { outputs: ["var"] });
+  const active = g.op("Cast", [g.op("Greater", [vals!, zeroF])], { to: F }); // [B, k]
+  g.op("Div", [g.op("ReduceSum", [active], { keepdims: 0 }), batchScalar], {}, { outputs: ["l0"] });
+  g.op("ScatterND", [g.op("Expand", [zeroF, g.constI64([S])]), g.op("Unsqueeze", [idx!, g.constI64([2])]), active], { reduction: "add" }, { outputs: ["fired"] });
+
+  // ---- backward of the reconstruction loss
+  const gRec = g.op("Div", [g.op("Mul", [err, two]), batch]); // [B, d]
+  const dVals = g.op("Mul", [g.op("GatherElements", [g.op("Gemm", [gRec, P.W_dec], { transB: 1 }), idx!], { axis: 1 }), active]); // [B, k]
+  let decCodeT = scatterT(idx!, acts);
+  let decGrad = gRec;
+  let allIdx = idx!;
+  let allDVals = dVals;
+
+  // ---- AuxK
+  if (kAux > 0) {
+    // Live latents are pushed far below any pre-activation, so TopK picks dead ones first; any live latent still
+    // picked (fewer dead than kAux) has a hugely negative value that ReLU zeroes.
+    const masked = g.op("Add", [pre, g.op("Mul", [g.op("Sub", [dead, g.constF([1])]), g.constF([1e30])])]);
+    const [aVals, aIdx] = g.opMulti("TopK", [masked, g.constI64([kAux])], 2, { axis: -1, largest: 1, sorted: 0 });
+    const aActs = g.op("Relu", [aVals!]);
+    const aActive = g.op("Cast", [g.op("Greater", [aVals!, zeroF])], { to: F });
+    const aCode = g.op("ScatterElements", [zerosBS(), aIdx!, aActs], { axis: 1 });
+    const eHat = g.op("MatMul", [aCode, P.W_dec]);
+    const e = g.op("Neg", [err]); // the detached residual x - x̂: no gradient flows into it below
+    const aErr = g.op("Sub", [eHat, e]);
+    const eCentered = g.op("Sub", [e, g.op("ReduceMean", [e], { axes: [0], keepdims: 1 })]);
+    // A tiny floor keeps the ratio finite when the residual is constant over the batch.
+    const denom = g.op("Max", [sumSq(eCentered), g.constF([1e-12])]);
+    g.op("Mul", [g.op("Div", [sumSq(aErr), denom]), g.op("Squeeze", [auxCoef])], {}, { outputs: ["aux_loss"] });
+    const gAux = g.op("Div", [g.op("Mul", [aErr, g.op("Mul", [two, auxCoef])]), denom]); // [B, d]
+    const aDVals = g.op("Mul", [g.op("GatherElements", [g.op("Gemm", [gAux, P.W_dec], { transB: 1 }), aIdx!], { axis: 1 }), aActive]);
+    decCodeT = g.op("Concat", [decCodeT, scatterT(aIdx!, aActs)], { axis: 1 }); // [S, 2B]
+    decGrad = g.op("Concat", [gRec, gAux], { axis: 0 }); // [2B, d]
+    allIdx = g.op("Concat", [idx!, aIdx!], { axis: 1 });
+    allDVals = g.op("Concat", [dVals, aDVals], { axis: 1 });
+  } else {
+    g.op("Identity", [g.constF([0])], {}, { outputs: ["aux_loss_1"] });
+    g.op("Squeeze", ["aux_loss_1"], {}, { outputs: ["aux_loss"] });
+  }
+
+  // A latent picked by both TopKs gets both terms: the scatter adds.
+  const dPreT = scatterT(allIdx, allDVals, "add"); // [S, B]
+  g.op("MatMul", [decCodeT, decGrad], {}, { outputs: ["grad_W_dec"] });
+  g.op("MatMul", [dPreT, xc], {}, { outputs: ["grad_W_encT"] });
+  const gBenc = g.op("ReduceSum", [dPreT, g.constI64([1])], { keepdims: 0 }, { outputs: ["grad_b_enc"] });
+  const viaEncoder = g.op("Squeeze", [g.op("MatMul", [g.op("Unsqueeze", [gBenc, ax0]), P.W_encT]), ax0]); // [d]
+  g.op("Sub", [g.op("ReduceSum", [gRec, ax0], { keepdims: 0 }), viaEncoder], {}, { outputs: ["grad_b_dec"] });
+
+  g.output("mse", F, []);
+  g.output("var", F, []);
+  g.output("aux_loss", F, []);
+  g.output("l0", F, []);
+  g.output("fired", F, [S]);
+  const shapesOf = paramShapes(shapes);
+  for (const p of SAE_PARAMS) g.output(`grad_${p}`, F, shapesOf[p]);
   return { model: g.build({ opset: 17 }).model };
 }
