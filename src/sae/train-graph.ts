@@ -1,9 +1,14 @@
-// The TopK SAE training step as one onnxruntime graph: forward, hand-written backward, decoder-row
-// projection and the Adam update, so a step is a single `session.run` with no autodiff framework.
+// The TopK SAE training step's graphs, forward and hand-written backward with no autodiff framework, in two
+// formulations:
+//   buildSaeGradGraph (the default, at the end of this file): the code as a dense [B, S] matrix, every product a
+//     GEMM, gradients out; step.ts then runs Adam in place (adam.ts).
+//   buildSaeStepGraph (below; `formulation: "gather"`): the sparse formulation with gathered decoder rows and
+//     scatter-add gradients, decoder-row projection and Adam inside the graph. Kept as the benchmark's and the
+//     tests' second implementation; at the paper's shape its [B, k, d] intermediates made it 1.7x slower.
 //
 // The SAE (the Safe-SAIL release's TopK-ReLU autoencoder):
 //   xc   = x - b_dec
-//   pre  = xc · W_enc + b_enc                       [B, S]    (the only dense product of the step)
+//   pre  = xc · W_enc + b_enc                       [B, S]    (the gather formulation's only dense product)
 //   (v, i) = TopK(pre, k);  a = ReLU(v)             [B, k]
 //   x̂    = Σ_j a_j · W_dec[i_j] + b_dec             [B, d]    (decoder rows gathered, never a dense [B, S] code)
 //   loss = Σ_b ||x̂ - x||² / B
