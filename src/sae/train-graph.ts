@@ -64,6 +64,13 @@ function declareInputs(g: GraphBuilder, { dIn: d, dSae: S, kAux }: SaeStepShapes
   };
 }
 
+/** The loss statistics both step graphs output (see buildSaeStepGraph's doc). */
+function declareStatsOutputs(g: GraphBuilder, S: number): void {
+  const F = DataType.FLOAT;
+  for (const name of ["mse", "var", "aux_loss", "l0"]) g.output(name, F, []);
+  g.output("fired", F, [S]);
+}
+
 /**
  * Inputs: x [B, d]; the four parameters; for AuxK `dead` [S] (1 = dead) and `aux_coef` [1]; in "train"
  * mode `m_<p>`, `v_<p>` per parameter and the scalars `alpha`, `eps_hat`, `beta1`, `beta2` [1].
@@ -157,11 +164,7 @@ export function buildSaeStepGraph(shapes: SaeStepShapes, mode: SaeGraphMode): { 
     b_dec: (gBdec = g.op("Sub", [gBdec, g.op("ReduceSum", [dXc, ax0], { keepdims: 0 })])),
   };
 
-  g.output("mse", F, []);
-  g.output("var", F, []);
-  g.output("aux_loss", F, []);
-  g.output("l0", F, []);
-  g.output("fired", F, [S]);
+  declareStatsOutputs(g, S);
   const shapesOf = paramShapes(shapes);
   if (mode === "grads") {
     for (const p of SAE_PARAMS) {
@@ -301,11 +304,7 @@ export function buildSaeGradGraph(shapes: SaeStepShapes): { model: Uint8Array } 
   const viaEncoder = g.op("Squeeze", [g.op("MatMul", [g.op("Unsqueeze", [gBenc, ax0]), P.W_encT]), ax0]); // [d]
   g.op("Sub", [g.op("ReduceSum", [gRec, ax0], { keepdims: 0 }), viaEncoder], {}, { outputs: ["grad_b_dec"] });
 
-  g.output("mse", F, []);
-  g.output("var", F, []);
-  g.output("aux_loss", F, []);
-  g.output("l0", F, []);
-  g.output("fired", F, [S]);
+  declareStatsOutputs(g, S);
   const shapesOf = paramShapes(shapes);
   for (const p of SAE_PARAMS) g.output(`grad_${p}`, F, shapesOf[p]);
   return { model: g.build({ opset: 17 }).model };
