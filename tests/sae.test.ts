@@ -12,7 +12,7 @@ import { createSae, decodeTopK, encodeTopK, type SaeParams } from "../src/sae/sa
 import { loadSae, saveSae, transpose } from "../src/sae/saelens.ts";
 import { SaeStepRunner, zeroAdamState } from "../src/sae/step.ts";
 import { tfjsSaeGradients } from "../src/sae/tfjs-step.ts";
-import { SAE_PARAMS } from "../src/sae/train-graph.ts";
+import { GRAD_OUTPUT_PIECE_BYTES, gradOutputPieces, SAE_PARAMS } from "../src/sae/train-graph.ts";
 import { geometricMedian, saeLearningRate, trainSae } from "../src/sae/train.ts";
 import { mulberry32 } from "../src/util/prng.ts";
 import { memorySource, syntheticActivations } from "./helpers/synthetic-acts.ts";
@@ -310,5 +310,32 @@ describe("training step: the two formulations", () => {
       expect(maxAbsDiff(dense.state.m[n], gather.state.m[n]), `m ${n}`).toBeLessThan(1e-5 * Math.max(1, maxAbs(gather.state.m[n])));
       expect(maxAbsDiff(dense.state.v[n], gather.state.v[n]), `v ${n}`).toBeLessThan(1e-6 * Math.max(1, maxAbs(gather.state.v[n])));
     }
+  });
+
+  it("returns gradients over the output piece size in row blocks that the runner joins into whole gradients", async () => {
+    // 66,000 latents of d 64: 16.9 MB per [S, d] gradient, two blocks (65,536 rows and 464).
+    const d = 64, S = 66_000, k = 4, B = 8;
+    const pieces = gradOutputPieces({ dIn: d, dSae: S });
+    const encPieces = pieces.filter((o) => o.param === "W_encT");
+    expect(encPieces.map((o) => [o.name, o.rowStart, o.shape[0]])).toEqual([["grad_W_encT.0", 0, 65_536], ["grad_W_encT.1", 65_536, 464]]);
+    for (const o of pieces) expect(o.shape.reduce((a, b) => a * b, 4)).toBeLessThanOrEqual(GRAD_OUTPUT_PIECE_BYTES);
+    expect(pieces.filter((o) => o.param === "b_enc").map((o) => o.name)).toEqual(["grad_b_enc"]);
+    const { sae, x } = fixture(d, S, k, B, 11);
+    // Two latents in the second block fire on every token, so that block's gradients are not all zero.
+    sae.params.b_enc[65_600] = 5;
+    sae.params.b_enc[65_999] = 5;
+    const grads = async (formulation: "dense" | "gather") => {
+      const runner = new SaeStepRunner({ dIn: d, dSae: S, k }, 0, undefined, formulation);
+      const g = await runner.gradients(sae.params, x, B);
+      await runner.dispose();
+      return g.grads;
+    };
+    const dense = await grads("dense");
+    const gather = await grads("gather");
+    for (const n of SAE_PARAMS) {
+      expect(dense[n].length, n).toBe(sae.params[n].length);
+      expect(maxAbsDiff(dense[n], gather[n]), n).toBeLessThan(1e-5 * Math.max(1, maxAbs(gather[n])));
+    }
+    for (const n of ["W_dec", "W_encT"] as const) expect(maxAbs(dense[n].subarray(65_999 * d)), n).toBeGreaterThan(0);
   });
 });

@@ -3,7 +3,7 @@
 // the caller from step to step.
 import { createSession, ort } from "../engine/ort.ts";
 import { adamConstants, adamInPlace, adamUnitRowsInPlace } from "./adam.ts";
-import { buildSaeGradGraph, buildSaeStepGraph, paramShapes, SAE_PARAMS, type SaeParamName, type SaeStepShapes } from "./train-graph.ts";
+import { buildSaeGradGraph, buildSaeStepGraph, gradOutputPieces, paramShapes, SAE_PARAMS, type SaeParamName, type SaeStepShapes } from "./train-graph.ts";
 import type { SaeParams } from "./sae.ts";
 
 export interface AdamState {
@@ -85,6 +85,18 @@ export class SaeStepRunner {
     return feeds;
   }
 
+  /** Fetches writing the dense graph's gradient outputs (row blocks, see `gradOutputPieces`) into `grads`. */
+  private gradFetches(session: ort.InferenceSession, grads: Record<SaeParamName, Float32Array>): Record<string, ort.Tensor | null> {
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const name of session.outputNames) fetches[name] = null;
+    for (const o of gradOutputPieces(this.shapes)) {
+      const rowFloats = o.shape.slice(1).reduce((a, b) => a * b, 1);
+      const start = o.rowStart * rowFloats;
+      fetches[o.name] = f32(grads[o.param].subarray(start, start + o.shape[0]! * rowFloats), o.shape);
+    }
+    return fetches;
+  }
+
   private static stats(out: ort.InferenceSession.OnnxValueMapType): StepStats {
     const num = (n: string) => (out[n]!.data as Float32Array)[0]!;
     return { mse: num("mse"), variance: num("var"), aux: num("aux_loss"), l0: num("l0"), fired: out.fired!.data as Float32Array };
@@ -99,13 +111,9 @@ export class SaeStepRunner {
     const useAux = this.kAux > 0 && auxCoef > 0 && dead !== null && dead.some((v) => v > 0);
     if (this.formulation === "gather") return this.gatherStep(p, state, x, batch, hyper, useAux ? dead : null, auxCoef);
     const session = await this.session("dense", useAux);
-    const shapes = paramShapes(p);
     this.gradBuffers ??= Object.fromEntries(SAE_PARAMS.map((n) => [n, new Float32Array(p[n].length)])) as Record<SaeParamName, Float32Array>;
     const grads = this.gradBuffers;
-    const fetches: Record<string, ort.Tensor | null> = {};
-    for (const name of session.outputNames) fetches[name] = null;
-    for (const n of SAE_PARAMS) fetches[`grad_${n}`] = f32(grads[n], shapes[n]);
-    const out = await session.run(this.feeds(p, x, batch, useAux ? dead : null, auxCoef), fetches);
+    const out = await session.run(this.feeds(p, x, batch, useAux ? dead : null, auxCoef), this.gradFetches(session, grads));
     const t = state.step + 1;
     const c = adamConstants(hyper, t);
     for (const n of SAE_PARAMS) {
@@ -162,8 +170,13 @@ export class SaeStepRunner {
   /** Loss statistics and raw gradients of the loss (no update): for checks and benchmarks. */
   async gradients(p: SaeParams, x: Float32Array, batch: number, dead: Float32Array | null = null, auxCoef = 0): Promise<StepStats & { grads: Record<SaeParamName, Float32Array> }> {
     const useAux = this.kAux > 0 && dead !== null;
-    const session = await this.session(this.formulation === "dense" ? "dense" : "grads", useAux);
-    const out = await session.run(this.feeds(p, x, batch, useAux ? dead : null, auxCoef));
+    const feeds = this.feeds(p, x, batch, useAux ? dead : null, auxCoef);
+    if (this.formulation === "dense") {
+      const grads = Object.fromEntries(SAE_PARAMS.map((n) => [n, new Float32Array(p[n].length)])) as Record<SaeParamName, Float32Array>;
+      const session = await this.session("dense", useAux);
+      return { ...SaeStepRunner.stats(await session.run(feeds, this.gradFetches(session, grads))), grads };
+    }
+    const out = await (await this.session("grads", useAux)).run(feeds);
     const grads = Object.fromEntries(SAE_PARAMS.map((n) => [n, out[`grad_${n}`]!.data as Float32Array])) as Record<SaeParamName, Float32Array>;
     return { ...SaeStepRunner.stats(out), grads };
   }

@@ -223,7 +223,8 @@ export function buildSaeStepGraph(shapes: SaeStepShapes, mode: SaeGraphMode): { 
  * W_dec; summed into dPre for W_encT, whose input xc is the same). No decoder-row projection and no Adam here:
  * the caller updates the parameters in place (adam.ts).
  *
- * Inputs and the statistics outputs are those of `buildSaeStepGraph`; the gradient outputs are `grad_<p>`.
+ * Inputs and the statistics outputs are those of `buildSaeStepGraph`; the gradient outputs are `grad_<p>`, the
+ * two [S, d] ones in row blocks (`gradOutputPieces`).
  */
 export function buildSaeGradGraph(shapes: SaeStepShapes): { model: Uint8Array } {
   const { dIn: d, dSae: S, k, kAux } = shapes;
@@ -298,14 +299,63 @@ export function buildSaeGradGraph(shapes: SaeStepShapes): { model: Uint8Array } 
 
   // A latent picked by both TopKs gets both terms: the scatter adds.
   const dPreT = scatterT(allIdx, allDVals, "add"); // [S, B]
-  g.op("MatMul", [decCodeT, decGrad], {}, { outputs: ["grad_W_dec"] });
-  g.op("MatMul", [dPreT, xc], {}, { outputs: ["grad_W_encT"] });
-  const gBenc = g.op("ReduceSum", [dPreT, g.constI64([1])], { keepdims: 0 }, { outputs: ["grad_b_enc"] });
-  const viaEncoder = g.op("Squeeze", [g.op("MatMul", [g.op("Unsqueeze", [gBenc, ax0]), P.W_encT]), ax0]); // [d]
-  g.op("Sub", [g.op("ReduceSum", [gRec, ax0], { keepdims: 0 }), viaEncoder], {}, { outputs: ["grad_b_dec"] });
+  const grads: Record<SaeParamName, string> = {
+    W_dec: g.op("MatMul", [decCodeT, decGrad]),
+    W_encT: g.op("MatMul", [dPreT, xc]),
+    b_enc: g.op("ReduceSum", [dPreT, g.constI64([1])], { keepdims: 0 }),
+    b_dec: "",
+  };
+  const viaEncoder = g.op("Squeeze", [g.op("MatMul", [g.op("Unsqueeze", [grads.b_enc, ax0]), P.W_encT]), ax0]); // [d]
+  grads.b_dec = g.op("Sub", [g.op("ReduceSum", [gRec, ax0], { keepdims: 0 }), viaEncoder]);
 
   declareStatsOutputs(g, S);
-  const shapesOf = paramShapes(shapes);
-  for (const p of SAE_PARAMS) g.output(`grad_${p}`, F, shapesOf[p]);
+  const pieces = gradOutputPieces(shapes);
+  for (const p of SAE_PARAMS) {
+    const mine = pieces.filter((o) => o.param === p);
+    const names = mine.map((o) => o.name);
+    if (mine.length === 1) g.op("Identity", [grads[p]], {}, { outputs: names });
+    else g.op("Split", [grads[p], g.constI64(mine.map((o) => o.shape[0]!))], { axis: 0 }, { outputs: names });
+    for (const o of mine) g.output(o.name, F, o.shape);
+  }
   return { model: g.build({ opset: 17 }).model };
+}
+
+/**
+ * The largest gradient output the dense graph returns in one piece. Why pieces at all: onnxruntime allocates each
+ * graph output with malloc, and glibc serves a block over its mmap threshold (32 MiB at most) as fresh pages that
+ * it unmaps on free, so a 168 MB output page-faults through all of its memory on every step. Measured on a
+ * [20480, 2048] product (bench/README.md, "SAE step"): 777 ms as one output, 359 ms as ten 16.8 MB pieces.
+ */
+export const GRAD_OUTPUT_PIECE_BYTES = 16 * 1024 * 1024;
+
+/** One graph output of the dense gradient graph: rows [rowStart, rowStart + shape[0]) of `param`'s gradient. */
+export interface GradOutputPiece {
+  name: string;
+  param: SaeParamName;
+  rowStart: number;
+  shape: number[];
+}
+
+/**
+ * The dense graph's gradient outputs: `grad_<p>` for a gradient that fits one piece, else `grad_<p>.<i>`, row
+ * blocks in order whose float32 bytes stay within GRAD_OUTPUT_PIECE_BYTES. The runner fetches them into views of
+ * one array per parameter, so the caller sees whole gradients.
+ */
+export function gradOutputPieces(shapes: Pick<SaeStepShapes, "dIn" | "dSae">): GradOutputPiece[] {
+  const out: GradOutputPiece[] = [];
+  const shapesOf = paramShapes(shapes);
+  for (const param of SAE_PARAMS) {
+    const shape = shapesOf[param];
+    const rows = shape[0]!;
+    const rowFloats = shape.slice(1).reduce((a, b) => a * b, 1);
+    const rowsPerPiece = Math.max(1, Math.floor(GRAD_OUTPUT_PIECE_BYTES / (4 * rowFloats)));
+    if (rows <= rowsPerPiece) {
+      out.push({ name: `grad_${param}`, param, rowStart: 0, shape });
+      continue;
+    }
+    for (let start = 0, i = 0; start < rows; start += rowsPerPiece, i++) {
+      out.push({ name: `grad_${param}.${i}`, param, rowStart: start, shape: [Math.min(rowsPerPiece, rows - start), ...shape.slice(1)] });
+    }
+  }
+  return out;
 }
