@@ -4,7 +4,7 @@ import { existsSync, promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildClaimsGrid, CLAIMS_GRID, ClaimsGridStopped, gridConfigs, readClaimsGrid, type ClaimsGridSettings } from "../src/claims/grid.ts";
+import { buildClaimsGrid, CLAIMS_GRID, claimsGridIsCurrent, ClaimsGridStopped, gridConfigs, readClaimsGrid, type ClaimsGridSettings } from "../src/claims/grid.ts";
 import { parseShard } from "../src/util/shard.ts";
 import { bootstrapKeptCounts, precisionRecallFilter } from "../src/metrics/filter.ts";
 import { mulberry32 } from "../src/util/prng.ts";
@@ -65,7 +65,26 @@ describe("claims grid", () => {
     }
     expect(read.data.calibration + read.data.evaluation).toBe(400);
     expect(read.missing).toEqual([]);
+
+    // `claims build` uses a built file only while it answers for the present settings, model and data.
+    expect(await claimsGridIsCurrent({ file: out, grid: SMALL })).toMatchObject({ current: true });
+    expect(await claimsGridIsCurrent({ file: out, grid: { ...SMALL, ks: [8, 16] } })).toMatchObject({ current: false, reason: expect.stringMatching(/settings differ/) });
+    const variant = async (name: string, edit: (g: Record<string, any>) => void) => {
+      const g = JSON.parse(await fsp.readFile(out, "utf8")) as Record<string, any>;
+      edit(g);
+      const f = path.join(work, name);
+      await fsp.writeFile(f, JSON.stringify(g));
+      return claimsGridIsCurrent({ file: f, grid: SMALL });
+    };
+    expect(await variant("partial.json", (g) => g.missing.push("mlp_out-L1-k64-s12"))).toMatchObject({ current: false, reason: expect.stringMatching(/partial \(1 configuration/) });
+    expect(await variant("model.json", (g) => (g.model.fingerprint = "0".repeat(64)))).toMatchObject({ current: false, reason: expect.stringMatching(/model\.fingerprint differs/) });
+    expect(await variant("pairs.json", (g) => (g.data.pairs_sha256 = "0".repeat(64)))).toMatchObject({ current: false, reason: expect.stringMatching(/data\.pairs_sha256 differs/) });
+    expect(await claimsGridIsCurrent({ file: path.join(work, "none.json"), grid: SMALL })).toMatchObject({ current: false, reason: expect.stringMatching(/does not exist/) });
   }, 600_000);
+
+  it("finds the committed grid current, so that claims build on a fresh clone does not retrain it", async () => {
+    expect(await claimsGridIsCurrent()).toEqual({ current: true, reason: "data/claims/toy-grid.json matches the grid settings, the model and the data" });
+  });
 
   it("stops when asked, keeps what is measured, and resumes; a partial file lists what is missing", async () => {
     const w = path.join(work, "stop");

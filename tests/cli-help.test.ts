@@ -41,7 +41,7 @@ const COMMANDS: [args: string[], synopsis: string, mentions: string[]][] = [
   [["explain"], "usage: safesail explain", ["--examples", "--out", "--features", "--explainer", "--llm", "--api-base", "--cache", "--concurrency", "--shard", "db merge", "--json"]],
   [["score"], "usage: safesail score", ["--examples", "--method", "--segments", "--llm", "--api-base", "--cache", "--shard", "--json"]],
   [["claims"], "usage:\n  safesail claims build", ["safesail claims grid", "safesail claims results", "docs/claims.md"]],
-  [["claims", "build"], "usage: safesail claims build", ["--jobs", "--out", "--timeout", "docs/results.md"]],
+  [["claims", "build"], "usage: safesail claims build", ["--retrain", "--jobs", "--out", "--timeout", "docs/results.md"]],
   [["claims", "grid"], "usage: safesail claims grid", ["--jobs", "--shard", "--harvest-only", "--assemble-only", "--partial", "--work", "--out", "--model", "SLURM_ARRAY_TASK_ID"]],
   [["claims", "results"], "usage: safesail claims results", ["--out", "results-table"]],
   [["examples"], "usage: safesail examples", ["--sae", "--model", "--corpus", "--out", "--features", "--db", "--filter", "--context", "--quantiles", "--seed", "--no-chat", "--max-docs", "--overwrite", "--json"]],

@@ -21,7 +21,7 @@ import { existsSync, promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { forEachDocumentBlock } from "../activations/blocks.ts";
-import { harvest } from "../activations/harvest.ts";
+import { harvest, modelFingerprint } from "../activations/harvest.ts";
 import type { ActivationStore } from "../activations/store.ts";
 import { readPairs } from "../data/pairs.ts";
 import { readDomainCorpus } from "../data/domain-corpus.ts";
@@ -496,6 +496,36 @@ async function assembleClaimsGrid(o: { work: string; out: string; modelDir: stri
   await writeJsonAtomic(o.out, file, 0);
   o.log(`wrote ${o.out}: ${entries.length} entries${missing.length ? `; PARTIAL: ${missing.length} configuration(s) missing` : ""}`);
   return file;
+}
+
+/**
+ * Whether a built grid file still answers for the present settings, model and data, so that `claims build` can use it
+ * instead of retraining the grid (4.9 CPU-hours): complete (nothing in `missing`), the same grid settings, the same model
+ * fingerprint and the same pairs and samples (sha256). Not compared: the code that trained it. `reason` says what
+ * differs, for the log.
+ */
+export async function claimsGridIsCurrent(o: { file?: string; model?: string; pairs?: string; samples?: string; grid?: ClaimsGridSettings } = {}): Promise<{ current: boolean; reason: string }> {
+  const file = path.resolve(o.file ?? path.join(REPO_ROOT, CLAIMS_GRID_FILE));
+  if (!existsSync(file)) return { current: false, reason: `${relative(file)} does not exist` };
+  let g: ClaimsGridFile;
+  try {
+    g = await readClaimsGrid(file);
+  } catch (err) {
+    return { current: false, reason: (err as Error).message };
+  }
+  if (g.missing.length > 0) return { current: false, reason: `${relative(file)} is partial (${g.missing.length} configuration(s) missing)` };
+  if (stableJson(g.settings) !== stableJson(JSON.parse(JSON.stringify(o.grid ?? CLAIMS_GRID)))) return { current: false, reason: `${relative(file)}: settings differ from the grid in src/claims/grid.ts` };
+  for (const [field, f] of [["pairs_sha256", o.pairs ?? path.join(REPO_ROOT, "data/contrastive-pairs.jsonl")], ["samples_sha256", o.samples ?? path.join(REPO_ROOT, "data/domain-corpus.jsonl")]] as const) {
+    if (!existsSync(f)) return { current: false, reason: `${f}: no such file` };
+    if ((g.data as Record<string, unknown>)[field] !== sha256Hex(await fsp.readFile(f))) return { current: false, reason: `${relative(file)}: data.${field} differs from ${relative(path.resolve(f))}` };
+  }
+  const model = await loadModel(path.resolve(o.model ?? DEFAULT_MODEL_DIR));
+  try {
+    if (g.model.fingerprint !== (await modelFingerprint(model))) return { current: false, reason: `${relative(file)}: model.fingerprint differs from ${relative(model.dir)}` };
+  } finally {
+    await model.dispose();
+  }
+  return { current: true, reason: `${relative(file)} matches the grid settings, the model and the data` };
 }
 
 /** Reads the committed grid, checking what the notebook relies on. */
