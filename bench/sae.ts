@@ -2,7 +2,7 @@
 // reference of the same step on the same shapes and the same starting numbers (bench/sae_torch.py), and
 // against the tfjs autodiff version (src/sae/tfjs-step.ts, gradients only, i.e. a lower bound on its step).
 //
-//   npx tsx bench/sae.ts [--shape qwen|toy|paper|D,S,K,B] [--steps 10] [--threads N] [--formulation dense|gather|both]
+//   npx tsx bench/sae.ts [--shape qwen|toy|paper|D,S,K,B] [--steps 10] [--threads N] [--formulation dense|gather|both] [--whole-grads]
 //                        [--no-tfjs] [--json FILE]
 //
 // Shapes: qwen = d 896, 8,960 latents, k 64, batch 1024 (Qwen2.5-0.5B's width, expansion 10);
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     "no-tfjs": { type: "boolean", default: false },
     formulation: { type: "string", default: "dense" },
     "no-torch-gather": { type: "boolean", default: false },
+    "whole-grads": { type: "boolean", default: false },
     json: { type: "string" },
   },
 });
@@ -64,26 +65,36 @@ try {
 }
 
 // ---- safesail (onnxruntime): the dense-code gradient graph with the in-place Adam (the default), and/or the gathered-rows
-// graph with Adam inside onnxruntime (the formulation before issue 17), from the same starting numbers.
+// graph with Adam inside onnxruntime (the formulation before issue 17), from the same starting numbers. --whole-grads
+// adds the dense graph with its two [S, d] weight gradients as whole graph outputs instead of 16 MiB row blocks (the
+// effect of glibc's mmap threshold: bench/README.md). The variants' timed steps take turns, so that a slow minute
+// on a shared machine falls on all of them.
 const formulations: SaeStepFormulation[] = values.formulation === "both" ? ["dense", "gather"] : [values.formulation as SaeStepFormulation];
 if (!formulations.every((f) => f === "dense" || f === "gather")) throw new Error(`--formulation: expected dense, gather or both, got ${values.formulation}`);
+const variants: { label: string; formulation: SaeStepFormulation; gradPieceBytes?: number }[] = formulations.map((formulation) => ({ label: formulation, formulation }));
+if (values["whole-grads"]) variants.splice(1, 0, { label: "dense, whole gradients", formulation: "dense", gradPieceBytes: Infinity });
 const median = (a: number[]) => [...a].sort((u, v) => u - v)[Math.floor(a.length / 2)]!;
-const ortRuns: { formulation: SaeStepFormulation; step_s: number; first_loss: number }[] = [];
-for (const formulation of formulations) {
-  const runner = new SaeStepRunner({ dIn: d, dSae: S, k }, 0, threads, formulation);
+const hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 6.25e-10 };
+const live = [];
+for (const v of variants) {
+  const runner = new SaeStepRunner({ dIn: d, dSae: S, k }, 0, { threads, formulation: v.formulation, gradPieceBytes: v.gradPieceBytes });
   const p = { ...sae.params, W_encT: sae.params.W_encT.slice(), b_enc: sae.params.b_enc.slice(), W_dec: sae.params.W_dec.slice(), b_dec: sae.params.b_dec.slice() };
   const state = zeroAdamState(p);
-  const hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 6.25e-10 };
   const first = await runner.trainStep(p, state, x, B, hyper, null, 0);
   await runner.trainStep(p, state, x, B, hyper, null, 0);
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
+  live.push({ v, runner, p, state, first, times: [] as number[] });
+}
+for (let i = 0; i < steps; i++) {
+  for (const r of live) {
     const t0 = performance.now();
-    await runner.trainStep(p, state, x, B, hyper, null, 0);
-    times.push((performance.now() - t0) / 1000);
+    await r.runner.trainStep(r.p, r.state, x, B, hyper, null, 0);
+    r.times.push((performance.now() - t0) / 1000);
   }
-  await runner.dispose();
-  ortRuns.push({ formulation, step_s: median(times), first_loss: first.mse });
+}
+const ortRuns: { formulation: string; step_s: number; first_loss: number }[] = [];
+for (const r of live) {
+  await r.runner.dispose();
+  ortRuns.push({ formulation: r.v.label, step_s: median(r.times), first_loss: r.first.mse });
 }
 const ortStep = ortRuns[0]!.step_s;
 const first = { mse: ortRuns[0]!.first_loss };
@@ -147,10 +158,11 @@ const f = (v: number) => v.toFixed(0).padStart(8);
 console.log(`TopK SAE step, d ${d}, ${S} latents, k ${k}, batch ${B}, ${threads} threads, glibc malloc: ${mallocEnv || "default"}`);
 for (const run of ortRuns) {
   const useful = stepFlops / run.step_s / 1e9;
-  const executed = run.formulation === "dense" ? denseFlops / run.step_s / 1e9 : useful;
+  const isDense = run.formulation.startsWith("dense");
+  const executed = isDense ? denseFlops / run.step_s / 1e9 : useful;
   const pct = (g: number) => (peakGflops ? ` (${((g / peakGflops) * 100).toFixed(0)}% of the FMA peak)` : "");
   console.log(`  safesail ${run.formulation.padEnd(6)} (onnxruntime) ${f(B / run.step_s)} tokens/s  (${(run.step_s * 1000).toFixed(0)} ms/step)  ${useful.toFixed(0)} GFLOPS of the sparse step's ${result.step_gflop.toFixed(1)} GFLOP${pct(useful)}` +
-    (run.formulation === "dense" ? `; ${executed.toFixed(0)} GFLOPS executed (${(denseFlops / 1e9).toFixed(0)} GFLOP of GEMMs)${pct(executed)}` : "") +
+    (isDense ? `; ${executed.toFixed(0)} GFLOPS executed (${(denseFlops / 1e9).toFixed(0)} GFLOP of GEMMs)${pct(executed)}` : "") +
     (torch ? `; ${(torch.dense.step_s / run.step_s).toFixed(2)}x torch dense` : ""));
 }
 if (peakGflops) console.log(`  FMA peak (bench/fma-peak.c, ${threads} threads): ${peakGflops.toFixed(0)} GFLOPS`);

@@ -289,7 +289,7 @@ describe("training step: the two formulations", () => {
       const p = { ...sae.params, W_encT: sae.params.W_encT.slice(), b_enc: sae.params.b_enc.slice(), W_dec: sae.params.W_dec.slice(), b_dec: sae.params.b_dec.slice() };
       const arrays = SAE_PARAMS.map((n) => p[n]);
       const state = zeroAdamState(p);
-      const runner = new SaeStepRunner({ dIn: d, dSae: S, k }, 12, undefined, formulation);
+      const runner = new SaeStepRunner({ dIn: d, dSae: S, k }, 12, { formulation });
       const losses: number[] = [];
       for (let i = 0; i < 5; i++) {
         const st = await runner.trainStep(p, state, x, B, hyper, i >= 2 ? dead : null, 1 / 32);
@@ -313,29 +313,28 @@ describe("training step: the two formulations", () => {
   });
 
   it("returns gradients over the output piece size in row blocks that the runner joins into whole gradients", async () => {
-    // 66,000 latents of d 64: 16.9 MB per [S, d] gradient, two blocks (65,536 rows and 464).
-    const d = 64, S = 66_000, k = 4, B = 8;
-    const pieces = gradOutputPieces({ dIn: d, dSae: S });
-    const encPieces = pieces.filter((o) => o.param === "W_encT");
-    expect(encPieces.map((o) => [o.name, o.rowStart, o.shape[0]])).toEqual([["grad_W_encT.0", 0, 65_536], ["grad_W_encT.1", 65_536, 464]]);
-    for (const o of pieces) expect(o.shape.reduce((a, b) => a * b, 4)).toBeLessThanOrEqual(GRAD_OUTPUT_PIECE_BYTES);
-    expect(pieces.filter((o) => o.param === "b_enc").map((o) => o.name)).toEqual(["grad_b_enc"]);
-    const { sae, x } = fixture(d, S, k, B, 11);
-    // Two latents in the second block fire on every token, so that block's gradients are not all zero.
-    sae.params.b_enc[65_600] = 5;
-    sae.params.b_enc[65_999] = 5;
-    const grads = async (formulation: "dense" | "gather") => {
-      const runner = new SaeStepRunner({ dIn: d, dSae: S, k }, 0, undefined, formulation);
-      const g = await runner.gradients(sae.params, x, B);
+    // At the default piece size: 66,000 latents of d 64 are 16.9 MB per [S, d] gradient, two blocks.
+    const listed = gradOutputPieces({ dIn: 64, dSae: 66_000 });
+    expect(listed.filter((o) => o.param === "W_encT").map((o) => [o.name, o.rowStart, o.shape[0]])).toEqual([["grad_W_encT.0", 0, 65_536], ["grad_W_encT.1", 65_536, 464]]);
+    for (const o of listed) expect(o.shape.reduce((a, b) => a * b, 4)).toBeLessThanOrEqual(GRAD_OUTPUT_PIECE_BYTES);
+    expect(listed.filter((o) => o.param === "b_enc").map((o) => o.name)).toEqual(["grad_b_enc"]);
+    // Run with 1,000-byte pieces: the [96, 16] gradients come back as six blocks of 15 rows and one of 6.
+    const { sae, x, dead, d, S, k, B } = fixture(16, 96, 8, 64, 11);
+    expect(gradOutputPieces({ dIn: d, dSae: S }, 1000).filter((o) => o.param === "W_dec").map((o) => o.shape[0])).toEqual([15, 15, 15, 15, 15, 15, 6]);
+    const grads = async (opts: { formulation: "dense" | "gather"; gradPieceBytes?: number }) => {
+      const runner = new SaeStepRunner({ dIn: d, dSae: S, k }, 12, opts);
+      const g = await runner.gradients(sae.params, x, B, dead, 1 / 32);
       await runner.dispose();
       return g.grads;
     };
-    const dense = await grads("dense");
-    const gather = await grads("gather");
+    const pieces = await grads({ formulation: "dense", gradPieceBytes: 1000 });
+    const whole = await grads({ formulation: "dense", gradPieceBytes: Infinity });
+    const gather = await grads({ formulation: "gather" });
     for (const n of SAE_PARAMS) {
-      expect(dense[n].length, n).toBe(sae.params[n].length);
-      expect(maxAbsDiff(dense[n], gather[n]), n).toBeLessThan(1e-5 * Math.max(1, maxAbs(gather[n])));
+      expect(pieces[n].length, n).toBe(sae.params[n].length);
+      expect(Array.from(pieces[n]), n).toEqual(Array.from(whole[n]));
+      expect(maxAbsDiff(pieces[n], gather[n]), n).toBeLessThan(1e-5 * Math.max(1, maxAbs(gather[n])));
     }
-    for (const n of ["W_dec", "W_encT"] as const) expect(maxAbs(dense[n].subarray(65_999 * d)), n).toBeGreaterThan(0);
+    for (const n of ["W_dec", "W_encT"] as const) expect(maxAbs(pieces[n].subarray(90 * d)), n).toBeGreaterThan(0);
   });
 });

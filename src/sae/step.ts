@@ -3,7 +3,7 @@
 // the caller from step to step.
 import { createSession, ort } from "../engine/ort.ts";
 import { adamConstants, adamInPlace, adamUnitRowsInPlace } from "./adam.ts";
-import { buildSaeGradGraph, buildSaeStepGraph, gradOutputPieces, paramShapes, SAE_PARAMS, type SaeParamName, type SaeStepShapes } from "./train-graph.ts";
+import { buildSaeGradGraph, buildSaeStepGraph, GRAD_OUTPUT_PIECE_BYTES, gradOutputPieces, paramShapes, SAE_PARAMS, type SaeParamName, type SaeStepShapes } from "./train-graph.ts";
 import type { SaeParams } from "./sae.ts";
 
 export interface AdamState {
@@ -55,19 +55,27 @@ export class SaeStepRunner {
   /** The gather path: the parameter and moment arrays the last step replaced, the next step's output buffers. */
   private spare: { p: Record<SaeParamName, Float32Array>; m: Record<SaeParamName, Float32Array>; v: Record<SaeParamName, Float32Array> } | null = null;
 
+  readonly formulation: SaeStepFormulation;
+  private readonly threads: number | undefined;
+  /** The dense graph's largest gradient output (`gradOutputPieces`); Infinity returns each gradient whole. */
+  private readonly gradPieceBytes: number;
+
   constructor(
     readonly shapes: Omit<SaeStepShapes, "kAux">,
     readonly kAux: number,
-    private readonly threads?: number,
-    readonly formulation: SaeStepFormulation = "dense",
-  ) {}
+    opts: { threads?: number; formulation?: SaeStepFormulation; gradPieceBytes?: number } = {},
+  ) {
+    this.threads = opts.threads;
+    this.formulation = opts.formulation ?? "dense";
+    this.gradPieceBytes = opts.gradPieceBytes ?? GRAD_OUTPUT_PIECE_BYTES;
+  }
 
   private session(mode: "train" | "grads" | "dense", aux: boolean): Promise<ort.InferenceSession> {
     const key = `${mode}:${aux}`;
     let s = this.sessions.get(key);
     if (!s) {
       const shapes = { ...this.shapes, kAux: aux ? this.kAux : 0 };
-      const { model } = mode === "dense" ? buildSaeGradGraph(shapes) : buildSaeStepGraph(shapes, mode);
+      const { model } = mode === "dense" ? buildSaeGradGraph(shapes, this.gradPieceBytes) : buildSaeStepGraph(shapes, mode);
       s = createSession(model, [], this.threads ? { threads: this.threads } : {});
       this.sessions.set(key, s);
     }
@@ -89,7 +97,7 @@ export class SaeStepRunner {
   private gradFetches(session: ort.InferenceSession, grads: Record<SaeParamName, Float32Array>): Record<string, ort.Tensor | null> {
     const fetches: Record<string, ort.Tensor | null> = {};
     for (const name of session.outputNames) fetches[name] = null;
-    for (const o of gradOutputPieces(this.shapes)) {
+    for (const o of gradOutputPieces(this.shapes, this.gradPieceBytes)) {
       const rowFloats = o.shape.slice(1).reduce((a, b) => a * b, 1);
       const start = o.rowStart * rowFloats;
       fetches[o.name] = f32(grads[o.param].subarray(start, start + o.shape[0]! * rowFloats), o.shape);

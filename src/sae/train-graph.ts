@@ -226,7 +226,7 @@ export function buildSaeStepGraph(shapes: SaeStepShapes, mode: SaeGraphMode): { 
  * Inputs and the statistics outputs are those of `buildSaeStepGraph`; the gradient outputs are `grad_<p>`, the
  * two [S, d] ones in row blocks (`gradOutputPieces`).
  */
-export function buildSaeGradGraph(shapes: SaeStepShapes): { model: Uint8Array } {
+export function buildSaeGradGraph(shapes: SaeStepShapes, pieceBytes = GRAD_OUTPUT_PIECE_BYTES): { model: Uint8Array } {
   const { dIn: d, dSae: S, k, kAux } = shapes;
   const g = new GraphBuilder("topk_sae_dense_grads");
   const F = DataType.FLOAT;
@@ -309,7 +309,7 @@ export function buildSaeGradGraph(shapes: SaeStepShapes): { model: Uint8Array } 
   grads.b_dec = g.op("Sub", [g.op("ReduceSum", [gRec, ax0], { keepdims: 0 }), viaEncoder]);
 
   declareStatsOutputs(g, S);
-  const pieces = gradOutputPieces(shapes);
+  const pieces = gradOutputPieces(shapes, pieceBytes);
   for (const p of SAE_PARAMS) {
     const mine = pieces.filter((o) => o.param === p);
     const names = mine.map((o) => o.name);
@@ -338,17 +338,17 @@ export interface GradOutputPiece {
 
 /**
  * The dense graph's gradient outputs: `grad_<p>` for a gradient that fits one piece, else `grad_<p>.<i>`, row
- * blocks in order whose float32 bytes stay within GRAD_OUTPUT_PIECE_BYTES. The runner fetches them into views of
- * one array per parameter, so the caller sees whole gradients.
+ * blocks in order whose float32 bytes stay within `pieceBytes` (Infinity: every gradient whole). The runner fetches
+ * them into views of one array per parameter, so the caller sees whole gradients.
  */
-export function gradOutputPieces(shapes: Pick<SaeStepShapes, "dIn" | "dSae">): GradOutputPiece[] {
+export function gradOutputPieces(shapes: Pick<SaeStepShapes, "dIn" | "dSae">, pieceBytes = GRAD_OUTPUT_PIECE_BYTES): GradOutputPiece[] {
   const out: GradOutputPiece[] = [];
   const shapesOf = paramShapes(shapes);
   for (const param of SAE_PARAMS) {
     const shape = shapesOf[param];
     const rows = shape[0]!;
     const rowFloats = shape.slice(1).reduce((a, b) => a * b, 1);
-    const rowsPerPiece = Math.max(1, Math.floor(GRAD_OUTPUT_PIECE_BYTES / (4 * rowFloats)));
+    const rowsPerPiece = Math.max(1, Math.floor(pieceBytes / (4 * rowFloats)));
     if (rows <= rowsPerPiece) {
       out.push({ name: `grad_${param}`, param, rowStart: 0, shape });
       continue;

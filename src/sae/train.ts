@@ -356,7 +356,7 @@ export async function trainSae(source: ActivationReader, opts: TrainSaeOptions):
   const rateAt = (t: number) => saeLearningRate(t, totalSteps, lr, warmup, decayFraction) * (rewarmFrom !== null && t > rewarmFrom ? Math.min(1, (t - rewarmFrom) / warmup) : 1);
   const meta = () => ({ step, tokens, fingerprint, totalSteps, plannedSteps, rewarmFrom, history });
 
-  const runner = new SaeStepRunner({ dIn: d, dSae: S, k: sae.config.k }, auxCoef > 0 ? kAux : 0, opts.threads);
+  const runner = new SaeStepRunner({ dIn: d, dSae: S, k: sae.config.k }, auxCoef > 0 ? kAux : 0, { threads: opts.threads });
   const dead = new Float32Array(S);
   const passes = Math.ceil((totalSteps * batchSize) / source.tokens) + 1;
   const checkpointEvery = opts.checkpointEvery ?? TRAIN_DEFAULTS.checkpointEvery;
