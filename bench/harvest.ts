@@ -6,6 +6,8 @@
 //   npx tsx bench/harvest.ts --model 0.5b --docs 32   # Qwen2.5-0.5B shape, layers 0,6,12,18,23
 //   npx tsx bench/harvest.ts --prepack                # safesail with onnxruntime repacking the weights at load
 //   npx tsx bench/harvest.ts --scaling                # RSS against corpus size: toy model, 10k / 100k / 1M tokens
+//   npx tsx bench/harvest.ts --no-torch --docs 4      # safesail alone; under SAFESAIL_ORT_PROFILE=PREFIX it writes
+//                                                     # onnxruntime's profile (read it with bench/ort-profile.ts)
 //
 // Tokens/s count the harvest loop only (model loading is bench/load.ts's). One document per forward pass on both
 // sides (`batchTokens` = document length), so the matrix shapes are the same. Not a CI test; see bench/README.md.
@@ -37,6 +39,7 @@ async function child(model: string, corpus: string, layers: number[], out: strin
   const t0 = performance.now();
   const store = await harvest(m, corpus, { layers, out, batchTokens: docTokens, maxDocTokens: docTokens, overwrite: true });
   const seconds = (performance.now() - t0) / 1000;
+  await m.dispose(); // releases the sessions (and writes their profiles under SAFESAIL_ORT_PROFILE)
   const run: EngineRun = { tokens: store.tokens, seconds, tokS: store.tokens / seconds, peakRssMiB: vmHwmMiB() };
   process.stdout.write(JSON.stringify(run) + "\n");
 }
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
       prepack: { type: "boolean", default: false },
       threads: { type: "string" },
       scaling: { type: "boolean", default: false },
+      "no-torch": { type: "boolean", default: false },
     },
   });
   const threads = values.threads ? Number(values.threads) : os.availableParallelism();
@@ -113,6 +117,11 @@ async function main(): Promise<void> {
     const corpus = join(work, "ids.jsonl");
     writeFileSync(corpus, docs.map((ids) => JSON.stringify({ ids })).join("\n") + "\n");
 
+    if (values["no-torch"]) {
+      const s = ours(p.dir, corpus, layers, join(work, "store"));
+      process.stdout.write(`harvest ${values.model}, layers ${layers.join(",")}, ${docs.length} documents x ${docTokens} tokens: safesail ${s.tokS.toFixed(1)} tok/s (${s.seconds.toFixed(1)} s), peak RSS ${s.peakRssMiB.toFixed(0)} MiB\n`);
+      return;
+    }
     const torchOut = join(work, "torch.bin");
     process.stderr.write(`torch ...\n`);
     const env = torchEnv(threads);

@@ -88,6 +88,13 @@ export async function createSession(model: Uint8Array, blobs: ExternalBlob[], co
     },
   };
   if (config.threads) options.intraOpNumThreads = config.threads;
+  // SAFESAIL_ORT_PROFILE=PREFIX: onnxruntime's own per-operator profile of every session, written as
+  // PREFIX_<date>.json when the session is released (bench/README.md reads them with bench/ort-profile.ts).
+  const profile = process.env.SAFESAIL_ORT_PROFILE;
+  if (profile) {
+    options.enableProfiling = true;
+    options.profileFilePrefix = profile;
+  }
   try {
     return await ort.InferenceSession.create(model, options);
   } catch (err) {
