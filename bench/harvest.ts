@@ -6,6 +6,7 @@
 //   npx tsx bench/harvest.ts --model 0.5b --docs 32   # Qwen2.5-0.5B shape, layers 0,6,12,18,23
 //   npx tsx bench/harvest.ts --prepack                # safesail with onnxruntime repacking the weights at load
 //   npx tsx bench/harvest.ts --scaling                # RSS against corpus size: toy model, 10k / 100k / 1M tokens
+//   npx tsx bench/harvest.ts --warmup 0               # time the first forward too (safesail pages its mapped weights in there)
 //   npx tsx bench/harvest.ts --no-torch --docs 4      # safesail alone; under SAFESAIL_ORT_PROFILE=PREFIX it writes
 //                                                     # onnxruntime's profile (read it with bench/ort-profile.ts)
 //
@@ -32,10 +33,11 @@ interface EngineRun {
 const vmHwmMiB = (): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? NaN) / 1024;
 
 /** The child: load, harvest the corpus into `out`, print the run as JSON. */
-async function child(model: string, corpus: string, layers: number[], out: string, docTokens: number, prepack: boolean, threads: number): Promise<void> {
+async function child(model: string, corpus: string, layers: number[], out: string, docTokens: number, prepack: boolean, threads: number, warmupCorpus: string | undefined): Promise<void> {
   const { loadModel } = await import("../src/model/runtime.ts");
   const { harvest } = await import("../src/activations/harvest.ts");
   const m = await loadModel(model, { threads, prepack, offline: true });
+  if (warmupCorpus) await harvest(m, warmupCorpus, { layers, out: `${out}-warmup`, batchTokens: docTokens, maxDocTokens: docTokens, overwrite: true });
   const t0 = performance.now();
   const store = await harvest(m, corpus, { layers, out, batchTokens: docTokens, maxDocTokens: docTokens, overwrite: true });
   const seconds = (performance.now() - t0) / 1000;
@@ -76,16 +78,18 @@ async function main(): Promise<void> {
       threads: { type: "string" },
       scaling: { type: "boolean", default: false },
       "no-torch": { type: "boolean", default: false },
+      warmup: { type: "string", default: "1" },
+      "warmup-corpus": { type: "string" },
     },
   });
   const threads = values.threads ? Number(values.threads) : os.availableParallelism();
   const docTokens = Number(values["doc-tokens"]);
   if (values.child) {
-    return child(values.model!, values.corpus!, values.layers!.split(",").map(Number), values.out!, docTokens, values.prepack!, threads);
+    return child(values.model!, values.corpus!, values.layers!.split(",").map(Number), values.out!, docTokens, values.prepack!, threads, values["warmup-corpus"]);
   }
   const work = mkdtempSync(join(os.tmpdir(), "safesail-harvest-bench-"));
-  const ours = (model: string, corpus: string, layers: number[], out: string, tokens = docTokens) =>
-    spawnJson<EngineRun>(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", "--model", model, "--corpus", corpus, "--layers", layers.join(","), "--out", out, "--doc-tokens", String(tokens), "--threads", String(threads), ...(values.prepack ? ["--prepack"] : [])]);
+  const ours = (model: string, corpus: string, layers: number[], out: string, tokens = docTokens, warmupCorpus?: string) =>
+    spawnJson<EngineRun>(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", "--model", model, "--corpus", corpus, "--layers", layers.join(","), "--out", out, "--doc-tokens", String(tokens), "--threads", String(threads), ...(values.prepack ? ["--prepack"] : []), ...(warmupCorpus ? ["--warmup-corpus", warmupCorpus] : [])]);
   try {
     if (values.scaling) {
       // Memory against corpus size: the toy model, one layer, 10k / 100k / 1M tokens of 256-token documents.
@@ -113,22 +117,28 @@ async function main(): Promise<void> {
     if (!existsSync(join(p.dir, "config.json"))) await createRandomModel(p.dir, { shapes: p.shapes, dtype: "BF16", seed: 0, sharded: p.sharded });
     const layers = values.layers ? values.layers.split(",").map(Number) : p.layers;
     const cfg = JSON.parse(readFileSync(join(p.dir, "config.json"), "utf8")) as { vocab_size: number; hidden_size: number };
-    const docs = corpusIds(Number(values.docs), docTokens, cfg.vocab_size);
+    // The warm-up documents come first in the id stream and are run, untimed, before the timed ones by both engines:
+    // a long harvest's rate, not its first forward (where safesail pages in the mapped weights that torch reads at load).
+    const warmup = Number(values.warmup);
+    const all = corpusIds(warmup + Number(values.docs), docTokens, cfg.vocab_size);
+    const docs = all.slice(warmup);
     const corpus = join(work, "ids.jsonl");
     writeFileSync(corpus, docs.map((ids) => JSON.stringify({ ids })).join("\n") + "\n");
+    const warmupCorpus = warmup > 0 ? join(work, "warmup.jsonl") : undefined;
+    if (warmupCorpus) writeFileSync(warmupCorpus, all.slice(0, warmup).map((ids) => JSON.stringify({ ids })).join("\n") + "\n");
 
     if (values["no-torch"]) {
-      const s = ours(p.dir, corpus, layers, join(work, "store"));
+      const s = ours(p.dir, corpus, layers, join(work, "store"), docTokens, warmupCorpus);
       process.stdout.write(`harvest ${values.model}, layers ${layers.join(",")}, ${docs.length} documents x ${docTokens} tokens: safesail ${s.tokS.toFixed(1)} tok/s (${s.seconds.toFixed(1)} s), peak RSS ${s.peakRssMiB.toFixed(0)} MiB\n`);
       return;
     }
     const torchOut = join(work, "torch.bin");
     process.stderr.write(`torch ...\n`);
     const env = torchEnv(threads);
-    const t = spawnJson<{ tokens: number; seconds: number; tok_s: number; max_rss_mib: number; torch: string; blas: { openblas: { core: string } | null } }>(PYTHON, [join(ROOT, "bench", "harvest_torch.py"), "--model", p.dir, "--corpus", corpus, "--layers", layers.join(","), "--out", torchOut, "--threads", String(threads)], env);
+    const t = spawnJson<{ tokens: number; seconds: number; tok_s: number; max_rss_mib: number; torch: string; blas: { openblas: { core: string } | null } }>(PYTHON, [join(ROOT, "bench", "harvest_torch.py"), "--model", p.dir, "--corpus", corpus, "--layers", layers.join(","), "--out", torchOut, "--threads", String(threads), ...(warmupCorpus ? ["--warmup-corpus", warmupCorpus] : [])], env);
     process.stderr.write(`safesail ...\n`);
     const storeDir = join(work, "store");
-    const s = ours(p.dir, corpus, layers, storeDir);
+    const s = ours(p.dir, corpus, layers, storeDir, docTokens, warmupCorpus);
 
     // Every activation of both engines, compared: torch wrote [doc][layer][T, D].
     const { openActivationStore } = await import("../src/activations/store.ts");
@@ -152,7 +162,7 @@ async function main(): Promise<void> {
     const label = values.model === "3b" ? "qwen2.5-3b random" : "qwen2.5-0.5b random";
     process.stdout.write(
       [
-        `harvest ${label}, layers ${layers.join(",")} (mlp_out), ${docs.length} documents x ${docTokens} tokens, one per forward, float32 to disk, ${threads} threads`,
+        `harvest ${label}, layers ${layers.join(",")} (mlp_out), ${docs.length} documents x ${docTokens} tokens, one per forward, float32 to disk, ${threads} threads, ${warmup} warm-up document(s) untimed`,
         `  safesail${values.prepack ? " (prepack)" : ""}  ${s.tokS.toFixed(1).padStart(8)} tok/s  (${s.seconds.toFixed(1)} s)  peak RSS ${s.peakRssMiB.toFixed(0)} MiB`,
         `  torch ${t.torch}  ${t.tok_s.toFixed(1).padStart(8)} tok/s  (${t.seconds.toFixed(1)} s)  peak RSS ${t.max_rss_mib.toFixed(0)} MiB  (OpenBLAS core ${t.blas.openblas?.core ?? "none: not OpenBLAS"})`,
         `  ratio ${(s.tokS / t.tok_s).toFixed(2)}x; activations: max |diff| ${maxDiff.toExponential(2)} (max |value| ${maxAbs.toFixed(2)}, relative ${(maxDiff / maxAbs).toExponential(2)})`,

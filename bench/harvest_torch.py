@@ -60,6 +60,7 @@ def main():
     ap.add_argument("--layers", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--warmup-corpus", help="documents run (not timed, not written) before the timed ones")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     layers = sorted({int(s) for s in args.layers.split(",")})
@@ -68,6 +69,11 @@ def main():
     t0 = time.perf_counter()
     model = Decoder(args.model, gemv=False)
     load_s = time.perf_counter() - t0
+    if args.warmup_corpus:
+        with open(args.warmup_corpus) as f, torch.inference_mode():
+            for line in f:
+                if line.strip():
+                    mlp_outs(model, torch.tensor(json.loads(line)["ids"], dtype=torch.long), layers)
     tokens = 0
     t0 = time.perf_counter()
     with torch.inference_mode(), open(args.out, "wb") as out:

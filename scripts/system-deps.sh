@@ -6,9 +6,10 @@
 # (python3-jupyter-client has the library only; `/usr/bin/python3 -m jupyter_client.kernelspecapp list` works either way).
 set -euo pipefail
 # python3-jupyter-server + python3-jupyterlab-server serve the lab (widgets/lab/serve.py); chromium runs the browser
-# tests (driven by npm playwright-core; never a downloaded browser).
+# tests (driven by npm playwright-core; never a downloaded browser). fonts-lohit-deva gives Chromium a Devanagari
+# font (200 KB), so the Hindi prompts of the cross-language views render as text in screenshots, not as empty boxes.
 want=(python3-jupyter-client jupyter-client python3-jupyter-kernel-test python3-nbclient python3-nbformat python3-zmq
-      python3-jupyter-server python3-jupyterlab-server chromium)
+      python3-jupyter-server python3-jupyterlab-server chromium fonts-lohit-deva)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
