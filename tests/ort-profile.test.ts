@@ -16,8 +16,7 @@ describe("SAFESAIL_ORT_PROFILE", () => {
     process.env.SAFESAIL_ORT_PROFILE = join(dir, "toy");
     try {
       const model = await loadModel(join(ROOT, "models", "toy-safety-qwen2"));
-      await model.runWithCache([[1, 2, 3, 4]], [], { logits: "last" });
-      await model.runWithCache([[5, 6, 7, 8]], [], { logits: "last" });
+      for (let run = 0; run < 3; run++) await model.runWithCache([Array.from({ length: 64 }, (_, i) => 10 + i + run)], [], { logits: "last" });
       await model.dispose();
     } finally {
       delete process.env.SAFESAIL_ORT_PROFILE;
@@ -26,10 +25,17 @@ describe("SAFESAIL_ORT_PROFILE", () => {
     expect(files.length).toBeGreaterThan(0);
     const events = files.flatMap((f) => JSON.parse(readFileSync(f, "utf8")) as { cat: string; name: string }[]);
     expect(events.filter((e) => e.cat === "Session" && e.name === "model_run").length).toBeGreaterThanOrEqual(2);
-    const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bench", "ort-profile.ts"), ...files, "--skip-runs", "1"], { cwd: ROOT, encoding: "utf8" });
+    const runs = events.filter((e) => e.cat === "Session" && e.name === "model_run").length;
+    const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bench", "ort-profile.ts"), ...files, "--skip-runs", "1", "--top", "1000"], { cwd: ROOT, encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^${files.length} profile\\(s\\), \\d+ run\\(s\\) counted`));
-    // The toy model's forward is mostly its matrix products.
-    expect(r.stdout).toMatch(/by operator type:\n\s+\d+ ms\s+[\d.]+%\s+(MatMul|Gemm|FusedMatMul)/);
+    const head = new RegExp(`^${files.length} profile\\(s\\), (\\d+) run\\(s\\) counted, (\\d+) ms of kernel time`).exec(r.stdout);
+    expect(head, r.stdout).not.toBeNull();
+    // Each session's first run is left out; the model's sessions ran three times each.
+    expect(Number(head![1])).toBe(runs - runs / 3);
+    // The per-operator times add up to the total (each rounded to a millisecond), and the matrix products are there.
+    const section = r.stdout.slice(r.stdout.indexOf("by operator type:"), r.stdout.indexOf("by node:"));
+    const rows = [...section.matchAll(/^\s+(\d+) ms\s+[\d.]+%\s+(\S+)$/gm)].map((m) => ({ ms: Number(m[1]), op: m[2]! }));
+    expect(Math.abs(rows.reduce((a, x) => a + x.ms, 0) - Number(head![2]))).toBeLessThanOrEqual(rows.length);
+    expect(rows.map((x) => x.op)).toEqual(expect.arrayContaining([expect.stringMatching(/^(MatMul|Gemm|FusedMatMul|MatMulNBits)$/)]));
   });
 });
