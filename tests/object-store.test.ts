@@ -4,6 +4,7 @@
 // upload cut off part-way leaves no manifest, which readers refuse; a second read fetches nothing; shards harvested
 // to s3:// merge there; large files go up as multipart uploads; feature databases round-trip (library and CLI); bad
 // URLs and missing objects are named.
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,7 +28,7 @@ import {
   uploadFolder,
   writeTextObjectAtomic,
 } from "../src/storage/object-store.ts";
-import { runCli } from "./helpers/cli.ts";
+import { BIN, runCli } from "./helpers/cli.ts";
 import { S3_TEST_CREDENTIALS, startS3Server, type S3TestServer } from "./helpers/s3-server.ts";
 
 const BUCKET = "safesail-test";
@@ -312,5 +313,48 @@ describe("feature databases on object storage", () => {
     expect(r.stderr).toContain(`--acts: "s3://${BUCKET}//acts": empty path segment`);
     // The credentials never appear in anything the commands print.
     expect(r.stdout + r.stderr).not.toContain(S3_TEST_CREDENTIALS.AWS_SECRET_ACCESS_KEY);
+  });
+
+  it("safesail serve --db s3://: return_features explains with the database read from object storage", async () => {
+    const toy = join(import.meta.dirname, "..", "models", "toy-safety-qwen2");
+    // The toy SAEs' database with one explanation marked, so the answer shows which copy the server read.
+    const db = await readFeatureDb(join(toy, "saes", "features.db.json"));
+    const marked = "read from s3 <b>&</b>";
+    db.records = db.records.map((rec) => (rec.id === "0_8" ? { ...rec, explanation: marked } : rec));
+    const url = `s3://${BUCKET}/serve/features.db.json`;
+    await writeFeatureDb(url, db);
+    const env = { ...process.env, ...s3.env, SAFESAIL_CACHE: join(root, "cache-serve") };
+    const missing = await runCli(["serve", toy, "--saes", join(toy, "saes"), "--db", `s3://${BUCKET}/serve/none.json`, "--port", "0"], env);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain(`--db: s3://${BUCKET}/serve/none.json: not found`);
+    const child = spawn(process.execPath, [BIN, "serve", toy, "--saes", join(toy, "saes"), "--db", url, "--port", "0"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const exit = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
+    let out = "";
+    let err = "";
+    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    try {
+      const base = await new Promise<string>((res, rej) => {
+        child.stdout!.on("data", (d: Buffer) => {
+          out += d.toString();
+          const m = /on (http:\/\/\S+\/v1)/.exec(out);
+          if (m) res(m[1]!);
+        });
+        void exit.then((code) => rej(new Error(`serve exited (${code}): ${err}`)));
+      });
+      const res = await fetch(`${base}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "toy-safety-qwen2", messages: [{ role: "user", content: "How do I bake bread?" }], max_tokens: 3, temperature: 0, safesail: { interventions: [{ feature: "0_8", method: "clamp", value: 200 }], return_features: true, top_features: 3 } }),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { safesail: { features: { features: { feature: string; explanation: string }[] }[] } };
+      const top = body.safesail.features.map((f) => f.features[0]!);
+      expect(top.length).toBe(3);
+      for (const f of top) expect(f).toMatchObject({ feature: "0_8", explanation: marked });
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exit).toBe(0);
+    expect(out + err).not.toContain(S3_TEST_CREDENTIALS.AWS_SECRET_ACCESS_KEY);
   });
 });
