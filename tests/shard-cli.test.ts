@@ -9,7 +9,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mergeActivationShards } from "../src/activations/merge.ts";
 import { openActivationStore } from "../src/activations/store.ts";
@@ -17,7 +17,9 @@ import { mergeFeatureDbShards } from "../src/db/shards.ts";
 import { readFeatureDb } from "../src/db/store.ts";
 import { indexSaeSweep } from "../src/sae/sweep.ts";
 import { mulberry32 } from "../src/util/prng.ts";
+import { writeTextObjectAtomic } from "../src/storage/object-store.ts";
 import { runCli, type CliResult } from "./helpers/cli.ts";
+import { startS3Server } from "./helpers/s3-server.ts";
 
 const MODEL = resolve(import.meta.dirname, "../models/toy-safety-qwen2");
 const root = mkdtempSync(join(tmpdir(), "safesail-shard-cli-"));
@@ -221,5 +223,25 @@ describe("sharded explain and score", () => {
     const lost = edited("db-lost", (j) => j.records.pop());
     expect((await errorOf(mergeFeatureDbShards([shardFiles[0]!, lost], { out }))).message).toMatch(new RegExp(`^missing: ${lost} holds no record for 2_\\d+, one of its shard's features; rerun the shard$`));
     expect((await errorOf(mergeFeatureDbShards([shardFiles[0]!, shardFiles[1]!, lost], { out }))).message).toBe(`overlap: ${shardFiles[1]} and ${lost} are both shard 1/2; give each shard once`);
+
+    // On object storage: the shard databases uploaded next to an s3:// target are found by listing and merged there.
+    const s3 = await startS3Server(["shards"]);
+    const env = { ...s3.env, SAFESAIL_CACHE: join(root, "s3-cache") };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    try {
+      for (const f of shardFiles) await writeTextObjectAtomic(`s3://shards/run/${basename(f)}`, readFileSync(f, "utf8"));
+      await writeTextObjectAtomic("s3://shards/run/unrelated.json", "{}");
+      const r = await runCli(["db", "merge", "--out", "s3://shards/run/db.json", "--json"], { ...NO_ENV, ...env });
+      ok(r, "db merge on s3");
+      expect(JSON.parse(r.stdout)).toMatchObject({ db: "s3://shards/run/db.json", shards: 2, records: 7, updated: false, total: 7 });
+      expect((await readFeatureDb("s3://shards/run/db.json")).records).toEqual(merged.records);
+      const none = await runCli(["db", "merge", "--out", "s3://shards/other/db.json"], { ...NO_ENV, ...env });
+      expect(none.code).not.toBe(0);
+      expect(none.stderr).toContain("no shard databases next to s3://shards/other/db.json (db.shard-IIII-of-NNNN.json");
+    } finally {
+      for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+      await s3.close();
+    }
   }, 90_000);
 });

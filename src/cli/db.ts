@@ -27,7 +27,7 @@ const USAGE = `usage: safesail db <subcommand>
                                                 (docs/scale-out.md)
 
 DB (and export's --out FILE) may be an object on S3-compatible storage, s3://BUCKET/KEY, written with one PutObject
-(docs/scale-out.md, "Object storage"); merge works on files only.`;
+(docs/scale-out.md, "Object storage"); so may merge's shards and --out (the shards listed next to an s3:// --out).`;
 
 const IMPORT = "safesail db import FILE --out DB [--overwrite]";
 const EXPORT = "safesail db export DB --format safe-sail|neuronpedia --out FILE [--model-id ID] [--sae-set NAME] [--overwrite]";
@@ -122,9 +122,6 @@ export async function dbCommand(args: string[]): Promise<number> {
   if (sub === "merge") {
     const { values, positionals } = parseCliArgs({ args: rest, allowPositionals: true, usage: MERGE, help: USAGE, options: { out: { type: "string" }, json: { type: "boolean" } } });
     const out = requiredArg(values, "out", { metavar: "DB", hint: "the database the shards were named after" });
-    for (const f of [out, ...positionals]) {
-      if (isRemotePath(f)) throw new ArgumentError(`${f}: db merge works on files (a local or shared file system), not s3:// objects; merge there, then write the result to object storage with safesail db export or by copying the file`, { field: f === out ? "out" : "SHARD_DB", file: f });
-    }
     const files = positionals.length ? positionals : await findDbShardFiles(out);
     const r = await mergeFeatureDbShards(files, { out });
     if (values.json) process.stdout.write(`${JSON.stringify({ db: out, shards: r.shards, records: r.records, failed: r.failed, updated: r.updated, total: r.db.records.length })}\n`);

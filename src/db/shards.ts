@@ -12,13 +12,14 @@
 import { existsSync, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ArgumentError } from "../errors.ts";
+import { isRemotePath, listFolderObjects } from "../storage/object-store.ts";
 import type { ExampleStore } from "../interpret/example-store.ts";
 import { sha256Hex } from "../util/hash.ts";
 import { fieldDiffs, stableJson } from "../util/resume.ts";
 import { checkShardSet, shardFilePattern, shardLabel } from "../util/shard.ts";
 import { upsertRecords } from "./interpretation.ts";
 import type { FeatureDb, FeatureDbShard, FeatureRecord } from "./records.ts";
-import { newFeatureDb, readFeatureDb, writeFeatureDb } from "./store.ts";
+import { featureDbExists, newFeatureDb, readFeatureDb, writeFeatureDb } from "./store.ts";
 
 /** What identifies an example store across machines (the path is informative only). */
 export function examplesIdentity(store: ExampleStore): FeatureDbShard["examples"] {
@@ -42,12 +43,19 @@ export function sameSplit(a: FeatureDbShard, b: FeatureDbShard): string[] {
 
 /** The shard databases next to `target` ("db.json" -> "db.shard-*-of-*.json"), in name order. */
 export async function findDbShardFiles(target: string): Promise<string[]> {
-  const dir = path.dirname(path.resolve(target));
-  const pattern = shardFilePattern(path.basename(target));
-  const names = existsSync(dir) ? (await fsp.readdir(dir)).filter((n) => pattern.test(n)).sort() : [];
-  if (names.length === 0) throw new ArgumentError(`no shard databases next to ${target} (${path.basename(target).replace(/(\.[^.]*)?$/, ".shard-IIII-of-NNNN$1")}, written by explain/score --shard I/N); name them`, { field: "shards", file: target });
-  return names.map((n) => path.join(dir, n));
+  const remote = isRemotePath(target);
+  // An s3:// URL's folder is everything before its last "/" (path.dirname would fold "s3://" to "s3:/").
+  const dir = remote ? target.slice(0, target.lastIndexOf("/")) : path.dirname(path.resolve(target));
+  const base = remote ? target.slice(target.lastIndexOf("/") + 1) : path.basename(target);
+  const pattern = shardFilePattern(base);
+  const listed = remote ? await listFolderObjects(dir) : existsSync(dir) ? await fsp.readdir(dir) : [];
+  const names = listed.filter((n) => pattern.test(n)).sort();
+  if (names.length === 0) throw new ArgumentError(`no shard databases next to ${target} (${base.replace(/(\.[^.]*)?$/, ".shard-IIII-of-NNNN$1")}, written by explain/score --shard I/N); name them`, { field: "shards", file: target });
+  return names.map((n) => (remote ? `${dir}/${n}` : path.join(dir, n)));
 }
+
+/** A local path made absolute; an s3:// URL as it is. */
+const absolute = (f: string) => (isRemotePath(f) ? f : path.resolve(f));
 
 export interface MergeDbResult {
   db: FeatureDb;
@@ -61,11 +69,11 @@ export interface MergeDbResult {
 
 /** Merges shard databases into `out` (see the file comment); writes it atomically and returns it. */
 export async function mergeFeatureDbShards(files: readonly string[], opts: { out: string }): Promise<MergeDbResult> {
-  const out = path.resolve(opts.out);
+  const out = absolute(opts.out);
   if (files.length === 0) throw new ArgumentError("no shard databases given", { field: "shards" });
   const parts: { file: string; label: string; shard: FeatureDbShard; db: FeatureDb }[] = [];
   for (const f of files) {
-    const file = path.resolve(f);
+    const file = absolute(f);
     if (file === out) throw new ArgumentError(`${file} is both a shard and --out; write the merge to the database the shards were named after`, { field: "out", file });
     const db = await readFeatureDb(file);
     if (!db.shard) throw new ArgumentError(`${file}: not a shard database (no "shard" record; explain/score --shard I/N write them)`, { field: "shard", file });
@@ -113,7 +121,7 @@ export async function mergeFeatureDbShards(files: readonly string[], opts: { out
   });
   const records: FeatureRecord[] = list.map((id, i) => byShard[i % N]!.get(id)!);
   const failed = records.filter((r) => r.failures?.length).length;
-  const updated = existsSync(out);
+  const updated = await featureDbExists(out);
   let target = updated ? await readFeatureDb(out) : newFeatureDb([], first.db.description);
   if (target.shard) throw new ArgumentError(`${out}: is itself a shard database; merge into the database the shards were named after`, { field: "out", file: out });
   target = upsertRecords(target, records);

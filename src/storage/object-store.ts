@@ -298,6 +298,12 @@ export async function listSubfolders(url: string, opts: ObjectStoreOptions = {})
   return (await listFolder(await clientOf(opts), loc, opts)).folders;
 }
 
+/** The names of the objects directly inside an `s3://` folder (not those of its subfolders), sorted. */
+export async function listFolderObjects(url: string, opts: ObjectStoreOptions = {}): Promise<string[]> {
+  const loc = parseS3Url(url, "url");
+  return (await listFolder(await clientOf(opts), loc, opts)).files.map((f) => f.rel).sort();
+}
+
 /** A listed key must stay inside the local copy's folder. */
 function checkRelativeKey(rel: string, url: string): void {
   const segments = rel.split("/");
