@@ -32,12 +32,16 @@ function runNotebook(out: string, env: Record<string, string>): Promise<{ code: 
 
 type Cell = { cell_type: string; source: string[]; outputs?: { text?: string[]; data?: Record<string, string[]> }[] };
 
-/** The text a cell printed or returned, without progress lines (their rates and times differ from run to run). */
+/**
+ * The text a cell printed or returned, without progress lines (their rates and times differ from run to run). Stream
+ * outputs are joined as they are: the kernel flushes console output in chunks whose boundaries depend on timing (a
+ * replay from the cache is faster), and one printed line may land in one chunk or the next.
+ */
 function cellText(nbFile: string, marker: string): string {
   const cells = (JSON.parse(readFileSync(nbFile, "utf8")) as { cells: Cell[] }).cells;
   const cell = cells.find((c) => c.cell_type === "code" && c.source.join("").includes(marker));
   if (!cell) throw new Error(`no cell with ${marker} in ${nbFile}`);
-  const text = (cell.outputs ?? []).map((o) => (o.text ?? o.data?.["text/plain"] ?? []).join("")).join("\n");
+  const text = (cell.outputs ?? []).map((o) => (o.text ? o.text.join("") : `${(o.data?.["text/plain"] ?? []).join("")}\n`)).join("");
   return text.split("\n").filter((l) => !/\[#*-*\]/.test(l)).join("\n");
 }
 
