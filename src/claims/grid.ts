@@ -25,6 +25,7 @@ import { harvest, modelFingerprint } from "../activations/harvest.ts";
 import type { ActivationStore } from "../activations/store.ts";
 import { readPairs } from "../data/pairs.ts";
 import { readDomainCorpus } from "../data/domain-corpus.ts";
+import { DATA_FILES } from "../data/make-data.ts";
 import { FormatError, NotFoundError, SafesailError } from "../errors.ts";
 import { contrastiveReport, DEFAULT_THRESHOLDS, pairQueries } from "../metrics/evaluate.ts";
 import { poolActivations, queryActivations, type QueryActivations } from "../metrics/features.ts";
@@ -232,8 +233,8 @@ export async function buildClaimsGrid(opts: BuildClaimsGridOptions = {}): Promis
   const modelDir = path.resolve(opts.model ?? DEFAULT_MODEL_DIR);
   const work = path.resolve(opts.work ?? path.join(REPO_ROOT, CLAIMS_WORK));
   const out = path.resolve(opts.out ?? path.join(REPO_ROOT, CLAIMS_GRID_FILE));
-  const pairsFile = path.resolve(opts.pairs ?? path.join(REPO_ROOT, "data/contrastive-pairs.jsonl"));
-  const samplesFile = path.resolve(opts.samples ?? path.join(REPO_ROOT, "data/domain-corpus.jsonl"));
+  const pairsFile = path.resolve(opts.pairs ?? path.join(REPO_ROOT, DATA_FILES.pairs));
+  const samplesFile = path.resolve(opts.samples ?? path.join(REPO_ROOT, DATA_FILES.domainCorpus));
   const progress = opts.progress ?? silentProgress;
   const log = opts.log ?? (() => {});
   for (const [f, what] of [[pairsFile, "pairs"], [samplesFile, "samples"], [path.join(modelDir, "config.json"), "model"]] as const) {
@@ -515,7 +516,7 @@ export async function claimsGridIsCurrent(o: { file?: string; model?: string; pa
   }
   if (g.missing.length > 0) return { current: false, reason: `${relative(file)} is partial (${g.missing.length} configuration(s) missing)` };
   if (stableJson(g.settings) !== stableJson(JSON.parse(JSON.stringify(o.grid ?? CLAIMS_GRID)))) return { current: false, reason: `${relative(file)}: settings differ from the grid in src/claims/grid.ts` };
-  for (const [field, f] of [["pairs_sha256", o.pairs ?? path.join(REPO_ROOT, "data/contrastive-pairs.jsonl")], ["samples_sha256", o.samples ?? path.join(REPO_ROOT, "data/domain-corpus.jsonl")]] as const) {
+  for (const [field, f] of [["pairs_sha256", o.pairs ?? path.join(REPO_ROOT, DATA_FILES.pairs)], ["samples_sha256", o.samples ?? path.join(REPO_ROOT, DATA_FILES.domainCorpus)]] as const) {
     if (!existsSync(f)) return { current: false, reason: `${f}: no such file` };
     if ((g.data as Record<string, unknown>)[field] !== sha256Hex(await fsp.readFile(f))) return { current: false, reason: `${relative(file)}: data.${field} differs from ${relative(path.resolve(f))}` };
   }

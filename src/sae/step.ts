@@ -3,7 +3,7 @@
 // the caller from step to step.
 import { createSession, ort } from "../engine/ort.ts";
 import { adamConstants, adamInPlace, adamUnitRowsInPlace } from "./adam.ts";
-import { buildSaeGradGraph, buildSaeStepGraph, GRAD_OUTPUT_PIECE_BYTES, gradOutputPieces, paramShapes, SAE_PARAMS, type SaeParamName, type SaeStepShapes } from "./train-graph.ts";
+import { buildSaeGradGraph, buildSaeStepGraph, GRAD_OUTPUT_PIECE_BYTES, gradOutputPieces, paramShapes, type GradOutputPiece, SAE_PARAMS, type SaeParamName, type SaeStepShapes } from "./train-graph.ts";
 import type { SaeParams } from "./sae.ts";
 
 export interface AdamState {
@@ -59,6 +59,8 @@ export class SaeStepRunner {
   private readonly threads: number | undefined;
   /** The dense graph's largest gradient output (`gradOutputPieces`); Infinity returns each gradient whole. */
   private readonly gradPieceBytes: number;
+  /** The dense graph's gradient outputs, listed once (the same for every step). */
+  private readonly gradPieces: readonly GradOutputPiece[];
 
   constructor(
     readonly shapes: Omit<SaeStepShapes, "kAux">,
@@ -68,6 +70,7 @@ export class SaeStepRunner {
     this.threads = opts.threads;
     this.formulation = opts.formulation ?? "dense";
     this.gradPieceBytes = opts.gradPieceBytes ?? GRAD_OUTPUT_PIECE_BYTES;
+    this.gradPieces = gradOutputPieces(shapes, this.gradPieceBytes);
   }
 
   private session(mode: "train" | "grads" | "dense", aux: boolean): Promise<ort.InferenceSession> {
@@ -97,7 +100,7 @@ export class SaeStepRunner {
   private gradFetches(session: ort.InferenceSession, grads: Record<SaeParamName, Float32Array>): Record<string, ort.Tensor | null> {
     const fetches: Record<string, ort.Tensor | null> = {};
     for (const name of session.outputNames) fetches[name] = null;
-    for (const o of gradOutputPieces(this.shapes, this.gradPieceBytes)) {
+    for (const o of this.gradPieces) {
       const rowFloats = o.shape.slice(1).reduce((a, b) => a * b, 1);
       const start = o.rowStart * rowFloats;
       fetches[o.name] = f32(grads[o.param].subarray(start, start + o.shape[0]! * rowFloats), o.shape);
